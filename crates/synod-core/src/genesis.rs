@@ -1,0 +1,107 @@
+//! Genesis: the chain id, the auth mode and the initial allocations. The total
+//! supply is fixed here and never changes (Paxos mode has no minting).
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::limits::GENESIS_ALLOCATIONS_MAX;
+use crate::{AccountId, AuthMode, Hash};
+
+/// Domain prefix of the canonical genesis bytes.
+pub const GENESIS_DOMAIN: &[u8; 17] = b"synod.genesis.v1\x00";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allocation {
+    pub account: AccountId,
+    pub amount: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    pub chain_id: u64,
+    pub auth: AuthMode,
+    /// Timestamp of block 0, in milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Sorted by account, strictly ascending, each amount > 0.
+    pub allocations: Vec<Allocation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    #[error("allocations must be sorted by account with no duplicates (at index {index})")]
+    NotSortedOrDuplicate { index: usize },
+    #[error("allocation {index} has amount 0")]
+    ZeroAllocation { index: usize },
+    #[error("total supply overflows u64")]
+    SupplyOverflow,
+    #[error("{count} allocations exceed the limit of {max}")]
+    TooManyAllocations { count: usize, max: usize },
+    #[error("genesis bytes: {0}")]
+    Decode(#[from] DecodeError),
+}
+
+impl Genesis {
+    /// Checks the rules above and returns the total supply.
+    pub fn validate(&self) -> Result<u64, GenesisError> {
+        if self.allocations.len() > GENESIS_ALLOCATIONS_MAX {
+            return Err(GenesisError::TooManyAllocations {
+                count: self.allocations.len(),
+                max: GENESIS_ALLOCATIONS_MAX,
+            });
+        }
+        let mut total: u64 = 0;
+        for (index, a) in self.allocations.iter().enumerate() {
+            if index > 0 && self.allocations[index - 1].account >= a.account {
+                return Err(GenesisError::NotSortedOrDuplicate { index });
+            }
+            if a.amount == 0 {
+                return Err(GenesisError::ZeroAllocation { index });
+            }
+            total = total.checked_add(a.amount).ok_or(GenesisError::SupplyOverflow)?;
+        }
+        Ok(total)
+    }
+
+    /// Canonical bytes (docs/PROTOCOL.md, "Genesis").
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(GENESIS_DOMAIN.len() + 21 + self.allocations.len() * 40);
+        w.raw(GENESIS_DOMAIN);
+        w.u64(self.chain_id);
+        w.u8(self.auth.tag());
+        w.u64(self.timestamp_ms);
+        w.u32(u32::try_from(self.allocations.len()).expect("allocation count bounded by limit"));
+        for a in &self.allocations {
+            w.raw(&a.account.0);
+            w.u64(a.amount);
+        }
+        w.bytes
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, GenesisError> {
+        let mut r = Reader::new(bytes);
+        r.expect_domain(GENESIS_DOMAIN, "genesis")?;
+        let chain_id = r.u64()?;
+        let tag = r.u8()?;
+        let auth = AuthMode::from_tag(tag).ok_or(DecodeError::UnknownTag { field: "auth", tag })?;
+        let timestamp_ms = r.u64()?;
+        let count = r.u32()? as usize;
+        if count > GENESIS_ALLOCATIONS_MAX || count * 40 > r.remaining() {
+            return Err(GenesisError::TooManyAllocations { count, max: GENESIS_ALLOCATIONS_MAX });
+        }
+        let mut allocations = Vec::with_capacity(count);
+        for _ in 0..count {
+            allocations.push(Allocation { account: AccountId(r.array()?), amount: r.u64()? });
+        }
+        r.finish()?;
+        let genesis = Genesis { chain_id, auth, timestamp_ms, allocations };
+        genesis.validate()?;
+        Ok(genesis)
+    }
+
+    /// SHA-256 of the canonical bytes; block 0's `prev_hash`.
+    pub fn hash(&self) -> Hash {
+        crate::sha256(&self.encode())
+    }
+}

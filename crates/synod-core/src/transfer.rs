@@ -1,0 +1,285 @@
+//! A transfer of units between two accounts, its canonical signing bytes, its
+//! id, and the record that the ledger's Merkle leaves commit to.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::crypto::{self, Keypair};
+use crate::limits::MEMO_BYTES_MAX;
+use crate::{AccountId, AuthMode, Hash, RejectReason};
+
+/// Domain-separation prefix of a transfer's signing bytes: no other Synod
+/// message starts with these bytes, so a signature on a transfer can never be
+/// replayed as a signature on anything else.
+pub const TRANSFER_DOMAIN: &[u8; 18] = b"synod.transfer.v1\x00";
+
+/// Length of the signing bytes before the memo: domain, chain id, from, to,
+/// amount, fee, nonce, memo length.
+pub const SIGNING_BYTES_FIXED: usize = 18 + 8 + 32 + 32 + 8 + 8 + 8 + 1;
+
+/// Auth tag of a record without a signature (trusted-client mode).
+pub const AUTH_TAG_NONE: u8 = 0;
+/// Auth tag of a record followed by a 64-byte Ed25519 signature.
+pub const AUTH_TAG_ED25519: u8 = 1;
+
+/// What a sender asks for. Every field is signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// The ledger this transfer is for (from its genesis); stops cross-chain replay.
+    pub chain_id: u64,
+    pub from: AccountId,
+    pub to: AccountId,
+    /// Units moved from `from` to `to`; must be > 0.
+    pub amount: u64,
+    /// Fee paid by the sender. Must be 0 in Paxos mode (fees are a proof-of-work concept).
+    #[serde(default)]
+    pub fee: u64,
+    /// Must equal the sender's next nonce: replay protection and ordering.
+    pub nonce: u64,
+    /// Free user data, at most 64 bytes, hex in JSON.
+    #[serde(default, with = "crate::hexbytes::vec")]
+    pub memo: Vec<u8>,
+}
+
+/// A transfer's id: SHA-256 of its signing bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TransferId(#[serde(with = "crate::hexbytes::array")] pub [u8; 32]);
+
+impl fmt::Display for TransferId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for TransferId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TransferId({})", &hex::encode(self.0)[..16])
+    }
+}
+
+impl FromStr for TransferId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::hexbytes::parse_hex_array::<32>(s).map(TransferId)
+    }
+}
+
+impl Transfer {
+    /// The canonical bytes the sender signs (see docs/PROTOCOL.md, "Signed transfer").
+    /// Callers must have checked the memo length; an over-long memo is a bug here.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        assert!(self.memo.len() <= MEMO_BYTES_MAX, "memo length checked before encoding");
+        let mut w = Writer::with_capacity(SIGNING_BYTES_FIXED + self.memo.len());
+        self.write_signing_bytes(&mut w);
+        w.bytes
+    }
+
+    fn write_signing_bytes(&self, w: &mut Writer) {
+        w.raw(TRANSFER_DOMAIN);
+        w.u64(self.chain_id);
+        w.raw(&self.from.0);
+        w.raw(&self.to.0);
+        w.u64(self.amount);
+        w.u64(self.fee);
+        w.u64(self.nonce);
+        w.u8(self.memo.len() as u8);
+        w.raw(&self.memo);
+    }
+
+    fn read_signing_bytes(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.expect_domain(TRANSFER_DOMAIN, "transfer")?;
+        let chain_id = r.u64()?;
+        let from = AccountId(r.array()?);
+        let to = AccountId(r.array()?);
+        let amount = r.u64()?;
+        let fee = r.u64()?;
+        let nonce = r.u64()?;
+        let memo_len = r.u8()? as usize;
+        if memo_len > MEMO_BYTES_MAX {
+            return Err(DecodeError::OutOfRange { field: "memo_len", value: memo_len as u64 });
+        }
+        let memo = r.take(memo_len)?.to_vec();
+        Ok(Transfer { chain_id, from, to, amount, fee, nonce, memo })
+    }
+
+    /// SHA-256 of the signing bytes.
+    pub fn id(&self) -> TransferId {
+        TransferId(crate::sha256(&self.signing_bytes()))
+    }
+
+    /// Checks that need no ledger state: memo size, amount, self-transfer, overflow.
+    pub fn check_shape(&self) -> Result<(), RejectReason> {
+        if self.memo.len() > MEMO_BYTES_MAX {
+            return Err(RejectReason::MemoTooLong { len: self.memo.len(), max: MEMO_BYTES_MAX });
+        }
+        if self.amount == 0 {
+            return Err(RejectReason::ZeroAmount);
+        }
+        if self.from == self.to {
+            return Err(RejectReason::SelfTransfer);
+        }
+        if self.amount.checked_add(self.fee).is_none() {
+            return Err(RejectReason::Overflow);
+        }
+        Ok(())
+    }
+
+    /// Signs with `key`; the key must be the sender's.
+    pub fn sign(self, key: &Keypair) -> SignedTransfer {
+        assert_eq!(key.account(), self.from, "a transfer is signed by its sender");
+        let signature = key.sign(&self.signing_bytes());
+        SignedTransfer { transfer: self, signature: Some(signature) }
+    }
+}
+
+/// A transfer with its optional signature, as clients submit it and as blocks store it.
+/// In JSON the transfer's fields and `signature` sit side by side in one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SignedTransferJson", into = "SignedTransferJson")]
+pub struct SignedTransfer {
+    pub transfer: Transfer,
+    /// 64-byte Ed25519 signature (hex), or null/absent in trusted-client mode.
+    pub signature: Option<[u8; 64]>,
+}
+
+/// The flat JSON form. (`#[serde(flatten)]` cannot deny unknown fields, and a
+/// misspelt field must be an error, not silently ignored.)
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignedTransferJson {
+    chain_id: u64,
+    from: AccountId,
+    to: AccountId,
+    amount: u64,
+    #[serde(default)]
+    fee: u64,
+    nonce: u64,
+    #[serde(default, with = "crate::hexbytes::vec")]
+    memo: Vec<u8>,
+    #[serde(default, with = "crate::hexbytes::option_array")]
+    signature: Option<[u8; 64]>,
+}
+
+impl From<SignedTransferJson> for SignedTransfer {
+    fn from(j: SignedTransferJson) -> Self {
+        SignedTransfer {
+            transfer: Transfer {
+                chain_id: j.chain_id,
+                from: j.from,
+                to: j.to,
+                amount: j.amount,
+                fee: j.fee,
+                nonce: j.nonce,
+                memo: j.memo,
+            },
+            signature: j.signature,
+        }
+    }
+}
+
+impl From<SignedTransfer> for SignedTransferJson {
+    fn from(s: SignedTransfer) -> Self {
+        let t = s.transfer;
+        SignedTransferJson {
+            chain_id: t.chain_id,
+            from: t.from,
+            to: t.to,
+            amount: t.amount,
+            fee: t.fee,
+            nonce: t.nonce,
+            memo: t.memo,
+            signature: s.signature,
+        }
+    }
+}
+
+impl SignedTransfer {
+    pub fn unsigned(transfer: Transfer) -> Self {
+        SignedTransfer { transfer, signature: None }
+    }
+
+    pub fn id(&self) -> TransferId {
+        self.transfer.id()
+    }
+
+    /// The record a Merkle leaf commits to: signing bytes, auth tag, signature.
+    pub fn record_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(SIGNING_BYTES_FIXED + self.transfer.memo.len() + 65);
+        self.write_record(&mut w);
+        w.bytes
+    }
+
+    pub fn write_record(&self, w: &mut Writer) {
+        assert!(self.transfer.memo.len() <= MEMO_BYTES_MAX, "memo length checked before encoding");
+        self.transfer.write_signing_bytes(w);
+        match &self.signature {
+            None => w.u8(AUTH_TAG_NONE),
+            Some(sig) => {
+                w.u8(AUTH_TAG_ED25519);
+                w.raw(sig);
+            }
+        }
+    }
+
+    pub fn read_record(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let transfer = Transfer::read_signing_bytes(r)?;
+        let signature = match r.u8()? {
+            AUTH_TAG_NONE => None,
+            AUTH_TAG_ED25519 => Some(r.array::<64>()?),
+            tag => return Err(DecodeError::UnknownTag { field: "auth_tag", tag }),
+        };
+        Ok(SignedTransfer { transfer, signature })
+    }
+
+    pub fn decode_record(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let tx = Self::read_record(&mut r)?;
+        r.finish()?;
+        Ok(tx)
+    }
+
+    /// The RFC 9162 leaf hash of this transfer in the ledger tree.
+    pub fn leaf_hash(&self) -> Hash {
+        synod_merkle::leaf_hash(&self.record_bytes())
+    }
+
+    /// Shape checks plus the signature, under `auth` (chain and state are checked by the ledger).
+    pub fn verify(self, auth: AuthMode) -> Result<VerifiedTransfer, RejectReason> {
+        self.transfer.check_shape()?;
+        match (&self.signature, auth) {
+            (None, AuthMode::Ed25519) => return Err(RejectReason::MissingSignature),
+            (None, AuthMode::None) => {}
+            (Some(sig), _) => {
+                crypto::verify_strict(&self.transfer.from, &self.transfer.signing_bytes(), sig)
+                    .map_err(RejectReason::BadSignature)?;
+            }
+        }
+        Ok(VerifiedTransfer(self))
+    }
+}
+
+/// A transfer whose shape and signature were checked under the ledger's auth
+/// mode. Only this type reaches the state machine, so an unverified transfer
+/// cannot be applied by mistake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedTransfer(SignedTransfer);
+
+impl VerifiedTransfer {
+    /// For records read back from this node's own checksummed storage, which
+    /// were verified before they were written. The offline auditor does not
+    /// use this: it verifies every signature again.
+    pub fn assume_verified(tx: SignedTransfer) -> Self {
+        VerifiedTransfer(tx)
+    }
+
+    pub fn get(&self) -> &SignedTransfer {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> SignedTransfer {
+        self.0
+    }
+}

@@ -1,0 +1,355 @@
+//! The node's durable store: genesis, blocks, leaf hashes, the transfer index
+//! and the account table, all in one redb database file.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use redb::{Database, Durability, ReadableTable, ReadableTableMetadata, StorageBackend};
+use synod_core::ledger::TransferPosition;
+use synod_core::{Account, AccountId, Block, Genesis, Ledger, LedgerState, TransferId};
+use synod_merkle::{Hash, MerkleTree};
+
+use crate::checksum::{seal, unseal};
+use crate::tables::*;
+use crate::{OpenError, StoreError};
+
+/// Version of the on-disk layout described in docs/ARCHITECTURE.md.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A node's database.
+pub struct Store {
+    db: Database,
+}
+
+/// What `Store::load` rebuilds: the ledger as of the last durable block.
+pub struct Loaded {
+    pub ledger: Ledger,
+}
+
+impl Store {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Store, OpenError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let path = path.to_path_buf();
+        let db = contain_panic(move || Database::create(path))??;
+        Ok(Store { db })
+    }
+
+    /// Opens a database over any redb backend (tests use a crash-injecting one).
+    pub fn open_with_backend(backend: impl StorageBackend) -> Result<Store, OpenError> {
+        let db = contain_panic(move || Database::builder().create_with_backend(backend))??;
+        Ok(Store { db })
+    }
+
+    /// The stored genesis, if the ledger was initialised.
+    pub fn genesis(&self) -> Result<Option<Genesis>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = match txn.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(value) = table.get("genesis")? else { return Ok(None) };
+        let payload = unseal(META_NAME, b"genesis", value.value())?;
+        Genesis::decode(payload).map(Some).map_err(|e| StoreError::Undecodable {
+            table: META_NAME,
+            key: "genesis".into(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Writes the genesis and block 0 on first start; on later starts checks that
+    /// the stored genesis is the same one.
+    pub fn init(&self, genesis: &Genesis) -> Result<(), OpenError> {
+        if let Some(stored) = self.genesis()? {
+            return if &stored == genesis { Ok(()) } else { Err(OpenError::GenesisMismatch) };
+        }
+        genesis.validate().map_err(|e| StoreError::Inconsistent(e.to_string()))?;
+        let header = Ledger::genesis_header(genesis);
+        let block0 = Block { header, transfers: Vec::new() };
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate);
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert("genesis", seal(META_NAME, b"genesis", &genesis.encode()).as_slice())?;
+            meta.insert("format", seal(META_NAME, b"format", &FORMAT_VERSION.to_be_bytes()).as_slice())?;
+            let mut blocks = txn.open_table(BLOCKS)?;
+            blocks.insert(0u64, seal(BLOCKS_NAME, &0u64.to_be_bytes(), &block0.encode()).as_slice())?;
+            let mut leaves = txn.open_table(LEAVES)?;
+            leaves.insert(0u64, seal(LEAVES_NAME, &0u64.to_be_bytes(), &[]).as_slice())?;
+            let mut accounts = txn.open_table(ACCOUNTS)?;
+            for a in &genesis.allocations {
+                let value = Account { balance: a.amount, nonce: 0 }.encode();
+                accounts.insert(a.account.0.as_slice(), seal(ACCOUNTS_NAME, &a.account.0, &value).as_slice())?;
+            }
+            txn.open_table(TRANSFERS)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Rebuilds the ledger from disk, checking that the pieces agree: the tree
+    /// matches the head's ledger root, the balances add up to the supply.
+    pub fn load(&self) -> Result<Loaded, OpenError> {
+        let genesis = self.genesis()?.ok_or(OpenError::NoGenesis)?;
+        let total_supply = genesis.validate().map_err(|e| StoreError::Inconsistent(e.to_string()))?;
+        let head_height = self.head_height()?;
+        let head =
+            self.block(head_height)?.ok_or_else(|| StoreError::Inconsistent("head block missing".into()))?.header;
+
+        let txn = self.db.begin_read()?;
+        let mut tree = MerkleTree::new();
+        let leaves = txn.open_table(LEAVES)?;
+        for height in 0..=head_height {
+            let key = height.to_be_bytes();
+            let value = leaves
+                .get(height)?
+                .ok_or_else(|| StoreError::Inconsistent(format!("leaf hashes of block {height} missing")))?;
+            let payload = unseal(LEAVES_NAME, &key, value.value())?;
+            if payload.len() % 32 != 0 {
+                return Err(
+                    StoreError::Inconsistent(format!("leaf chunk of block {height} is not whole hashes")).into()
+                );
+            }
+            for chunk in payload.chunks_exact(32) {
+                tree.push(chunk.try_into().expect("32-byte chunk"));
+            }
+        }
+        if tree.len() != head.ledger_size || tree.root() != head.ledger_root {
+            return Err(StoreError::Inconsistent(format!(
+                "leaf hashes ({} leaves) do not match the head block {} (ledger_size {})",
+                tree.len(),
+                head.height,
+                head.ledger_size
+            ))
+            .into());
+        }
+
+        let accounts_table = txn.open_table(ACCOUNTS)?;
+        let mut accounts = HashMap::with_capacity(accounts_table.len()? as usize);
+        for entry in accounts_table.iter()? {
+            let (k, v) = entry?;
+            let key = k.value();
+            let payload = unseal(ACCOUNTS_NAME, key, v.value())?;
+            let id =
+                AccountId(key.try_into().map_err(|_| StoreError::Inconsistent("account key is not 32 bytes".into()))?);
+            let account = Account::decode(payload).map_err(|e| StoreError::Undecodable {
+                table: ACCOUNTS_NAME,
+                key: id.to_string(),
+                detail: e.to_string(),
+            })?;
+            accounts.insert(id, account);
+        }
+        let state = LedgerState::from_accounts(accounts, total_supply);
+        if state.balance_sum() != total_supply as u128 {
+            return Err(StoreError::Inconsistent(format!(
+                "balances add up to {}, the supply is {total_supply}",
+                state.balance_sum()
+            ))
+            .into());
+        }
+        Ok(Loaded { ledger: Ledger::restore(genesis, state, tree, head) })
+    }
+
+    /// Makes one block durable with everything derived from it, in a single
+    /// fsynced transaction: either all of it survives a crash or none of it.
+    pub fn append_block(&self, block: &Block, touched: &[(AccountId, Account)]) -> Result<(), StoreError> {
+        let height = block.header.height;
+        let key = height.to_be_bytes();
+        let mut leaf_bytes = Vec::with_capacity(block.transfers.len() * 32);
+        let first_index = block.header.ledger_size - block.transfers.len() as u64;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate);
+        {
+            let mut blocks = txn.open_table(BLOCKS)?;
+            // Pair assertion: the block extends exactly the stored head.
+            let last = blocks.last()?.map(|(k, _)| k.value());
+            assert_eq!(last, Some(height - 1), "blocks are appended in height order without gaps");
+            blocks.insert(height, seal(BLOCKS_NAME, &key, &block.encode()).as_slice())?;
+
+            let mut transfers = txn.open_table(TRANSFERS)?;
+            for (i, tx) in block.transfers.iter().enumerate() {
+                leaf_bytes.extend_from_slice(&tx.leaf_hash());
+                let id = tx.id();
+                let pos = TransferPosition { height, index_in_block: i as u32, ledger_index: first_index + i as u64 };
+                transfers.insert(id.0.as_slice(), seal(TRANSFERS_NAME, &id.0, &encode_position(&pos)).as_slice())?;
+            }
+            let mut leaves = txn.open_table(LEAVES)?;
+            leaves.insert(height, seal(LEAVES_NAME, &key, &leaf_bytes).as_slice())?;
+
+            let mut accounts = txn.open_table(ACCOUNTS)?;
+            for (id, account) in touched {
+                accounts.insert(id.0.as_slice(), seal(ACCOUNTS_NAME, &id.0, &account.encode()).as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn head_height(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        let blocks = txn.open_table(BLOCKS)?;
+        let last = blocks.last()?.ok_or_else(|| StoreError::Inconsistent("no blocks stored".into()))?;
+        Ok(last.0.value())
+    }
+
+    /// The raw stored bytes of block `height`, checksum verified.
+    pub fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let blocks = txn.open_table(BLOCKS)?;
+        let Some(value) = blocks.get(height)? else { return Ok(None) };
+        Ok(Some(unseal(BLOCKS_NAME, &height.to_be_bytes(), value.value())?.to_vec()))
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        let Some(bytes) = self.block_bytes(height)? else { return Ok(None) };
+        let block = Block::decode(&bytes).map_err(|e| StoreError::Undecodable {
+            table: BLOCKS_NAME,
+            key: height.to_string(),
+            detail: e.to_string(),
+        })?;
+        if block.header.height != height {
+            return Err(StoreError::Inconsistent(format!(
+                "block stored at {height} says height {}",
+                block.header.height
+            )));
+        }
+        Ok(Some(block))
+    }
+
+    pub fn position(&self, id: &TransferId) -> Result<Option<TransferPosition>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(TRANSFERS)?;
+        let Some(value) = table.get(id.0.as_slice())? else { return Ok(None) };
+        let payload = unseal(TRANSFERS_NAME, &id.0, value.value())?;
+        decode_position(payload)
+            .ok_or_else(|| StoreError::Undecodable {
+                table: TRANSFERS_NAME,
+                key: id.to_string(),
+                detail: "position is not 20 bytes".into(),
+            })
+            .map(Some)
+    }
+
+    pub fn account(&self, id: &AccountId) -> Result<Account, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ACCOUNTS)?;
+        let Some(value) = table.get(id.0.as_slice())? else { return Ok(Account::default()) };
+        let payload = unseal(ACCOUNTS_NAME, &id.0, value.value())?;
+        Account::decode(payload).map_err(|e| StoreError::Undecodable {
+            table: ACCOUNTS_NAME,
+            key: id.to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Every stored account (the auditor compares them with its replay).
+    pub fn accounts(&self) -> Result<HashMap<AccountId, Account>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ACCOUNTS)?;
+        let mut out = HashMap::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            let payload = unseal(ACCOUNTS_NAME, k.value(), v.value())?;
+            let id =
+                AccountId(k.value().try_into().map_err(|_| StoreError::Inconsistent("account key length".into()))?);
+            let account = Account::decode(payload).map_err(|e| StoreError::Undecodable {
+                table: ACCOUNTS_NAME,
+                key: id.to_string(),
+                detail: e.to_string(),
+            })?;
+            out.insert(id, account);
+        }
+        Ok(out)
+    }
+
+    /// Number of entries in the transfer index (the auditor checks it).
+    pub fn transfer_count(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(TRANSFERS)?.len()?)
+    }
+
+    /// Leaf hashes stored for block `height`.
+    pub fn leaf_hashes(&self, height: u64) -> Result<Option<Vec<Hash>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(LEAVES)?;
+        let Some(value) = table.get(height)? else { return Ok(None) };
+        let payload = unseal(LEAVES_NAME, &height.to_be_bytes(), value.value())?;
+        if payload.len() % 32 != 0 {
+            return Err(StoreError::Inconsistent(format!("leaf chunk of block {height} is not whole hashes")));
+        }
+        Ok(Some(payload.chunks_exact(32).map(|c| c.try_into().expect("32 bytes")).collect()))
+    }
+
+    /// Rewrites a stored block with a valid checksum, as an attacker with write
+    /// access to the disk could. Only tests and the tamper demo use this: the
+    /// point is that `synod verify` must still catch it through the hashes.
+    #[doc(hidden)]
+    pub fn tamper_block(&self, height: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate);
+        {
+            let mut blocks = txn.open_table(BLOCKS)?;
+            blocks.insert(height, seal(BLOCKS_NAME, &height.to_be_bytes(), bytes).as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Flips a byte of a stored value without fixing its checksum, as a failing disk would.
+    #[doc(hidden)]
+    pub fn corrupt_block_bytes(&self, height: u64, offset: usize) -> Result<(), StoreError> {
+        let txn = self.db.begin_read()?;
+        let mut raw = {
+            let blocks = txn.open_table(BLOCKS)?;
+            let value = blocks.get(height)?.ok_or_else(|| StoreError::Inconsistent("no such block".into()))?;
+            value.value().to_vec()
+        };
+        drop(txn);
+        let offset = offset % raw.len();
+        raw[offset] ^= 0x40;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate);
+        {
+            let mut blocks = txn.open_table(BLOCKS)?;
+            blocks.insert(height, raw.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+/// redb asserts on some malformed files instead of returning an error; a
+/// damaged disk must give the operator a typed error, not a crash with a
+/// backtrace, so opening runs behind `catch_unwind`.
+fn contain_panic<T>(f: impl FnOnce() -> T) -> Result<T, OpenError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        let detail = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown".into());
+        OpenError::Unreadable(detail)
+    })
+}
+
+fn encode_position(p: &TransferPosition) -> [u8; 20] {
+    let mut out = [0u8; 20];
+    out[..8].copy_from_slice(&p.height.to_be_bytes());
+    out[8..12].copy_from_slice(&p.index_in_block.to_be_bytes());
+    out[12..].copy_from_slice(&p.ledger_index.to_be_bytes());
+    out
+}
+
+fn decode_position(b: &[u8]) -> Option<TransferPosition> {
+    if b.len() != 20 {
+        return None;
+    }
+    Some(TransferPosition {
+        height: u64::from_be_bytes(b[..8].try_into().ok()?),
+        index_in_block: u32::from_be_bytes(b[8..12].try_into().ok()?),
+        ledger_index: u64::from_be_bytes(b[12..].try_into().ok()?),
+    })
+}
