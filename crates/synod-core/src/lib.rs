@@ -16,6 +16,7 @@ pub mod genesis;
 pub mod hexbytes;
 pub mod ledger;
 pub mod limits;
+pub mod proof;
 pub mod reject;
 pub mod state;
 pub mod transfer;

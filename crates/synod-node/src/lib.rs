@@ -1,1 +1,18 @@
-//! placeholder
+//! The Synod node runtime: the driver around the pure ledger core.
+//!
+//! It owns the IO the core must not do: the HTTP API (axum), the clock, the
+//! committer thread that batches transfers into blocks and makes each block
+//! durable with one fsync before anyone hears about it, and the typed HTTP
+//! client the CLI uses.
+
+pub mod api;
+pub mod client;
+pub mod committer;
+pub mod config;
+pub mod limits;
+pub mod node;
+pub mod shared;
+
+pub use client::{Client, ClientError};
+pub use config::NodeConfig;
+pub use node::{Node, StartError};

@@ -1,0 +1,185 @@
+//! Read endpoints. Everything is read from durable storage (or, for proofs,
+//! from the in-memory tree at a durable size), so a reader never observes a
+//! transfer that a crash could take back.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use synod_core::proof::{ConsistencyProof, InclusionProof};
+use synod_core::{AccountId, Block, TransferId};
+
+use super::error::ApiError;
+use super::types::*;
+use crate::shared::Shared;
+
+fn head_block(shared: &Shared) -> Result<Block, ApiError> {
+    let height = shared.store.head_height().map_err(ApiError::storage)?;
+    shared.store.block(height).map_err(ApiError::storage)?.ok_or_else(|| ApiError::storage("head block missing"))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TransferParams {
+    /// Include an RFC 9162 inclusion proof against the current head.
+    pub proof: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/v1/transfers/{id}", params(("id" = String, Path, description = "Transfer id, 64 hex"), TransferParams),
+    responses((status = 200, body = TransferStatus), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub async fn transfer(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    params: Result<Query<TransferParams>, QueryRejection>,
+) -> Result<Json<TransferStatus>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
+    let id: TransferId = id.parse().map_err(|e| ApiError::invalid_field(format!("transfer id: {e}")))?;
+    let position = shared
+        .store
+        .position(&id)
+        .map_err(ApiError::storage)?
+        .ok_or_else(|| ApiError::not_found(format!("no committed transfer {id}")))?;
+    let block = shared
+        .store
+        .block(position.height)
+        .map_err(ApiError::storage)?
+        .ok_or_else(|| ApiError::storage("indexed block missing"))?;
+    let tx = block
+        .transfers
+        .get(position.index_in_block as usize)
+        .cloned()
+        .ok_or_else(|| ApiError::storage("index points past the block"))?;
+    let proof = if params.proof.unwrap_or(false) {
+        let head = head_block(&shared)?.header;
+        let ledger = shared.ledger.read().expect("ledger lock");
+        let path = ledger
+            .tree()
+            .inclusion_proof(position.ledger_index, head.ledger_size)
+            .map_err(|e| ApiError::storage(format!("proof: {e}")))?;
+        Some(InclusionProof {
+            leaf_index: position.ledger_index,
+            tree_size: head.ledger_size,
+            leaf_hash: tx.leaf_hash(),
+            path,
+            root: head.ledger_root,
+            transfer: Some(tx.clone()),
+            header: Some(head),
+        })
+    } else {
+        None
+    };
+    Ok(Json(TransferStatus {
+        id: id.to_string(),
+        status: "committed".into(),
+        height: position.height,
+        index_in_block: position.index_in_block,
+        ledger_index: position.ledger_index,
+        block_hash: block.hash().to_string(),
+        transfer: tx,
+        proof,
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = String, Path, description = "Account id, 64 hex")),
+    responses((status = 200, body = AccountInfo), (status = 400, body = super::error::ErrorBody)))]
+pub async fn account(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<AccountInfo>, ApiError> {
+    let id: AccountId = id.parse().map_err(|e| ApiError::invalid_field(format!("account id: {e}")))?;
+    let account = shared.store.account(&id).map_err(ApiError::storage)?;
+    Ok(Json(AccountInfo { id: id.to_string(), balance: account.balance, nonce: account.nonce }))
+}
+
+#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = u64, Path)),
+    responses((status = 200, body = BlockInfo), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub async fn block(State(shared): State<Arc<Shared>>, Path(height): Path<String>) -> Result<Json<BlockInfo>, ApiError> {
+    let height: u64 = height
+        .parse()
+        .map_err(|_| ApiError::invalid_field(format!("height {height:?} is not a non-negative integer")))?;
+    let block = shared
+        .store
+        .block(height)
+        .map_err(ApiError::storage)?
+        .ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?;
+    Ok(Json(block_info(block)))
+}
+
+pub fn block_info(block: Block) -> BlockInfo {
+    BlockInfo {
+        hash: block.hash(),
+        transfers: block.transfers.into_iter().map(|t| BlockTransfer { id: t.id().to_string(), transfer: t }).collect(),
+        header: block.header,
+    }
+}
+
+#[utoipa::path(get, path = "/v1/head", responses((status = 200, body = HeadInfo)))]
+pub async fn head(State(shared): State<Arc<Shared>>) -> Result<Json<HeadInfo>, ApiError> {
+    let block = head_block(&shared)?;
+    Ok(Json(HeadInfo { hash: block.hash(), header: block.header }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyParams {
+    /// Older ledger size, >= 1.
+    pub from: u64,
+    /// Newer ledger size, from <= to <= current ledger size.
+    pub to: u64,
+}
+
+#[utoipa::path(get, path = "/v1/proofs/consistency", params(ConsistencyParams),
+    responses((status = 200, body = ConsistencyInfo), (status = 400, body = super::error::ErrorBody)))]
+pub async fn consistency(
+    State(shared): State<Arc<Shared>>,
+    params: Result<Query<ConsistencyParams>, QueryRejection>,
+) -> Result<Json<ConsistencyInfo>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
+    let size = head_block(&shared)?.header.ledger_size;
+    if p.from == 0 || p.from > p.to || p.to > size {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "out_of_range",
+            format!("need 1 <= from <= to <= {size} (the ledger size); got from={} to={}", p.from, p.to),
+        ));
+    }
+    let ledger = shared.ledger.read().expect("ledger lock");
+    let tree = ledger.tree();
+    let err = |e: synod_merkle::ProofRequestError| ApiError::storage(format!("proof: {e}"));
+    let proof = ConsistencyProof {
+        from_size: p.from,
+        to_size: p.to,
+        from_root: tree.root_at(p.from).map_err(err)?,
+        to_root: tree.root_at(p.to).map_err(err)?,
+        path: tree.consistency_proof(p.from, p.to).map_err(err)?,
+    };
+    Ok(Json(ConsistencyInfo { proof }))
+}
+
+#[utoipa::path(get, path = "/v1/status", responses((status = 200, body = StatusInfo)))]
+pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo>, ApiError> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let head = head_block(&shared)?;
+    let accounts = shared.ledger.read().expect("ledger lock").state().account_count() as u64;
+    Ok(Json(StatusInfo {
+        chain_id: shared.chain_id,
+        auth: shared.auth,
+        consensus: "single".into(),
+        height: head.header.height,
+        ledger_size: head.header.ledger_size,
+        head_hash: head.hash().to_string(),
+        accounts,
+        blocks_committed_since_start: shared.blocks_committed.load(Relaxed),
+        transfers_committed_since_start: shared.transfers_committed.load(Relaxed),
+        uptime_ms: shared.started_at.elapsed().as_millis() as u64,
+        halted: shared.is_halted(),
+    }))
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Serving"), (status = 503, description = "Halted")))]
+pub async fn healthz(State(shared): State<Arc<Shared>>) -> Result<Json<serde_json::Value>, ApiError> {
+    if shared.is_halted() {
+        return Err(ApiError::halted());
+    }
+    Ok(Json(serde_json::json!({ "status": "ok" })))
+}

@@ -1,0 +1,231 @@
+//! `POST /v1/transfers`: one transfer (a JSON object) or a batch (a JSON array).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use synod_core::{SignedTransfer, VerifiedTransfer};
+use tokio::sync::oneshot;
+
+use super::error::ApiError;
+use super::types::{BatchReceipt, TransferReceipt};
+use crate::committer::{EnqueueError, Submission, SubmitOutcome};
+use crate::limits::REQUEST_TRANSFERS_MAX;
+use crate::shared::Shared;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitParams {
+    /// Wait until the transfers are committed and durable (default true). With
+    /// false the answer is 202 with `pending` receipts; poll `GET /v1/transfers/{id}`.
+    pub wait: Option<bool>,
+}
+
+/// Verifying signatures costs ~0.1 ms each; above this many a request's
+/// verification moves off the async workers.
+const INLINE_VERIFY_MAX: usize = 16;
+
+#[utoipa::path(
+    post,
+    path = "/v1/transfers",
+    params(SubmitParams),
+    request_body(content = super::types::TransferJson, description = "A transfer object, or an array of up to 8192 of them"),
+    responses(
+        (status = 200, description = "Committed (single) or per-transfer results (batch)", body = TransferReceipt),
+        (status = 202, description = "Queued (wait=false)", body = BatchReceipt),
+        (status = 400, description = "Malformed request or transfer", body = super::error::ErrorBody),
+        (status = 403, description = "Missing or bad signature", body = super::error::ErrorBody),
+        (status = 409, description = "Wrong nonce", body = super::error::ErrorBody),
+        (status = 413, description = "Body over 4 MiB", body = super::error::ErrorBody),
+        (status = 422, description = "Insufficient funds", body = super::error::ErrorBody),
+        (status = 503, description = "Overloaded or halted", body = super::error::ErrorBody)
+    )
+)]
+pub async fn submit(
+    State(shared): State<Arc<Shared>>,
+    params: Result<Query<SubmitParams>, axum::extract::rejection::QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("request body exceeds {} bytes", crate::limits::HTTP_BODY_BYTES_MAX),
+            )
+        } else {
+            ApiError::invalid_json(e.body_text())
+        }
+    })?;
+    if shared.is_halted() {
+        return Err(ApiError::halted());
+    }
+    let (transfers, single) = parse_body(&body)?;
+    let wait = params.wait.unwrap_or(true);
+
+    // Stateless checks and signatures first: a bad transfer never reaches the committer.
+    let auth = shared.auth;
+    let chain_id = shared.chain_id;
+    let check = move |tx: SignedTransfer| -> Result<VerifiedTransfer, (String, ApiError)> {
+        let id = tx.id().to_string();
+        if tx.transfer.chain_id != chain_id {
+            let reason = synod_core::RejectReason::WrongChain { expected: chain_id, got: tx.transfer.chain_id };
+            return Err((id.clone(), ApiError::rejected(&reason).with_id(id)));
+        }
+        tx.verify(auth).map_err(|reason| (id.clone(), ApiError::rejected(&reason).with_id(id)))
+    };
+    let checked: Vec<Result<VerifiedTransfer, (String, ApiError)>> = if transfers.len() <= INLINE_VERIFY_MAX {
+        transfers.into_iter().map(check).collect()
+    } else {
+        tokio::task::spawn_blocking(move || transfers.into_iter().map(check).collect())
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+    };
+    if single {
+        if let Err((_, e)) = &checked[0] {
+            return Err(ApiError { status: e.status, body: e.body.clone() });
+        }
+    }
+
+    let mut results: Vec<Option<TransferReceipt>> = Vec::with_capacity(checked.len());
+    let mut valid = Vec::new();
+    for c in checked {
+        match c {
+            Ok(v) => {
+                results.push(None);
+                valid.push(v);
+            }
+            Err((id, e)) => results.push(Some(rejected_receipt(id, e))),
+        }
+    }
+
+    let outcomes = if valid.is_empty() {
+        Vec::new()
+    } else {
+        let count = valid.len();
+        let ids: Vec<String> = valid.iter().map(|v| v.get().id().to_string()).collect();
+        let permit = shared
+            .queued_transfers
+            .clone()
+            .try_acquire_many_owned(count as u32)
+            .map_err(|_| ApiError::overloaded("too many transfers are waiting to commit; retry shortly"))?;
+        let (reply, answer) = oneshot::channel();
+        shared.queue.try_submit(Submission { transfers: valid, reply, permit }).map_err(|e| match e {
+            EnqueueError::Full => ApiError::overloaded("the commit queue is full; retry shortly"),
+            EnqueueError::Stopped => ApiError::halted(),
+        })?;
+        if !wait {
+            let receipts = fill(results, ids.into_iter().map(pending_receipt).collect());
+            return Ok((StatusCode::ACCEPTED, Json(BatchReceipt { results: receipts })).into_response());
+        }
+        let outcomes = answer.await.map_err(|_| ApiError::halted())?;
+        assert_eq!(outcomes.len(), count, "one outcome per transfer");
+        outcomes
+    };
+
+    if single {
+        return match outcomes.into_iter().next().expect("single transfer has one outcome") {
+            SubmitOutcome::Committed { id, position, duplicate } => {
+                Ok(Json(committed_receipt(id.to_string(), position, duplicate)).into_response())
+            }
+            SubmitOutcome::Rejected { id, reason } => Err(ApiError::rejected(&reason).with_id(id)),
+            SubmitOutcome::Failed { id } => Err(ApiError::halted().with_id(id)),
+        };
+    }
+    let receipts = outcomes
+        .into_iter()
+        .map(|o| match o {
+            SubmitOutcome::Committed { id, position, duplicate } => {
+                committed_receipt(id.to_string(), position, duplicate)
+            }
+            SubmitOutcome::Rejected { id, reason } => rejected_receipt(id.to_string(), ApiError::rejected(&reason)),
+            SubmitOutcome::Failed { id } => rejected_receipt(id.to_string(), ApiError::halted()),
+        })
+        .collect();
+    Ok(Json(BatchReceipt { results: fill(results, receipts) }).into_response())
+}
+
+/// Parses a single transfer or a batch; returns the transfers and whether it was single.
+fn parse_body(body: &[u8]) -> Result<(Vec<SignedTransfer>, bool), ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let classify = |e: serde_json::Error| match e.classify() {
+        serde_json::error::Category::Data => ApiError::invalid_field(e.to_string()),
+        _ => ApiError::invalid_json(e.to_string()),
+    };
+    match first {
+        Some(b'[') => {
+            let batch: Vec<SignedTransfer> = serde_json::from_slice(body).map_err(classify)?;
+            if batch.is_empty() {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "empty_batch",
+                    "a batch needs at least one transfer",
+                ));
+            }
+            if batch.len() > REQUEST_TRANSFERS_MAX {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "batch_too_large",
+                    format!("{} transfers in one request; the limit is {REQUEST_TRANSFERS_MAX}", batch.len()),
+                ));
+            }
+            Ok((batch, false))
+        }
+        Some(b'{') => Ok((vec![serde_json::from_slice(body).map_err(classify)?], true)),
+        _ => Err(ApiError::invalid_json("expected a JSON object (one transfer) or array (a batch)")),
+    }
+}
+
+/// Puts the committer's receipts into the slots of transfers that were not rejected up front.
+fn fill(slots: Vec<Option<TransferReceipt>>, receipts: Vec<TransferReceipt>) -> Vec<TransferReceipt> {
+    let mut receipts = receipts.into_iter();
+    let out: Vec<TransferReceipt> =
+        slots.into_iter().map(|s| s.unwrap_or_else(|| receipts.next().expect("a receipt per slot"))).collect();
+    assert!(receipts.next().is_none(), "every receipt has a slot");
+    out
+}
+
+fn committed_receipt(id: String, p: synod_core::TransferPosition, duplicate: bool) -> TransferReceipt {
+    TransferReceipt {
+        id,
+        status: "committed".into(),
+        height: Some(p.height),
+        index_in_block: Some(p.index_in_block),
+        ledger_index: Some(p.ledger_index),
+        duplicate,
+        code: None,
+        message: None,
+    }
+}
+
+fn rejected_receipt(id: String, e: ApiError) -> TransferReceipt {
+    TransferReceipt {
+        id,
+        status: "rejected".into(),
+        height: None,
+        index_in_block: None,
+        ledger_index: None,
+        duplicate: false,
+        code: Some(e.body.code),
+        message: Some(e.body.message),
+    }
+}
+
+fn pending_receipt(id: String) -> TransferReceipt {
+    TransferReceipt {
+        id,
+        status: "pending".into(),
+        height: None,
+        index_in_block: None,
+        ledger_index: None,
+        duplicate: false,
+        code: None,
+        message: None,
+    }
+}

@@ -1,0 +1,137 @@
+//! JSON bodies of the HTTP API, shared by the server and the client. Hex
+//! strings are lowercase; amounts are JSON integers (u64).
+
+use serde::{Deserialize, Serialize};
+use synod_core::proof::{ConsistencyProof, InclusionProof};
+use synod_core::{AuthMode, BlockHash, BlockHeader, SignedTransfer};
+use utoipa::ToSchema;
+
+/// Schema of a transfer as clients submit it (the server parses it into
+/// `synod_core::SignedTransfer`; this type documents it for OpenAPI).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct TransferJson {
+    /// Chain id from the genesis.
+    pub chain_id: u64,
+    /// Sender's Ed25519 public key, 64 hex characters.
+    #[schema(example = "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c")]
+    pub from: String,
+    /// Receiver's account id, 64 hex characters.
+    pub to: String,
+    /// Units to move, > 0.
+    pub amount: u64,
+    /// Must be 0 in Paxos mode; may be omitted.
+    #[serde(default)]
+    pub fee: u64,
+    /// The sender's next nonce.
+    pub nonce: u64,
+    /// Up to 64 bytes as hex; may be omitted.
+    #[serde(default)]
+    pub memo: String,
+    /// 128 hex characters (Ed25519 signature over the signing bytes); null or
+    /// omitted only in trusted-client mode.
+    pub signature: Option<String>,
+}
+
+/// The outcome of one submitted transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TransferReceipt {
+    pub id: String,
+    /// `committed`, `rejected` or `pending` (when submitted with `wait=false`).
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_in_block: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_index: Option<u64>,
+    /// True when this transfer had already been committed by an earlier submission.
+    #[serde(default)]
+    pub duplicate: bool,
+    /// For `rejected`: the stable error code and message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Response to a batch submission: one receipt per transfer, in order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BatchReceipt {
+    pub results: Vec<TransferReceipt>,
+}
+
+/// `GET /v1/transfers/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TransferStatus {
+    pub id: String,
+    /// Always `committed` (unknown ids are 404).
+    pub status: String,
+    pub height: u64,
+    pub index_in_block: u32,
+    pub ledger_index: u64,
+    pub block_hash: String,
+    #[schema(value_type = TransferJson)]
+    pub transfer: SignedTransfer,
+    /// With `?proof=true`: inclusion in the ledger at the current head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub proof: Option<InclusionProof>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountInfo {
+    pub id: String,
+    pub balance: u64,
+    /// The nonce the account's next transfer must carry.
+    pub nonce: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HeadInfo {
+    #[schema(value_type = String)]
+    pub hash: BlockHash,
+    #[schema(value_type = Object)]
+    pub header: BlockHeader,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BlockInfo {
+    #[schema(value_type = String)]
+    pub hash: BlockHash,
+    #[schema(value_type = Object)]
+    pub header: BlockHeader,
+    pub transfers: Vec<BlockTransfer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BlockTransfer {
+    pub id: String,
+    #[serde(flatten)]
+    #[schema(value_type = TransferJson)]
+    pub transfer: SignedTransfer,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConsistencyInfo {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub proof: ConsistencyProof,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StatusInfo {
+    pub chain_id: u64,
+    #[schema(value_type = String)]
+    pub auth: AuthMode,
+    /// `single` for a one-node ledger.
+    pub consensus: String,
+    pub height: u64,
+    pub ledger_size: u64,
+    pub head_hash: String,
+    pub accounts: u64,
+    pub blocks_committed_since_start: u64,
+    pub transfers_committed_since_start: u64,
+    pub uptime_ms: u64,
+    pub halted: bool,
+}

@@ -1,0 +1,135 @@
+//! A typed HTTP client for the node API, used by the CLI, the benchmark and tests.
+//! Given several node URLs it tries them in order when one cannot be reached.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use synod_core::proof::ConsistencyProof;
+use synod_core::{AccountId, SignedTransfer, TransferId};
+
+use crate::api::error::ErrorBody;
+use crate::api::types::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The node answered with an API error.
+    #[error("{status} {}: {}", body.code, body.message)]
+    Api { status: u16, body: ErrorBody },
+    #[error("cannot reach {url}: {detail}")]
+    Unreachable { url: String, detail: String },
+    #[error("unexpected response from {url}: {detail}")]
+    BadResponse { url: String, detail: String },
+}
+
+impl ClientError {
+    pub fn code(&self) -> &str {
+        match self {
+            ClientError::Api { body, .. } => &body.code,
+            ClientError::Unreachable { .. } => "unreachable",
+            ClientError::BadResponse { .. } => "bad_response",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    urls: Vec<String>,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// `urls`: one or more base URLs such as `http://127.0.0.1:7001`.
+    pub fn new(urls: Vec<String>) -> Self {
+        assert!(!urls.is_empty(), "at least one node URL");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(1024)
+            .build()
+            .expect("http client builds");
+        let urls = urls.into_iter().map(|u| u.trim_end_matches('/').to_string()).collect();
+        Client { urls, http }
+    }
+
+    async fn request<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<T, ClientError> {
+        let mut last = None;
+        for url in &self.urls {
+            let full = format!("{url}{path}");
+            let mut req = self.http.request(method.clone(), &full);
+            if let Some(b) = body {
+                req = req.header("content-type", "application/json").body(b.to_vec());
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) if e.is_connect() => {
+                    last = Some(ClientError::Unreachable { url: url.clone(), detail: e.to_string() });
+                    continue;
+                }
+                Err(e) => return Err(ClientError::Unreachable { url: url.clone(), detail: e.to_string() }),
+            };
+            let status = resp.status().as_u16();
+            let bytes =
+                resp.bytes().await.map_err(|e| ClientError::BadResponse { url: url.clone(), detail: e.to_string() })?;
+            if !(200..300).contains(&status) {
+                let body: ErrorBody = serde_json::from_slice(&bytes).map_err(|_| ClientError::BadResponse {
+                    url: url.clone(),
+                    detail: format!("status {status}: {}", String::from_utf8_lossy(&bytes)),
+                })?;
+                return Err(ClientError::Api { status, body });
+            }
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| ClientError::BadResponse { url: url.clone(), detail: e.to_string() });
+        }
+        Err(last.expect("at least one url was tried"))
+    }
+
+    pub async fn submit(&self, tx: &SignedTransfer) -> Result<TransferReceipt, ClientError> {
+        let body = serde_json::to_vec(tx).expect("transfer serialises");
+        self.request(reqwest::Method::POST, "/v1/transfers", Some(&body)).await
+    }
+
+    pub async fn submit_batch(&self, txs: &[SignedTransfer]) -> Result<BatchReceipt, ClientError> {
+        let body = serde_json::to_vec(txs).expect("transfers serialise");
+        self.request(reqwest::Method::POST, "/v1/transfers", Some(&body)).await
+    }
+
+    /// Sends a raw body (tests of malformed input).
+    pub async fn submit_raw<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, ClientError> {
+        self.request(reqwest::Method::POST, "/v1/transfers", Some(body)).await
+    }
+
+    pub async fn transfer(&self, id: &TransferId, proof: bool) -> Result<TransferStatus, ClientError> {
+        self.request(reqwest::Method::GET, &format!("/v1/transfers/{id}?proof={proof}"), None).await
+    }
+
+    pub async fn account(&self, id: &AccountId) -> Result<AccountInfo, ClientError> {
+        self.request(reqwest::Method::GET, &format!("/v1/accounts/{id}"), None).await
+    }
+
+    pub async fn block(&self, height: u64) -> Result<BlockInfo, ClientError> {
+        self.request(reqwest::Method::GET, &format!("/v1/blocks/{height}"), None).await
+    }
+
+    pub async fn head(&self) -> Result<HeadInfo, ClientError> {
+        self.request(reqwest::Method::GET, "/v1/head", None).await
+    }
+
+    pub async fn consistency(&self, from: u64, to: u64) -> Result<ConsistencyProof, ClientError> {
+        let info: ConsistencyInfo =
+            self.request(reqwest::Method::GET, &format!("/v1/proofs/consistency?from={from}&to={to}"), None).await?;
+        Ok(info.proof)
+    }
+
+    pub async fn status(&self) -> Result<StatusInfo, ClientError> {
+        self.request(reqwest::Method::GET, "/v1/status", None).await
+    }
+
+    /// GET any path and return the JSON (tests, `--json` passthrough).
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, ClientError> {
+        self.request(reqwest::Method::GET, path, None).await
+    }
+}

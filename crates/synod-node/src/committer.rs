@@ -1,0 +1,197 @@
+//! The committer: the single writer. It drains submitted transfers, has the
+//! ledger core build a block from them, makes the block durable (one fsync for
+//! the whole block: group commit), and only then answers every submitter.
+//!
+//! Batching needs no timer: while one block's fsync runs, new submissions pile
+//! up in the queue, and the next block takes them all (up to the block limit).
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use synod_core::ledger::TransferPosition;
+use synod_core::{RejectReason, TransferId, VerifiedTransfer};
+use tokio::sync::{oneshot, OwnedSemaphorePermit};
+
+use crate::shared::Shared;
+
+/// What became of one submitted transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// Durable in block `position.height`. `duplicate`: it had been committed
+    /// before this submission (idempotent resubmission).
+    Committed {
+        id: TransferId,
+        position: TransferPosition,
+        duplicate: bool,
+    },
+    Rejected {
+        id: TransferId,
+        reason: RejectReason,
+    },
+    /// The node's storage failed; the transfer may or may not be durable.
+    Failed {
+        id: TransferId,
+    },
+}
+
+pub struct Submission {
+    pub transfers: Vec<VerifiedTransfer>,
+    pub reply: oneshot::Sender<Vec<SubmitOutcome>>,
+    /// Released when the committer is done with the submission.
+    pub permit: OwnedSemaphorePermit,
+}
+
+/// The committer's bounded inbox.
+#[derive(Clone)]
+pub struct SubmitQueue(SyncSender<Submission>);
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum EnqueueError {
+    Full,
+    Stopped,
+}
+
+impl SubmitQueue {
+    pub fn new(capacity: usize) -> (Self, Receiver<Submission>) {
+        let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
+        (SubmitQueue(tx), rx)
+    }
+
+    /// Never blocks: a full queue is the caller's 503.
+    pub fn try_submit(&self, s: Submission) -> Result<(), EnqueueError> {
+        self.0.try_send(s).map_err(|e| match e {
+            TrySendError::Full(_) => EnqueueError::Full,
+            TrySendError::Disconnected(_) => EnqueueError::Stopped,
+        })
+    }
+}
+
+pub struct Committer {
+    shared: Arc<Shared>,
+    inbox: Receiver<Submission>,
+    block_transfers_max: usize,
+    linger: Duration,
+    /// A submission that did not fit in the previous block.
+    carried: Option<Submission>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Committer {
+    pub fn new(shared: Arc<Shared>, inbox: Receiver<Submission>, block_transfers_max: usize, linger: Duration) -> Self {
+        assert!(block_transfers_max >= crate::limits::REQUEST_TRANSFERS_MAX.min(block_transfers_max));
+        Committer { shared, inbox, block_transfers_max, linger, carried: None }
+    }
+
+    /// Runs until every sender is dropped (node shutdown) or storage fails.
+    pub fn run(mut self) {
+        while let Some(batch) = self.next_batch() {
+            if !self.commit(batch) {
+                return;
+            }
+        }
+    }
+
+    fn next_batch(&mut self) -> Option<Vec<Submission>> {
+        let first = match self.carried.take() {
+            Some(s) => s,
+            None => self.inbox.recv().ok()?,
+        };
+        let mut count = first.transfers.len();
+        let mut batch = vec![first];
+        let deadline = Instant::now() + self.linger;
+        while count < self.block_transfers_max {
+            let next = match self.inbox.try_recv() {
+                Ok(s) => s,
+                Err(_) if self.linger.is_zero() => break,
+                Err(_) => match self.inbox.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(s) => s,
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                },
+            };
+            if count + next.transfers.len() > self.block_transfers_max {
+                self.carried = Some(next);
+                break;
+            }
+            count += next.transfers.len();
+            batch.push(next);
+        }
+        assert!(count <= self.block_transfers_max || batch.len() == 1);
+        Some(batch)
+    }
+
+    /// Builds, persists and answers one block. Returns false if the node must halt.
+    fn commit(&mut self, batch: Vec<Submission>) -> bool {
+        let sizes: Vec<usize> = batch.iter().map(|s| s.transfers.len()).collect();
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut candidates = Vec::with_capacity(sizes.iter().sum());
+        for s in batch {
+            candidates.extend(s.transfers);
+            replies.push((s.reply, s.permit));
+        }
+        let built = {
+            let mut ledger = self.shared.ledger.write().expect("ledger lock");
+            ledger.build_block(now_ms(), candidates)
+        };
+        let mut outcomes: Vec<SubmitOutcome> = Vec::with_capacity(built.outcomes.len());
+        if let Some(block) = &built.block {
+            if let Err(e) = self.shared.store.append_block(block, &built.touched) {
+                // The in-memory ledger is now ahead of the disk: continuing would
+                // answer from state that a restart would not have. Stop writing.
+                tracing::error!(error = %e, height = block.header.height, "storage failed; halting writes");
+                self.shared.halted.store(true, Ordering::SeqCst);
+                for ((reply, _permit), size) in replies.into_iter().zip(&sizes) {
+                    let _ = reply
+                        .send(built.outcomes.iter().take(*size).map(|o| SubmitOutcome::Failed { id: o.id }).collect());
+                }
+                return false;
+            }
+            self.shared.blocks_committed.fetch_add(1, Ordering::Relaxed);
+            self.shared.transfers_committed.fetch_add(block.transfers.len() as u64, Ordering::Relaxed);
+        }
+        let in_block: std::collections::HashMap<TransferId, TransferPosition> =
+            built.outcomes.iter().filter_map(|o| o.result.as_ref().ok().map(|p| (o.id, *p))).collect();
+        for o in built.outcomes {
+            outcomes.push(match o.result {
+                Ok(position) => SubmitOutcome::Committed { id: o.id, position, duplicate: false },
+                Err(reason) => self.resolve_rejection(o.id, reason, &in_block),
+            });
+        }
+        let mut rest = outcomes.into_iter();
+        for ((reply, permit), size) in replies.into_iter().zip(sizes) {
+            let mine: Vec<SubmitOutcome> = rest.by_ref().take(size).collect();
+            assert_eq!(mine.len(), size, "one outcome per submitted transfer");
+            // The submitter may have gone away (wait=false, or a dropped connection).
+            let _ = reply.send(mine);
+            drop(permit);
+        }
+        true
+    }
+
+    /// A transfer whose nonce is already used may simply be committed already:
+    /// resubmitting it is idempotent and reports the first outcome.
+    fn resolve_rejection(
+        &self,
+        id: TransferId,
+        reason: RejectReason,
+        in_block: &std::collections::HashMap<TransferId, TransferPosition>,
+    ) -> SubmitOutcome {
+        if let RejectReason::BadNonce { expected, got } = reason {
+            if got < expected {
+                if let Some(position) = in_block.get(&id) {
+                    return SubmitOutcome::Committed { id, position: *position, duplicate: true };
+                }
+                match self.shared.store.position(&id) {
+                    Ok(Some(position)) => return SubmitOutcome::Committed { id, position, duplicate: true },
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "transfer index read failed"),
+                }
+            }
+        }
+        SubmitOutcome::Rejected { id, reason }
+    }
+}

@@ -1,0 +1,71 @@
+//! A node's configuration, read from TOML by `synod node --config FILE`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Where the database lives (`<data_dir>/synod.redb`).
+    pub data_dir: PathBuf,
+    /// HTTP API listen address; port 0 picks a free port (the node prints it).
+    pub http_addr: SocketAddr,
+    /// Path of the genesis JSON; needed on first start, checked on later ones.
+    pub genesis: PathBuf,
+    /// Most transfers per block (1..=16384).
+    #[serde(default = "default_block_transfers_max")]
+    pub block_transfers_max: usize,
+    /// How long the committer waits for more transfers to fill a block, in
+    /// milliseconds. 0 (the default) seals whatever arrived during the last
+    /// fsync: batching then comes from the fsync itself, at no added latency.
+    #[serde(default)]
+    pub batch_linger_ms: u64,
+}
+
+fn default_block_transfers_max() -> usize {
+    crate::limits::BLOCK_TRANSFERS_MAX
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a valid node config: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("block_transfers_max must be 1..={max}, got {got}")]
+    BlockSize { got: usize, max: usize },
+}
+
+impl NodeConfig {
+    pub fn new(data_dir: PathBuf, http_addr: SocketAddr, genesis: PathBuf) -> Self {
+        NodeConfig {
+            data_dir,
+            http_addr,
+            genesis,
+            block_transfers_max: default_block_transfers_max(),
+            batch_linger_ms: 0,
+        }
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let config: NodeConfig =
+            toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let max = crate::limits::BLOCK_TRANSFERS_MAX;
+        if self.block_transfers_max == 0 || self.block_transfers_max > max {
+            return Err(ConfigError::BlockSize { got: self.block_transfers_max, max });
+        }
+        Ok(())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("synod.redb")
+    }
+}

@@ -1,0 +1,36 @@
+//! State shared between the HTTP handlers and the committer.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use synod_core::{AuthMode, Ledger};
+use synod_storage::Store;
+use tokio::sync::Semaphore;
+
+use crate::committer::SubmitQueue;
+
+pub struct Shared {
+    /// Durable truth: accounts, blocks and the transfer index are read from here,
+    /// so a reader never sees a transfer that is not yet on disk.
+    pub store: Store,
+    /// The committer's ledger. Readers use it only for Merkle proofs, at sizes no
+    /// larger than the durable head (its tree may run one block ahead of disk).
+    pub ledger: RwLock<Ledger>,
+    pub chain_id: u64,
+    pub auth: AuthMode,
+    pub queue: SubmitQueue,
+    /// Bounds the transfers waiting for the committer.
+    pub queued_transfers: Arc<Semaphore>,
+    /// Set when storage failed: the in-memory ledger may be ahead of the disk,
+    /// so the node refuses all writes until restarted.
+    pub halted: AtomicBool,
+    pub started_at: std::time::Instant,
+    pub blocks_committed: AtomicU64,
+    pub transfers_committed: AtomicU64,
+}
+
+impl Shared {
+    pub fn is_halted(&self) -> bool {
+        self.halted.load(Ordering::SeqCst)
+    }
+}
