@@ -1,1 +1,90 @@
-fn main() {}
+//! `synod`: one binary for the node, the local dev cluster, the client, the
+//! offline auditor, the header verifier and the simulator.
+
+mod cmd;
+mod keyfile;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The default node URL: the first node of `synod dev`.
+pub const DEFAULT_NODE: &str = "http://127.0.0.1:7001";
+
+#[derive(Parser)]
+#[command(name = "synod", version, about = "A replicated, tamper-evident ledger", propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a local ledger with demo accounts (embedded storage, one command).
+    Dev(cmd::dev::DevArgs),
+    /// Run one node from a TOML config.
+    Node(cmd::node::NodeArgs),
+    /// Create a new Ed25519 key (an account).
+    Keygen(cmd::keys::KeygenArgs),
+    /// Sign and submit a transfer; waits until it is committed.
+    Transfer(cmd::client::TransferArgs),
+    /// Show an account's balance and next nonce.
+    Balance(cmd::client::BalanceArgs),
+    /// Show a committed transfer; --proof fetches and checks its inclusion proof.
+    Tx(cmd::client::TxArgs),
+    /// Show a block.
+    Block(cmd::client::BlockArgs),
+    /// Show the head block.
+    Head(cmd::client::HeadArgs),
+    /// Fetch or check inclusion and consistency proofs.
+    #[command(subcommand)]
+    Proof(cmd::proof::ProofCommand),
+    /// Audit a stopped node's data directory offline.
+    Verify(cmd::verify::VerifyArgs),
+    /// Proof-of-work tools.
+    #[command(subcommand)]
+    Pow(cmd::pow::PowCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SYNOD_LOG").unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let result = match cli.command {
+        Command::Dev(a) => cmd::dev::run(a),
+        Command::Node(a) => cmd::node::run(a),
+        Command::Keygen(a) => cmd::keys::keygen(a),
+        Command::Transfer(a) => cmd::client::transfer(a),
+        Command::Balance(a) => cmd::client::balance(a),
+        Command::Tx(a) => cmd::client::tx(a),
+        Command::Block(a) => cmd::client::block(a),
+        Command::Head(a) => cmd::client::head(a),
+        Command::Proof(c) => cmd::proof::run(c),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Pow(c) => cmd::pow::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", error_chain(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The error and its causes, skipping a cause whose text the message before it
+/// already includes (many of our error types embed their source's text).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    let mut last = out.clone();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !last.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        last = text;
+    }
+    out
+}

@@ -43,9 +43,17 @@ pub struct Submission {
     pub permit: OwnedSemaphorePermit,
 }
 
+/// What the committer's inbox carries.
+pub enum Message {
+    Submit(Submission),
+    /// Finish what came before, then exit (node shutdown). Needed because the
+    /// committer itself holds the shared state that holds the sender.
+    Stop,
+}
+
 /// The committer's bounded inbox.
 #[derive(Clone)]
-pub struct SubmitQueue(SyncSender<Submission>);
+pub struct SubmitQueue(SyncSender<Message>);
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum EnqueueError {
@@ -54,23 +62,29 @@ pub enum EnqueueError {
 }
 
 impl SubmitQueue {
-    pub fn new(capacity: usize) -> (Self, Receiver<Submission>) {
+    pub fn new(capacity: usize) -> (Self, Receiver<Message>) {
         let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
         (SubmitQueue(tx), rx)
     }
 
     /// Never blocks: a full queue is the caller's 503.
     pub fn try_submit(&self, s: Submission) -> Result<(), EnqueueError> {
-        self.0.try_send(s).map_err(|e| match e {
+        self.0.try_send(Message::Submit(s)).map_err(|e| match e {
             TrySendError::Full(_) => EnqueueError::Full,
             TrySendError::Disconnected(_) => EnqueueError::Stopped,
         })
+    }
+
+    /// Asks the committer to stop after the work queued before this; blocks while the queue is full.
+    pub fn stop(&self) {
+        let _ = self.0.send(Message::Stop);
     }
 }
 
 pub struct Committer {
     shared: Arc<Shared>,
-    inbox: Receiver<Submission>,
+    inbox: Receiver<Message>,
+    stopping: bool,
     block_transfers_max: usize,
     linger: Duration,
     /// A submission that did not fit in the previous block.
@@ -82,9 +96,31 @@ fn now_ms() -> u64 {
 }
 
 impl Committer {
-    pub fn new(shared: Arc<Shared>, inbox: Receiver<Submission>, block_transfers_max: usize, linger: Duration) -> Self {
-        assert!(block_transfers_max >= crate::limits::REQUEST_TRANSFERS_MAX.min(block_transfers_max));
-        Committer { shared, inbox, block_transfers_max, linger, carried: None }
+    pub fn new(shared: Arc<Shared>, inbox: Receiver<Message>, block_transfers_max: usize, linger: Duration) -> Self {
+        assert!(block_transfers_max >= 1);
+        Committer { shared, inbox, stopping: false, block_transfers_max, linger, carried: None }
+    }
+
+    /// The next submission, unless the inbox is closed or a stop was received.
+    fn receive(&mut self, wait: Option<Duration>) -> Option<Submission> {
+        if self.stopping {
+            return None;
+        }
+        let message = match wait {
+            None => self.inbox.recv().ok()?,
+            Some(d) if d.is_zero() => self.inbox.try_recv().ok()?,
+            Some(d) => match self.inbox.recv_timeout(d) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
+            },
+        };
+        match message {
+            Message::Submit(s) => Some(s),
+            Message::Stop => {
+                self.stopping = true;
+                None
+            }
+        }
     }
 
     /// Runs until every sender is dropped (node shutdown) or storage fails.
@@ -99,20 +135,13 @@ impl Committer {
     fn next_batch(&mut self) -> Option<Vec<Submission>> {
         let first = match self.carried.take() {
             Some(s) => s,
-            None => self.inbox.recv().ok()?,
+            None => self.receive(None)?,
         };
         let mut count = first.transfers.len();
         let mut batch = vec![first];
         let deadline = Instant::now() + self.linger;
         while count < self.block_transfers_max {
-            let next = match self.inbox.try_recv() {
-                Ok(s) => s,
-                Err(_) if self.linger.is_zero() => break,
-                Err(_) => match self.inbox.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                    Ok(s) => s,
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-                },
-            };
+            let Some(next) = self.receive(Some(deadline.saturating_duration_since(Instant::now()))) else { break };
             if count + next.transfers.len() > self.block_transfers_max {
                 self.carried = Some(next);
                 break;

@@ -121,12 +121,15 @@ impl Node {
             let _ = stop.send(());
         }
         let _ = (&mut self.server).await;
-        // The router (and its queue sender) is gone once the server stopped; the
-        // committer's inbox disconnects when the last sender, ours, is dropped.
+        // No new submissions can arrive now; the committer finishes the queued ones.
         let committer = self.committer.take();
-        drop(self.shared);
+        let shared = self.shared.clone();
         if let Some(handle) = committer {
-            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                shared.queue.stop();
+                handle.join()
+            })
+            .await;
         }
     }
 }

@@ -7,6 +7,7 @@
 //! payload, so a torn or corrupted value is reported as [`StoreError::Corrupt`]
 //! and never used.
 
+pub mod audit;
 pub mod checksum;
 pub mod crash_backend;
 pub mod error;

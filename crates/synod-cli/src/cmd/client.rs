@@ -1,0 +1,225 @@
+//! Client subcommands: talk HTTP/JSON to a node.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use synod_core::proof::ProofDocument;
+use synod_core::{Transfer, TransferId};
+
+use super::{runtime, ClientOpts};
+
+#[derive(clap::Args)]
+pub struct TransferArgs {
+    /// Sender's key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Receiver: account id (64 hex) or key file.
+    #[arg(long)]
+    pub to: String,
+    /// Units to send (> 0).
+    #[arg(long)]
+    pub amount: u64,
+    /// User data, up to 64 bytes of UTF-8.
+    #[arg(long, default_value = "")]
+    pub memo: String,
+    /// Nonce to use (default: the account's next nonce, asked from the node).
+    #[arg(long)]
+    pub nonce: Option<u64>,
+    #[command(flatten)]
+    pub opts: ClientOpts,
+}
+
+pub fn transfer(a: TransferArgs) -> anyhow::Result<ExitCode> {
+    let key = crate::keyfile::read(&a.key)?;
+    let to = crate::keyfile::account_arg(&a.to)?;
+    let client = a.opts.client();
+    runtime().block_on(async {
+        let status = client.status().await?;
+        let nonce = match a.nonce {
+            Some(n) => n,
+            None => client.account(&key.account()).await?.nonce,
+        };
+        let memo = a.memo.into_bytes();
+        if memo.len() > synod_core::limits::MEMO_BYTES_MAX {
+            bail!("memo is {} bytes; the limit is {}", memo.len(), synod_core::limits::MEMO_BYTES_MAX);
+        }
+        let tx = Transfer { chain_id: status.chain_id, from: key.account(), to, amount: a.amount, fee: 0, nonce, memo }
+            .sign(&key);
+        match client.submit(&tx).await {
+            Ok(receipt) => {
+                if a.opts.json {
+                    crate::output::json(&receipt);
+                } else {
+                    println!(
+                        "committed {} in block {} (ledger index {}){}",
+                        receipt.id,
+                        receipt.height.unwrap_or_default(),
+                        receipt.ledger_index.unwrap_or_default(),
+                        if receipt.duplicate { ", already committed before" } else { "" }
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(synod_node::ClientError::Api { status, body }) => {
+                if a.opts.json {
+                    crate::output::json(&body);
+                } else {
+                    eprintln!("rejected ({status} {}): {}", body.code, body.message);
+                }
+                Ok(ExitCode::from(1))
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+}
+
+#[derive(clap::Args)]
+pub struct BalanceArgs {
+    /// Account id (64 hex) or key file.
+    pub account: String,
+    #[command(flatten)]
+    pub opts: ClientOpts,
+}
+
+pub fn balance(a: BalanceArgs) -> anyhow::Result<ExitCode> {
+    let id = crate::keyfile::account_arg(&a.account)?;
+    let info = runtime().block_on(a.opts.client().account(&id))?;
+    if a.opts.json {
+        crate::output::json(&info);
+    } else {
+        println!("account {}\nbalance {}\nnonce   {}", info.id, info.balance, info.nonce);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct TxArgs {
+    /// Transfer id (64 hex).
+    pub id: String,
+    /// Fetch the inclusion proof and check it locally against the ledger head.
+    #[arg(long)]
+    pub proof: bool,
+    /// With --proof: save the proof document to this file (for `synod proof verify`).
+    #[arg(long, requires = "proof")]
+    pub save: Option<PathBuf>,
+    #[command(flatten)]
+    pub opts: ClientOpts,
+}
+
+pub fn tx(a: TxArgs) -> anyhow::Result<ExitCode> {
+    let id: TransferId = a.id.parse().map_err(|e| anyhow::anyhow!("transfer id: {e}"))?;
+    let client = a.opts.client();
+    runtime().block_on(async {
+        let status = client.transfer(&id, a.proof).await?;
+        if status.transfer.id() != id {
+            bail!("the node returned a different transfer than asked for");
+        }
+        let mut verdict = None;
+        if a.proof {
+            let proof = status.proof.clone().context("the node sent no proof")?;
+            // Check the proof against a head fetched separately: the proof's root
+            // must be the root of a block header, whose hash we report.
+            let head = client.head().await?;
+            let header = proof.header.clone().context("proof has no header")?;
+            if header.height > head.header.height {
+                bail!("proof refers to block {} beyond the head {}", header.height, head.header.height);
+            }
+            if header.height == head.header.height && header.hash() != head.hash {
+                bail!("proof header does not match the node's head");
+            }
+            if proof.leaf_index != status.ledger_index {
+                bail!("proof is for another ledger index");
+            }
+            proof.verify().context("inclusion proof does NOT verify")?;
+            verdict = Some(format!(
+                "inclusion proof OK: leaf {} of {} under root {} (block {} {})",
+                proof.leaf_index,
+                proof.tree_size,
+                hex::encode(proof.root),
+                header.height,
+                header.hash()
+            ));
+            if let Some(path) = &a.save {
+                let doc = ProofDocument::Inclusion(proof);
+                std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        if a.opts.json {
+            let mut v = serde_json::to_value(&status)?;
+            if verdict.is_some() {
+                v["proof_verified"] = true.into();
+            }
+            crate::output::json(&v);
+        } else {
+            let t = &status.transfer.transfer;
+            println!("transfer {}", status.id);
+            println!("  from   {}\n  to     {}\n  amount {}\n  nonce  {}", t.from, t.to, t.amount, t.nonce);
+            println!(
+                "  block  {} ({}) index {}, ledger index {}",
+                status.height, status.block_hash, status.index_in_block, status.ledger_index
+            );
+            if let Some(v) = verdict {
+                println!("{v}");
+            }
+            if let Some(path) = &a.save {
+                println!("proof saved to {}", path.display());
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[derive(clap::Args)]
+pub struct BlockArgs {
+    pub height: u64,
+    #[command(flatten)]
+    pub opts: ClientOpts,
+}
+
+pub fn block(a: BlockArgs) -> anyhow::Result<ExitCode> {
+    let info = runtime().block_on(a.opts.client().block(a.height))?;
+    if info.header.hash() != info.hash {
+        bail!("the block's header does not hash to the hash the node reported");
+    }
+    if a.opts.json {
+        crate::output::json(&info);
+    } else {
+        print_header(&info.hash, &info.header);
+        for t in &info.transfers {
+            println!(
+                "  {} {} -> {} amount {}",
+                t.id, t.transfer.transfer.from, t.transfer.transfer.to, t.transfer.transfer.amount
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct HeadArgs {
+    #[command(flatten)]
+    pub opts: ClientOpts,
+}
+
+pub fn head(a: HeadArgs) -> anyhow::Result<ExitCode> {
+    let info = runtime().block_on(a.opts.client().head())?;
+    if info.header.hash() != info.hash {
+        bail!("the head header does not hash to the hash the node reported");
+    }
+    if a.opts.json {
+        crate::output::json(&info);
+    } else {
+        print_header(&info.hash, &info.header);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_header(hash: &synod_core::BlockHash, h: &synod_core::BlockHeader) {
+    println!("block {} {}", h.height, hash);
+    println!("  prev        {}", hex::encode(h.prev_hash));
+    println!("  time        {} ms", h.timestamp_ms);
+    println!("  transfers   {} (root {})", h.tx_count, hex::encode(h.tx_root));
+    println!("  ledger      {} transfers (root {})", h.ledger_size, hex::encode(h.ledger_root));
+}
