@@ -224,3 +224,34 @@ impl Committer {
         SubmitOutcome::Rejected { id, reason }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn submission(permits: &Arc<tokio::sync::Semaphore>) -> (Submission, oneshot::Receiver<Vec<SubmitOutcome>>) {
+        let (reply, rx) = oneshot::channel();
+        let permit = permits.clone().try_acquire_many_owned(1).unwrap();
+        (Submission { transfers: Vec::new(), reply, permit }, rx)
+    }
+
+    #[test]
+    fn the_queue_refuses_beyond_its_capacity_and_after_the_committer_is_gone() {
+        let permits = Arc::new(tokio::sync::Semaphore::new(10));
+        let (queue, inbox) = SubmitQueue::new(2);
+        assert!(queue.try_submit(submission(&permits).0).is_ok());
+        assert!(queue.try_submit(submission(&permits).0).is_ok());
+        assert_eq!(queue.try_submit(submission(&permits).0).err(), Some(EnqueueError::Full));
+        drop(inbox);
+        assert_eq!(queue.try_submit(submission(&permits).0).err(), Some(EnqueueError::Stopped));
+    }
+
+    #[test]
+    fn the_transfer_permits_bound_what_waits() {
+        let permits = Arc::new(tokio::sync::Semaphore::new(3));
+        let held = permits.clone().try_acquire_many_owned(3).unwrap();
+        assert!(permits.clone().try_acquire_many_owned(1).is_err(), "no permit beyond the bound");
+        drop(held);
+        assert!(permits.clone().try_acquire_many_owned(3).is_ok(), "permits return when the committer is done");
+    }
+}
