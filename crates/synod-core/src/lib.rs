@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod batch;
 pub mod block;
 pub mod codec;
 pub mod crypto;

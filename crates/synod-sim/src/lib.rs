@@ -1,1 +1,42 @@
-//! placeholder
+//! # synod-sim: deterministic simulation of Synod's consensus core
+//!
+//! VOPR-style: N `synod_paxos::Replica`s run unchanged over a simulated
+//! network (`network.rs`), disk (`disk.rs`) and clock (`clock.rs`), each
+//! fake opening with its fault model. Clients (`client.rs`) append batches
+//! and read; every outcome lands in a history. Checks (`checks/`, one
+//! invariant per file, each citing its source) run online on every apply
+//! and at the end of each seed.
+//!
+//! A run has a *fault phase* (loss, duplication, reordering, long delays,
+//! partitions, crashes and restarts, corrupted reads) and a *quiet phase*
+//! (network healed, all nodes up, clean reads), after which liveness is
+//! judged. One `u64` seed fixes everything: the fault intensities, every
+//! random choice, the replicas' own randomness. See `README.md` for
+//! running, replaying and reading traces.
+//!
+//! ```no_run
+//! use synod_sim::{run_seed, run_seeds, SimOptions};
+//! let summary = run_seeds(&SimOptions { seeds: 1_000, ..SimOptions::default() });
+//! println!("{summary}");
+//! let outcome = run_seed(42, &SimOptions { trace: true, ..SimOptions::default() });
+//! for line in &outcome.trace { println!("{line}"); }
+//! ```
+
+pub mod checks;
+mod client;
+pub mod clock;
+pub mod disk;
+pub mod history;
+pub mod network;
+mod node;
+pub mod options;
+mod outcome;
+pub mod state_machine;
+mod trace;
+mod world;
+
+pub use checks::Violation;
+pub use history::{export_history_jsonl, HistoryEntry, Operation, Outcome};
+pub use options::{FaultBounds, SimOptions};
+pub use outcome::{replay_command, run_seed, run_seeds, SeedOutcome, SeedStats, Summary, Verdict};
+pub use synod_paxos::BugInjection;

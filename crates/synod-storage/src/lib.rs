@@ -11,6 +11,7 @@ pub mod audit;
 pub mod checksum;
 pub mod crash_backend;
 pub mod error;
+pub mod paxos_log;
 pub mod store;
 mod tables;
 

@@ -18,7 +18,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// A node's database.
 pub struct Store {
-    db: Database,
+    pub(crate) db: Database,
 }
 
 /// What `Store::load` rebuilds: the ledger as of the last durable block.
@@ -156,12 +156,71 @@ impl Store {
     /// Makes one block durable with everything derived from it, in a single
     /// fsynced transaction: either all of it survives a crash or none of it.
     pub fn append_block(&self, block: &Block, touched: &[(AccountId, Account)]) -> Result<(), StoreError> {
+        self.append(Some(block), touched, None)
+    }
+
+    /// For a replicated node: records that the ledger applied log slot `slot`,
+    /// atomically with the block it produced (if any), so a restart re-applies
+    /// exactly the slots after it.
+    pub fn append_applied_slot(
+        &self,
+        block: Option<&Block>,
+        touched: &[(AccountId, Account)],
+        slot: u64,
+    ) -> Result<(), StoreError> {
+        self.append(block, touched, Some(slot))
+    }
+
+    /// The last log slot the ledger applied durably (0: none).
+    pub fn applied_slot(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let Some(v) = meta.get("applied_slot")? else { return Ok(0) };
+        let payload = unseal(META_NAME, b"applied_slot", v.value())?;
+        let bytes: [u8; 8] = payload.try_into().map_err(|_| StoreError::Undecodable {
+            table: META_NAME,
+            key: "applied_slot".into(),
+            detail: "not 8 bytes".into(),
+        })?;
+        Ok(u64::from_be_bytes(bytes))
+    }
+
+    fn append(
+        &self,
+        block: Option<&Block>,
+        touched: &[(AccountId, Account)],
+        slot: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate);
+        if let Some(slot) = slot {
+            let mut meta = txn.open_table(META)?;
+            let previous = match meta.get("applied_slot")? {
+                Some(v) => {
+                    let p = unseal(META_NAME, b"applied_slot", v.value())?;
+                    u64::from_be_bytes(p.try_into().unwrap_or([0; 8]))
+                }
+                None => 0,
+            };
+            assert!(slot > previous, "slots are applied in increasing order ({slot} after {previous})");
+            meta.insert("applied_slot", seal(META_NAME, b"applied_slot", &slot.to_be_bytes()).as_slice())?;
+        }
+        if let Some(block) = block {
+            Self::write_block(&txn, block, touched)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn write_block(
+        txn: &redb::WriteTransaction,
+        block: &Block,
+        touched: &[(AccountId, Account)],
+    ) -> Result<(), StoreError> {
         let height = block.header.height;
         let key = height.to_be_bytes();
         let mut leaf_bytes = Vec::with_capacity(block.transfers.len() * 32);
         let first_index = block.header.ledger_size - block.transfers.len() as u64;
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate);
         {
             let mut blocks = txn.open_table(BLOCKS)?;
             // Pair assertion: the block extends exactly the stored head.
@@ -184,7 +243,6 @@ impl Store {
                 accounts.insert(id.0.as_slice(), seal(ACCOUNTS_NAME, &id.0, &account.encode()).as_slice())?;
             }
         }
-        txn.commit()?;
         Ok(())
     }
 

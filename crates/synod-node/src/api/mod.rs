@@ -25,6 +25,7 @@ use crate::shared::Shared;
         reads::block,
         reads::head,
         reads::consistency,
+        reads::genesis,
         reads::status,
         reads::healthz
     ),
@@ -40,6 +41,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/blocks/{height}", get(reads::block))
         .route("/v1/head", get(reads::head))
         .route("/v1/proofs/consistency", get(reads::consistency))
+        .route("/v1/genesis", get(reads::genesis))
         .route("/v1/status", get(reads::status))
         .route("/healthz", get(reads::healthz))
         .route("/openapi.json", get(openapi))

@@ -156,6 +156,12 @@ pub async fn consistency(
     Ok(Json(ConsistencyInfo { proof }))
 }
 
+#[utoipa::path(get, path = "/v1/genesis", responses((status = 200, body = GenesisInfo)))]
+pub async fn genesis(State(shared): State<Arc<Shared>>) -> Result<Json<GenesisInfo>, ApiError> {
+    let genesis = shared.store.genesis().map_err(ApiError::storage)?.ok_or_else(|| ApiError::storage("no genesis"))?;
+    Ok(Json(GenesisInfo { hash: hex::encode(genesis.hash()), genesis }))
+}
+
 #[utoipa::path(get, path = "/v1/status", responses((status = 200, body = StatusInfo)))]
 pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo>, ApiError> {
     use std::sync::atomic::Ordering::Relaxed;

@@ -73,6 +73,11 @@ pub async fn submit(
     let auth = shared.auth;
     let chain_id = shared.chain_id;
     let check = move |tx: SignedTransfer| -> Result<VerifiedTransfer, (String, ApiError)> {
+        // Shape first: a transfer with an over-long memo has no valid encoding, hence no id.
+        if let Err(reason) = tx.transfer.check_shape() {
+            let id = if tx.transfer.memo.len() <= synod_core::limits::MEMO_BYTES_MAX { tx.id().to_string() } else { String::new() };
+            return Err((id, ApiError::rejected(&reason)));
+        }
         let id = tx.id().to_string();
         if tx.transfer.chain_id != chain_id {
             let reason = synod_core::RejectReason::WrongChain { expected: chain_id, got: tx.transfer.chain_id };

@@ -135,3 +135,11 @@ pub struct StatusInfo {
     pub uptime_ms: u64,
     pub halted: bool,
 }
+
+/// `GET /v1/genesis`: the genesis (JSON form) and its hash, which block 0's `prev_hash` must equal.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GenesisInfo {
+    pub hash: String,
+    #[schema(value_type = Object)]
+    pub genesis: synod_core::Genesis,
+}

@@ -1,0 +1,93 @@
+//! Replica construction options.
+
+use crate::ballot::NodeId;
+use crate::command::ClusterConfig;
+use crate::error::OptionsError;
+use crate::limits::{Limits, Timing, ENTRY_OVERHEAD_BYTES, MESSAGE_OVERHEAD_BYTES};
+
+/// Deliberate protocol bugs, so the simulator can prove it catches them.
+/// All false by default; never set them outside tests.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BugInjection {
+    /// `recover` ignores the durable promised ballot (amnesia about promises,
+    /// including the node's own ballots).
+    pub forget_promise_on_restart: bool,
+    /// Acceptors accept `Accept` messages below their promised ballot.
+    pub accept_lower_ballot: bool,
+    /// The leader treats a slot as chosen one acknowledgement early.
+    pub choose_without_quorum: bool,
+}
+
+impl BugInjection {
+    pub fn any(&self) -> bool {
+        self.forget_promise_on_restart || self.accept_lower_ballot || self.choose_without_quorum
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ReplicaOptions {
+    pub id: NodeId,
+    /// The initial configuration; it decides quorums for the whole run.
+    pub config: ClusterConfig,
+    pub limits: Limits,
+    pub timing: Timing,
+    #[doc(hidden)]
+    pub bugs: BugInjection,
+}
+
+impl ReplicaOptions {
+    pub fn new(id: NodeId, config: ClusterConfig) -> ReplicaOptions {
+        ReplicaOptions {
+            id,
+            config,
+            limits: Limits::default(),
+            timing: Timing::default(),
+            bugs: BugInjection::default(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        let members = &self.config.members;
+        if !(3..=7).contains(&members.len()) {
+            return Err(OptionsError::ClusterSize { size: members.len() });
+        }
+        let mut sorted = members.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != members.len() {
+            return Err(OptionsError::DuplicateMember);
+        }
+        if !self.config.contains(self.id) {
+            return Err(OptionsError::NotAMember { id: self.id });
+        }
+        let t = &self.timing;
+        if t.election_timeout_min_ms == 0
+            || t.election_timeout_max_ms <= t.election_timeout_min_ms
+            || t.heartbeat_interval_ms == 0
+            || t.heartbeat_interval_ms * 2 > t.election_timeout_min_ms
+            || t.retransmit_interval_ms == 0
+            || t.fetch_timeout_ms == 0
+        {
+            return Err(OptionsError::Timing);
+        }
+        let l = &self.limits;
+        let one_value = MESSAGE_OVERHEAD_BYTES + ENTRY_OVERHEAD_BYTES + l.value_bytes_max;
+        if l.message_bytes_max < one_value {
+            return Err(OptionsError::MessageTooSmallForValue {
+                message_bytes_max: l.message_bytes_max,
+                needed: one_value,
+            });
+        }
+        if l.inflight_slots_max == 0
+            || l.fetch_entries_max == 0
+            || l.outbound_per_peer_max == 0
+            || l.pending_reads_max == 0
+            || l.retransmit_per_tick_max == 0
+            || (l.promise_entries_max as u64) < l.inflight_slots_max
+        {
+            return Err(OptionsError::Limits);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,176 @@
+//! Proposer, Phase 1: leader election (Lamport, "Paxos Made Simple" §2.2
+//! and §3 for the multi-slot form).
+//!
+//! A follower that hears no leader before its randomised deadline becomes a
+//! candidate: it picks a ballot above every round it has seen, promises it to
+//! itself durably, and only then sends `Prepare { ballot, from_slot }` where
+//! `from_slot` is its first unchosen slot. With promises from a quorum it
+//! becomes leader and, for every slot from `from_slot` to the highest slot
+//! any promise reported, re-proposes: the known chosen value if any, else the
+//! value of the highest-ballot accepted entry, else `Noop`.
+//!
+//! Livelock is avoided by (a) randomised deadlines, (b) a growing random
+//! backoff after each failed election, (c) `Nack`s carrying the higher
+//! ballot so the loser steps down at once, and (d) leader stickiness in the
+//! acceptor (a replica hearing a live leader ignores newcomers' Prepares).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::ballot::{Ballot, NodeId, Slot};
+use crate::command::Command;
+use crate::event::{Action, RoleKind};
+use crate::message::{Body, PromiseEntry};
+
+use super::leader::LeaderState;
+use super::{Replica, Role};
+
+#[derive(Debug)]
+pub(crate) struct CandidateState {
+    pub ballot: Ballot,
+    pub from_slot: Slot,
+    pub promised_by: BTreeSet<NodeId>,
+    /// Per slot, the entry Phase 1 would adopt so far.
+    pub merged: BTreeMap<Slot, PromiseEntry>,
+}
+
+impl Replica {
+    pub(super) fn campaign(&mut self) {
+        assert!(!self.damaged);
+        assert!(!matches!(self.role, Role::Leader(_)));
+        let round = self.promised.round.max(self.max_round_seen) + 1;
+        let ballot = Ballot::new(round, self.id);
+        assert!(ballot > self.promised);
+        let from_slot = self.commit_index + 1;
+        self.stats.elections_started += 1;
+        self.role = Role::Candidate(CandidateState {
+            ballot,
+            from_slot,
+            promised_by: BTreeSet::new(),
+            merged: BTreeMap::new(),
+        });
+        self.leader = None;
+        self.redraw_timer = true;
+        self.actions.push(Action::RoleChanged { role: RoleKind::Candidate, ballot });
+        // Our own promise first: the Prepares below are held until it is
+        // durable, so a restarted replica can never reuse this ballot.
+        self.raise_promise(ballot);
+        for peer in self.peers() {
+            self.send_durable(peer, Body::Prepare { ballot, from_slot });
+        }
+        // Our own acceptor gets the Prepare like any other member.
+        self.send_durable(self.id, Body::Prepare { ballot, from_slot });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_promise(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        from_slot: Slot,
+        entries: Vec<PromiseEntry>,
+        truncated: bool,
+        compacted_upto: Slot,
+        commit_index: Slot,
+    ) {
+        self.note_commit_hint(from, commit_index.max(compacted_upto));
+        let ours = matches!(&self.role, Role::Candidate(c) if c.ballot == ballot);
+        if !ours {
+            return;
+        }
+        if truncated || compacted_upto >= from_slot {
+            // This acceptor holds more than a promise can carry, or already
+            // compacted slots we have not learned: we are too far behind to
+            // lead. Catch up first, then try again at the next deadline.
+            self.set_role_follower();
+            self.fetch_from(from);
+            return;
+        }
+        let quorum = self.quorum;
+        let Role::Candidate(candidate) = &mut self.role else { unreachable!() };
+        assert_eq!(candidate.from_slot, from_slot);
+        if !candidate.promised_by.insert(from) {
+            return;
+        }
+        for entry in entries {
+            assert!(entry.slot >= from_slot, "promise entry below from_slot");
+            let better = match candidate.merged.get(&entry.slot) {
+                None => true,
+                Some(existing) => {
+                    if existing.chosen && entry.chosen {
+                        assert_eq!(existing.command, entry.command, "two chosen values for slot {}", entry.slot);
+                    }
+                    if !existing.chosen
+                        && !entry.chosen
+                        && existing.ballot == entry.ballot
+                        && entry.ballot != Ballot::ZERO
+                    {
+                        assert_eq!(
+                            existing.command, entry.command,
+                            "two values in ballot {} for slot {}",
+                            entry.ballot, entry.slot
+                        );
+                    }
+                    !existing.chosen && (entry.chosen || entry.ballot > existing.ballot)
+                }
+            };
+            if better {
+                candidate.merged.insert(entry.slot, entry);
+            }
+        }
+        if candidate.promised_by.len() >= quorum {
+            self.become_leader();
+        }
+    }
+
+    pub(super) fn on_nack(&mut self, from: NodeId, ballot: Ballot, promised: Ballot, slot: Slot, commit_index: Slot) {
+        self.observe_round(promised);
+        self.note_commit_hint(from, commit_index);
+        let own = match &self.role {
+            Role::Leader(leader) => Some(leader.ballot),
+            Role::Candidate(candidate) => Some(candidate.ballot),
+            Role::Follower => None,
+        };
+        if own == Some(ballot) && promised > ballot {
+            if self.is_leader() {
+                // A working leader met a higher promise, typically left by a
+                // node that campaigned while cut off. Followers still treat
+                // us as their live leader, so re-running Phase 1 at once with
+                // a higher ballot keeps the cluster from a leaderless gap.
+                self.set_role_follower();
+                self.campaign();
+            } else {
+                // We lost an election: back off so the winner gets a clear run.
+                self.failed_elections += 1;
+                self.set_role_follower();
+            }
+        }
+        if slot != 0 && slot <= commit_index {
+            // Our proposal hit a compacted slot: learn it by catching up.
+            self.fetch_from(from);
+        }
+    }
+
+    fn become_leader(&mut self) {
+        let Role::Candidate(candidate) = std::mem::replace(&mut self.role, Role::Follower) else { unreachable!() };
+        assert!(candidate.promised_by.len() >= self.quorum);
+        assert_eq!(self.promised, candidate.ballot, "won with a ballot we no longer hold");
+        let ballot = candidate.ballot;
+        let last_slot = candidate.merged.keys().next_back().copied().unwrap_or(0).max(candidate.from_slot - 1);
+        let first_slot = candidate.from_slot.max(self.commit_index + 1);
+        self.stats.elections_won += 1;
+        self.failed_elections = 0;
+        self.leader = Some((self.id, ballot));
+        self.role =
+            Role::Leader(LeaderState::new(ballot, last_slot.max(self.commit_index) + 1, self.now_ms, &self.peers()));
+        self.actions.push(Action::RoleChanged { role: RoleKind::Leader, ballot });
+        for slot in first_slot..=last_slot {
+            let command = match (self.log.get(&slot), candidate.merged.get(&slot)) {
+                (Some(chosen), _) => chosen.clone(),
+                (None, Some(entry)) => entry.command.clone(),
+                (None, None) => Command::Noop,
+            };
+            self.propose_at(slot, command);
+        }
+        self.heartbeat_round();
+    }
+}

@@ -1,0 +1,236 @@
+//! Proposer, Phase 2, and the leader's duties: pipelined proposals,
+//! retransmission, heartbeats (commit propagation), check-quorum and the
+//! read index.
+//!
+//! The leader assigns consecutive slots; up to `inflight_slots_max` slots
+//! may await a quorum at once. A slot is chosen when a quorum (the leader's
+//! own acceptor included, once its entry is durable) sent `Accepted` for the
+//! leader's ballot. The commit index, the highest slot below which every slot
+//! is chosen, rides on every `Accept` and `Heartbeat`.
+//!
+//! Read index: a read arriving at the leader gets index `next_slot - 1` (every
+//! slot that could have been chosen before the read arrived) and the number
+//! of the next heartbeat round. It is served once a quorum acknowledged that
+//! round or a later one (so no higher ballot had been promised by a quorum
+//! when the read arrived) and the applied index reached the read index. No
+//! clock is trusted, so clock drift does not matter.
+//!
+//! Check-quorum: a leader that has not heard from a quorum within
+//! `election_timeout_max_ms` steps down, so clients get redirected rather
+//! than wait on a cut-off leader.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::ballot::{Ballot, NodeId, Slot};
+use crate::command::Command;
+use crate::error::{ProposeError, ReadError};
+use crate::event::Action;
+use crate::message::Body;
+
+use super::{Replica, Role};
+
+#[derive(Debug)]
+pub(crate) struct Inflight {
+    pub command: Command,
+    pub acks: BTreeSet<NodeId>,
+    pub sent_ms: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct PeerProgress {
+    pub last_ack_ms: u64,
+    pub ack_seq: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct PendingRead {
+    pub request_id: u64,
+    pub index: Slot,
+    pub seq: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct LeaderState {
+    pub ballot: Ballot,
+    pub next_slot: Slot,
+    pub inflight: BTreeMap<Slot, Inflight>,
+    pub heartbeat_due_ms: u64,
+    pub heartbeat_seq: u64,
+    pub peers: BTreeMap<NodeId, PeerProgress>,
+    pub reads: VecDeque<PendingRead>,
+}
+
+impl LeaderState {
+    pub fn new(ballot: Ballot, next_slot: Slot, now_ms: u64, peers: &[NodeId]) -> LeaderState {
+        assert!(next_slot > 0);
+        LeaderState {
+            ballot,
+            next_slot,
+            inflight: BTreeMap::new(),
+            heartbeat_due_ms: now_ms,
+            heartbeat_seq: 0,
+            peers: peers.iter().map(|p| (*p, PeerProgress { last_ack_ms: now_ms, ack_seq: 0 })).collect(),
+            reads: VecDeque::new(),
+        }
+    }
+}
+
+impl Replica {
+    pub(super) fn propose_new(&mut self, command: Command) -> Result<Slot, ProposeError> {
+        let commit_index = self.commit_index;
+        let limit = self.opts.limits.inflight_slots_max;
+        let Role::Leader(leader) = &mut self.role else {
+            return Err(ProposeError::NotLeader { leader_hint: self.leader.map(|(id, _)| id) });
+        };
+        let inflight = leader.next_slot - 1 - commit_index;
+        if inflight >= limit {
+            return Err(ProposeError::TooManyInflight { limit });
+        }
+        let slot = leader.next_slot;
+        leader.next_slot += 1;
+        self.propose_at(slot, command);
+        Ok(slot)
+    }
+
+    /// Phase 2a for one slot, to every member including ourselves.
+    pub(super) fn propose_at(&mut self, slot: Slot, command: Command) {
+        let commit_index = self.commit_index;
+        let now_ms = self.now_ms;
+        let Role::Leader(leader) = &mut self.role else { unreachable!("proposing without leading") };
+        assert!(slot > commit_index && slot < leader.next_slot);
+        let ballot = leader.ballot;
+        let previous =
+            leader.inflight.insert(slot, Inflight { command: command.clone(), acks: BTreeSet::new(), sent_ms: now_ms });
+        assert!(previous.is_none(), "slot {slot} proposed twice in ballot {ballot}");
+        for member in self.opts.config.members.clone() {
+            self.send(member, Body::Accept { ballot, slot, command: command.clone(), commit_index });
+        }
+    }
+
+    pub(super) fn on_accepted(&mut self, from: NodeId, ballot: Ballot, slot: Slot) {
+        let quorum = self.quorum;
+        let needed = if self.opts.bugs.choose_without_quorum { quorum - 1 } else { quorum };
+        let now_ms = self.now_ms;
+        let Role::Leader(leader) = &mut self.role else { return };
+        if leader.ballot != ballot {
+            return;
+        }
+        if let Some(peer) = leader.peers.get_mut(&from) {
+            peer.last_ack_ms = now_ms;
+        }
+        let Some(inflight) = leader.inflight.get_mut(&slot) else { return };
+        inflight.acks.insert(from);
+        if inflight.acks.len() >= needed {
+            let inflight = leader.inflight.remove(&slot).expect("present");
+            self.learn_chosen(slot, inflight.command);
+            self.advance_commit();
+        }
+    }
+
+    pub(super) fn tick_leader(&mut self) {
+        let now_ms = self.now_ms;
+        let Role::Leader(leader) = &self.role else { unreachable!() };
+        // Check-quorum first: a cut-off leader should not keep heartbeating.
+        let window = self.opts.timing.election_timeout_max_ms;
+        let heard = leader.peers.values().filter(|p| now_ms.saturating_sub(p.last_ack_ms) < window).count();
+        if heard + 1 < self.quorum {
+            self.set_role_follower();
+            return;
+        }
+        if now_ms >= leader.heartbeat_due_ms {
+            self.heartbeat_round();
+        }
+        self.retransmit();
+    }
+
+    pub(super) fn heartbeat_round(&mut self) {
+        let commit_index = self.commit_index;
+        let due = self.now_ms + self.opts.timing.heartbeat_interval_ms;
+        let Role::Leader(leader) = &mut self.role else { unreachable!() };
+        leader.heartbeat_seq += 1;
+        leader.heartbeat_due_ms = due;
+        let (ballot, seq) = (leader.ballot, leader.heartbeat_seq);
+        for peer in self.peers() {
+            self.send(peer, Body::Heartbeat { ballot, commit_index, seq });
+        }
+    }
+
+    fn retransmit(&mut self) {
+        let now_ms = self.now_ms;
+        let interval = self.opts.timing.retransmit_interval_ms;
+        let per_peer_max = self.opts.limits.retransmit_per_tick_max;
+        let commit_index = self.commit_index;
+        let members = self.opts.config.members.clone();
+        let Role::Leader(leader) = &mut self.role else { unreachable!() };
+        let ballot = leader.ballot;
+        let mut sent_per_peer: BTreeMap<NodeId, usize> = BTreeMap::new();
+        let mut out = Vec::new();
+        for (slot, inflight) in leader.inflight.iter_mut() {
+            if now_ms.saturating_sub(inflight.sent_ms) < interval {
+                continue;
+            }
+            inflight.sent_ms = now_ms;
+            for member in &members {
+                let sent = sent_per_peer.entry(*member).or_insert(0);
+                if inflight.acks.contains(member) || *sent >= per_peer_max {
+                    continue;
+                }
+                *sent += 1;
+                out.push((
+                    *member,
+                    Body::Accept { ballot, slot: *slot, command: inflight.command.clone(), commit_index },
+                ));
+            }
+        }
+        for (to, body) in out {
+            self.send(to, body);
+        }
+    }
+
+    pub(super) fn on_heartbeat_ack(&mut self, from: NodeId, ballot: Ballot, seq: u64, commit_index: Slot) {
+        self.note_commit_hint(from, commit_index);
+        let now_ms = self.now_ms;
+        let Role::Leader(leader) = &mut self.role else { return };
+        if leader.ballot != ballot {
+            return;
+        }
+        if let Some(peer) = leader.peers.get_mut(&from) {
+            peer.last_ack_ms = now_ms;
+            peer.ack_seq = peer.ack_seq.max(seq);
+        }
+        self.serve_reads();
+    }
+
+    pub(super) fn read_index(&mut self, request_id: u64) -> Result<(), ReadError> {
+        let limit = self.opts.limits.pending_reads_max;
+        let Role::Leader(leader) = &mut self.role else {
+            return Err(ReadError::NotLeader { leader_hint: self.leader.map(|(id, _)| id) });
+        };
+        if leader.reads.len() >= limit {
+            return Err(ReadError::TooManyPending { limit });
+        }
+        let read = PendingRead { request_id, index: leader.next_slot - 1, seq: leader.heartbeat_seq + 1 };
+        if let Some(last) = leader.reads.back() {
+            assert!(last.seq <= read.seq && last.index <= read.index);
+        }
+        leader.reads.push_back(read);
+        self.heartbeat_round();
+        Ok(())
+    }
+
+    /// Answers every pending read whose leadership round a quorum confirmed
+    /// and whose index is applied. Reads queue in (seq, index) order.
+    pub(super) fn serve_reads(&mut self) {
+        let applied_index = self.applied_index;
+        let quorum = self.quorum;
+        let Role::Leader(leader) = &mut self.role else { return };
+        while let Some(read) = leader.reads.front() {
+            let confirmed = 1 + leader.peers.values().filter(|p| p.ack_seq >= read.seq).count();
+            if confirmed < quorum || applied_index < read.index {
+                break;
+            }
+            let read = leader.reads.pop_front().expect("front exists");
+            self.actions.push(Action::ReadReady { request_id: read.request_id, index: read.index });
+        }
+    }
+}

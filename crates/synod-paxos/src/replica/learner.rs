@@ -1,0 +1,186 @@
+//! Learner role: knowing which values are chosen, advancing the commit
+//! index, and applying in slot order (Lamport, "Paxos Made Simple" §2.3).
+//!
+//! A replica learns that `slot` holds `v` in exactly three ways:
+//! 1. it is the leader and a quorum accepted `v` at its ballot;
+//! 2. the leader of ballot `b` reports a commit index `>= slot` and this
+//!    replica's accepted entry for `slot` has ballot `b` (one ballot proposes
+//!    one value per slot, so the entry holds the leader's value);
+//! 3. a peer sends it as chosen (`FetchReply`) or a snapshot covers it.
+//!
+//! Anything else (a gap) is fetched from the peer that reported the higher
+//! commit index, retried round-robin on timeout.
+
+use crate::ballot::{Ballot, NodeId, Slot};
+use crate::command::Command;
+use crate::event::Action;
+use crate::message::Body;
+
+use super::{Replica, Role};
+
+impl Replica {
+    /// A message from the leader of `ballot` arrived and `ballot >= promised`.
+    pub(super) fn heard_leader(&mut self, from: NodeId, ballot: Ballot) {
+        let own = match &self.role {
+            Role::Leader(leader) => Some(leader.ballot),
+            Role::Candidate(candidate) => Some(candidate.ballot),
+            Role::Follower => None,
+        };
+        if own == Some(ballot) {
+            assert_eq!(from, self.id, "someone else used our ballot {ballot}");
+            return;
+        }
+        if own.is_some_and(|own| own < ballot) {
+            self.set_role_follower();
+        }
+        self.leader = Some((from, ballot));
+        self.leader_contact_ms = self.now_ms;
+        self.failed_elections = 0;
+        self.touch_election_timer();
+    }
+
+    pub(super) fn on_heartbeat(&mut self, from: NodeId, ballot: Ballot, commit_index: Slot, seq: u64) {
+        if self.damaged {
+            // A damaged replica cannot vouch for its promises: no ack.
+            self.leader = Some((from, ballot));
+            self.note_commit_hint(from, commit_index);
+            if self.commit_hint > self.commit_index {
+                self.fetch_from(from);
+            }
+            return;
+        }
+        self.observe_round(ballot);
+        if ballot < self.promised {
+            let body = Body::Nack { ballot, promised: self.promised, slot: 0, commit_index: self.commit_index };
+            self.send(from, body);
+            return;
+        }
+        self.heard_leader(from, ballot);
+        self.learn_leader_commit(from, ballot, commit_index);
+        self.send(from, Body::HeartbeatAck { ballot, seq, commit_index: self.commit_index });
+    }
+
+    /// Way 2 above: slots up to the leader's commit index whose accepted
+    /// entry carries the leader's ballot are chosen.
+    pub(super) fn learn_leader_commit(&mut self, from: NodeId, ballot: Ballot, leader_commit: Slot) {
+        self.note_commit_hint(from, leader_commit);
+        let mut slot = self.commit_index + 1;
+        while slot <= leader_commit {
+            if !self.log.contains_key(&slot) {
+                match self.accepted.get(&slot) {
+                    Some(entry) if entry.ballot == ballot => {
+                        let command = entry.command.clone();
+                        self.learn_chosen(slot, command);
+                    }
+                    _ => break,
+                }
+            }
+            slot += 1;
+        }
+        self.advance_commit();
+        if self.commit_index < leader_commit {
+            self.fetch_from(from);
+        }
+    }
+
+    /// Records that `slot` holds `command`. A chosen value never changes.
+    pub(super) fn learn_chosen(&mut self, slot: Slot, command: Command) {
+        assert!(slot > 0);
+        if slot <= self.compacted_upto {
+            return;
+        }
+        if let Some(existing) = self.log.get(&slot) {
+            assert_eq!(existing, &command, "chosen value for slot {slot} changed");
+            return;
+        }
+        if let Role::Leader(leader) = &mut self.role {
+            // Learned some other way while we still await a quorum: the
+            // retransmissions are no longer needed.
+            leader.inflight.remove(&slot);
+        }
+        self.log.insert(slot, command);
+    }
+
+    /// Moves the commit index over contiguous chosen slots and applies them.
+    pub(super) fn advance_commit(&mut self) {
+        let before = self.commit_index;
+        while self.log.contains_key(&(self.commit_index + 1)) {
+            self.commit_index += 1;
+        }
+        assert!(self.commit_index >= before, "commit index went backwards");
+        while self.applied_index < self.commit_index {
+            let slot = self.applied_index + 1;
+            let command = self.log.get(&slot).expect("committed slot is in the log").clone();
+            self.applied_index = slot;
+            self.actions.push(Action::Apply { slot, command });
+        }
+        assert_eq!(self.applied_index, self.commit_index);
+        if self.commit_index != before {
+            self.serve_reads();
+        }
+    }
+
+    /// Asks `target` for chosen slots after our commit index, unless a fetch
+    /// is already outstanding.
+    pub(super) fn fetch_from(&mut self, target: NodeId) {
+        if target == self.id || self.fetch_sent.is_some() {
+            return;
+        }
+        self.fetch_sent = Some((target, self.now_ms));
+        self.stats.fetches_sent += 1;
+        self.send(target, Body::Fetch { from_slot: self.commit_index + 1 });
+    }
+
+    /// Retries a fetch that got no answer, rotating through the peers.
+    pub(super) fn tick_fetch(&mut self) {
+        if let Some((target, sent_ms)) = self.fetch_sent {
+            if self.now_ms.saturating_sub(sent_ms) < self.opts.timing.fetch_timeout_ms {
+                return;
+            }
+            self.fetch_sent = None;
+            if self.commit_hint > self.commit_index {
+                let peers = self.peers();
+                let next = peers.iter().position(|p| *p == target).map_or(0, |i| (i + 1) % peers.len());
+                self.fetch_from(peers[next]);
+            }
+            return;
+        }
+        if self.commit_hint > self.commit_index {
+            let target = self.leader.map(|(id, _)| id).filter(|id| *id != self.id).or(self.commit_hint_from);
+            if let Some(target) = target {
+                self.fetch_from(target);
+            }
+        }
+    }
+
+    pub(super) fn on_fetch_reply(
+        &mut self,
+        from: NodeId,
+        from_slot: Slot,
+        entries: Vec<(Slot, Command)>,
+        commit_index: Slot,
+    ) {
+        if self.fetch_sent.is_some_and(|(target, _)| target == from) {
+            self.fetch_sent = None;
+        }
+        self.note_commit_hint(from, commit_index);
+        for (slot, command) in entries {
+            assert!(slot >= from_slot && slot <= commit_index, "fetch reply entry outside its range");
+            self.learn_chosen(slot, command);
+        }
+        self.advance_commit();
+        if self.commit_hint > self.commit_index {
+            // Ask the same peer again only if it has more; otherwise whoever
+            // reported the highest commit index (two laggards must not keep
+            // asking each other).
+            let target = if commit_index > self.commit_index {
+                Some(from)
+            } else {
+                self.leader.map(|(id, _)| id).filter(|id| *id != self.id && *id != from).or(self.commit_hint_from)
+            };
+            if let Some(target) = target {
+                self.fetch_from(target);
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Simulated network.
+//!
+//! Fault model: every node-to-node or client-to-node message is
+//! independently lost with probability `loss`, duplicated with probability
+//! `duplicate`, and delayed uniformly in `[1, delay_max]` ms, or with
+//! probability `long_delay_chance` up to `long_delay_ms_max` (so messages
+//! reorder freely and stale ones arrive late). Partitions cut node-to-node
+//! links only: a symmetric split of the nodes into two sides, or a one-way
+//! cut where one node's messages to some peers vanish while theirs still
+//! arrive. A partition is checked at send and again at delivery time.
+
+use std::collections::BTreeSet;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use synod_paxos::{Batch, Message, NodeId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Addr {
+    Node(NodeId),
+    Client(u8),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RequestKind {
+    Append(Batch),
+    Read,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRequest {
+    pub client: u8,
+    pub op_id: u64,
+    pub kind: RequestKind,
+    /// Set once a follower forwarded it to the leader; never forwarded twice.
+    pub forwarded: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientReply {
+    Appended { slot: u64 },
+    ReadOk { index: u64 },
+    Redirect { hint: Option<NodeId> },
+    Busy,
+    Failed { reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub enum Packet {
+    Paxos(Message),
+    Request(ClientRequest),
+    Reply { op_id: u64, reply: ClientReply },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Partition {
+    /// Links between `side` and the other nodes are cut both ways.
+    Split { side: BTreeSet<NodeId> },
+    /// Messages from `from` to any of `to` are lost; the reverse direction works.
+    OneWay { from: NodeId, to: BTreeSet<NodeId> },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Network {
+    pub loss: f64,
+    pub duplicate: f64,
+    pub delay_ms_max: u64,
+    pub long_delay_chance: f64,
+    pub long_delay_ms_max: u64,
+    pub partition: Option<Partition>,
+    pub sent: u64,
+    pub lost: u64,
+}
+
+impl Network {
+    pub fn blocked(&self, from: Addr, to: Addr) -> bool {
+        let (Addr::Node(a), Addr::Node(b)) = (from, to) else { return false };
+        match &self.partition {
+            None => false,
+            Some(Partition::Split { side }) => side.contains(&a) != side.contains(&b),
+            Some(Partition::OneWay { from, to }) => a == *from && to.contains(&b),
+        }
+    }
+
+    /// Delivery delays for one send: empty if lost, two if duplicated.
+    pub fn plan(&mut self, from: Addr, to: Addr, rng: &mut impl Rng) -> Vec<u64> {
+        self.sent += 1;
+        if self.blocked(from, to) || (self.loss > 0.0 && rng.gen_bool(self.loss)) {
+            self.lost += 1;
+            return Vec::new();
+        }
+        let copies = if self.duplicate > 0.0 && rng.gen_bool(self.duplicate) { 2 } else { 1 };
+        (0..copies)
+            .map(|_| {
+                if self.long_delay_chance > 0.0 && rng.gen_bool(self.long_delay_chance) {
+                    rng.gen_range(1..=self.long_delay_ms_max.max(1))
+                } else {
+                    rng.gen_range(1..=self.delay_ms_max.max(1))
+                }
+            })
+            .collect()
+    }
+}

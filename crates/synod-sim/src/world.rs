@@ -1,0 +1,295 @@
+//! The simulated world: a single-threaded discrete-event loop over true
+//! simulated time. Every random choice comes from one ChaCha8 stream seeded
+//! by the seed; events with equal times run in scheduling order; no
+//! `HashMap` is iterated. So one seed replays exactly.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use synod_paxos::{BatchId, ClusterConfig, Command, NodeId, ReplicaOptions, Slot};
+
+use crate::checks::Violation;
+use crate::client::Client;
+use crate::history::HistoryEntry;
+use crate::network::{Addr, Network, Packet, Partition};
+use crate::node::SimNode;
+use crate::options::SimOptions;
+use crate::trace::Trace;
+
+#[derive(Clone, Debug)]
+pub enum SimEvent {
+    Tick(NodeId),
+    Deliver { from: Addr, to: Addr, packet: Packet },
+    DiskSynced { node: NodeId, incarnation: u32, upto: usize },
+    Crash(NodeId),
+    Restart(NodeId),
+    PartitionStart,
+    PartitionEnd,
+    ClientWake { client: u8, timer: u64 },
+    QuietStart,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Faults,
+    Quiet,
+}
+
+/// Per-seed fault intensities, drawn from the bounds.
+#[derive(Clone, Debug)]
+pub struct Faults {
+    pub crash_interval_ms: u64,
+    pub partition_interval_ms: u64,
+    pub sync_ms_max: u64,
+    pub corrupt_read: f64,
+    pub compact_every: Option<u64>,
+}
+
+pub struct World {
+    pub seed: u64,
+    pub opts: SimOptions,
+    pub now_ms: u64,
+    pub end_ms: u64,
+    pub rng: ChaCha8Rng,
+    queue: BTreeMap<(u64, u64), SimEvent>,
+    seq: u64,
+    pub phase: Phase,
+    pub faults: Faults,
+    pub nodes: BTreeMap<NodeId, SimNode>,
+    pub clients: Vec<Client>,
+    pub network: Network,
+    pub config: ClusterConfig,
+    // Checker state.
+    pub chosen: BTreeMap<Slot, Command>,
+    pub proposed: BTreeMap<BatchId, Vec<u8>>,
+    pub history: Vec<HistoryEntry>,
+    pub violation: Option<Violation>,
+    pub trace: Trace,
+    pub stats: crate::outcome::SeedStats,
+}
+
+impl World {
+    pub fn new(seed: u64, opts: &SimOptions) -> World {
+        assert!(opts.nodes == 3 || opts.nodes == 5, "3 or 5 nodes");
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let b = &opts.faults;
+        let network = Network {
+            loss: rng.gen_range(0.0..=b.loss_max),
+            duplicate: rng.gen_range(0.0..=b.duplicate_max),
+            delay_ms_max: rng.gen_range(5..=b.delay_ms_max.max(5)),
+            long_delay_chance: b.long_delay_chance,
+            long_delay_ms_max: b.long_delay_ms_max,
+            ..Network::default()
+        };
+        let faults = Faults {
+            crash_interval_ms: if b.crash_interval_ms_min == 0 {
+                0
+            } else {
+                rng.gen_range(b.crash_interval_ms_min..=b.crash_interval_ms_min * 4)
+            },
+            partition_interval_ms: if b.partition_interval_ms_min == 0 {
+                0
+            } else {
+                rng.gen_range(b.partition_interval_ms_min..=b.partition_interval_ms_min * 4)
+            },
+            sync_ms_max: rng.gen_range(1..=b.sync_ms_max.max(1)),
+            corrupt_read: if rng.gen_bool(b.corrupt_seed_chance) {
+                rng.gen_range(0.0..=b.corrupt_read_max)
+            } else {
+                0.0
+            },
+            compact_every: if rng.gen_bool(0.7) { Some(rng.gen_range(10..=80)) } else { None },
+        };
+        let config = ClusterConfig::new((1..=opts.nodes).collect());
+        let mut nodes = BTreeMap::new();
+        for id in 1..=opts.nodes {
+            let mut ro = ReplicaOptions::new(id, config.clone());
+            ro.bugs = opts.bugs;
+            ro.limits.value_bytes_max = 256;
+            ro.limits.inflight_slots_max = 16;
+            ro.limits.fetch_entries_max = 32;
+            let drift = rng.gen_range(-(b.clock_drift_ppm_max as i64)..=b.clock_drift_ppm_max as i64);
+            let offset = rng.gen_range(0..1_000_000);
+            let node = SimNode::new(ro.clone(), crate::clock::Clock::new(offset, drift), rng.gen());
+            nodes.insert(id, node);
+        }
+        let clients = (0..opts.clients).map(|_| Client::new()).collect();
+        let mut world = World {
+            seed,
+            opts: opts.clone(),
+            now_ms: 0,
+            end_ms: opts.fault_ms + opts.quiet_ms,
+            rng,
+            queue: BTreeMap::new(),
+            seq: 0,
+            phase: Phase::Faults,
+            faults,
+            nodes,
+            clients,
+            network,
+            config,
+            chosen: BTreeMap::new(),
+            proposed: BTreeMap::new(),
+            history: Vec::new(),
+            violation: None,
+            trace: Trace::new(opts.trace),
+            stats: Default::default(),
+        };
+        world.trace.line(0, || {
+            format!(
+                "seed {seed}: {} nodes, loss {:.3} dup {:.3} delay<={} ms, {:?}",
+                opts.nodes, world.network.loss, world.network.duplicate, world.network.delay_ms_max, world.faults
+            )
+        });
+        for id in 1..=opts.nodes {
+            let first = world.rng.gen_range(1..=10);
+            world.schedule(first, SimEvent::Tick(id));
+        }
+        for client in 0..opts.clients {
+            let at = world.rng.gen_range(1..50);
+            world.schedule(at, SimEvent::ClientWake { client, timer: 0 });
+        }
+        if world.faults.crash_interval_ms > 0 {
+            let at = world.rng.gen_range(1..=world.faults.crash_interval_ms);
+            let victim = world.rng.gen_range(1..=opts.nodes);
+            world.schedule(at, SimEvent::Crash(victim));
+        }
+        if world.faults.partition_interval_ms > 0 {
+            let at = world.rng.gen_range(1..=world.faults.partition_interval_ms);
+            world.schedule(at, SimEvent::PartitionStart);
+        }
+        world.schedule(opts.fault_ms, SimEvent::QuietStart);
+        world
+    }
+
+    pub fn schedule(&mut self, at_ms: u64, event: SimEvent) {
+        assert!(at_ms >= self.now_ms, "scheduling in the past");
+        self.seq += 1;
+        self.queue.insert((at_ms, self.seq), event);
+    }
+
+    pub fn send(&mut self, from: Addr, to: Addr, packet: Packet) {
+        let delays = self.network.plan(from, to, &mut self.rng);
+        for delay in delays {
+            self.schedule(self.now_ms + delay, SimEvent::Deliver { from, to, packet: packet.clone() });
+        }
+    }
+
+    pub fn fail(&mut self, violation: Violation) {
+        if self.violation.is_none() {
+            let text = violation.to_string();
+            self.trace.line(self.now_ms, || format!("VIOLATION {text}"));
+            self.violation = Some(violation);
+        }
+    }
+
+    /// Runs until the end of the quiet period or the first violation.
+    pub fn run(&mut self) {
+        while self.violation.is_none() {
+            let Some(((at_ms, _), event)) = self.queue.pop_first() else { break };
+            if at_ms > self.end_ms {
+                break;
+            }
+            assert!(at_ms >= self.now_ms);
+            self.now_ms = at_ms;
+            self.trace.fold(at_ms);
+            self.dispatch(event);
+        }
+    }
+
+    fn dispatch(&mut self, event: SimEvent) {
+        match event {
+            SimEvent::Tick(id) => {
+                self.trace.fold(u64::from(id));
+                self.node_tick(id);
+                self.schedule(self.now_ms + 10, SimEvent::Tick(id));
+            }
+            SimEvent::Deliver { from, to, packet } => {
+                self.trace.fold(1000);
+                if self.network.blocked(from, to) {
+                    return;
+                }
+                match to {
+                    Addr::Node(id) => self.node_receive(id, from, packet),
+                    Addr::Client(c) => self.client_receive(c, packet),
+                }
+            }
+            SimEvent::DiskSynced { node, incarnation, upto } => self.node_synced(node, incarnation, upto),
+            SimEvent::Crash(id) => {
+                if self.phase == Phase::Faults {
+                    self.crash(id);
+                    let down = self.rng.gen_range(20..=self.opts.faults.down_ms_max.max(20));
+                    self.schedule(self.now_ms + down, SimEvent::Restart(id));
+                    let next = self.now_ms + self.rng.gen_range(1..=2 * self.faults.crash_interval_ms);
+                    let victim = self.rng.gen_range(1..=self.opts.nodes);
+                    self.schedule(next, SimEvent::Crash(victim));
+                }
+            }
+            SimEvent::Restart(id) => {
+                if !self.nodes[&id].is_up() {
+                    self.restart(id);
+                }
+            }
+            SimEvent::PartitionStart => {
+                if self.phase == Phase::Faults {
+                    self.start_partition();
+                    let length = self.rng.gen_range(50..=self.opts.faults.partition_ms_max.max(50));
+                    self.schedule(self.now_ms + length, SimEvent::PartitionEnd);
+                }
+            }
+            SimEvent::PartitionEnd => {
+                self.network.partition = None;
+                self.trace.line(self.now_ms, || "partition healed".to_string());
+                if self.phase == Phase::Faults {
+                    let next = self.now_ms + self.rng.gen_range(1..=2 * self.faults.partition_interval_ms);
+                    self.schedule(next, SimEvent::PartitionStart);
+                }
+            }
+            SimEvent::ClientWake { client, timer } => self.client_wake(client, timer),
+            SimEvent::QuietStart => self.quiet_start(),
+        }
+    }
+
+    fn start_partition(&mut self) {
+        let n = self.opts.nodes;
+        let ids: Vec<NodeId> = (1..=n).collect();
+        let partition = if self.rng.gen_bool(0.6) {
+            let size = self.rng.gen_range(1..=n / 2);
+            let mut side = BTreeSet::new();
+            while side.len() < usize::from(size) {
+                side.insert(ids[self.rng.gen_range(0..ids.len())]);
+            }
+            Partition::Split { side }
+        } else {
+            let from = ids[self.rng.gen_range(0..ids.len())];
+            let to: BTreeSet<NodeId> = ids.iter().copied().filter(|id| *id != from && self.rng.gen_bool(0.6)).collect();
+            Partition::OneWay { from, to }
+        };
+        self.stats.partitions += 1;
+        let text = format!("partition {partition:?}");
+        self.trace.line(self.now_ms, || text);
+        self.network.partition = Some(partition);
+    }
+
+    fn quiet_start(&mut self) {
+        self.phase = Phase::Quiet;
+        self.network.partition = None;
+        self.network.loss = 0.0;
+        self.network.duplicate = 0.0;
+        self.network.long_delay_chance = 0.0;
+        self.faults.corrupt_read = 0.0;
+        self.trace.line(self.now_ms, || "quiet period: network healed, every node up, clean reads".to_string());
+        for id in 1..=self.opts.nodes {
+            let node = &self.nodes[&id];
+            if node.is_up() && node.is_damaged() {
+                // A damaged incarnation is restarted by the operator; the
+                // next read of the same disk is clean.
+                self.crash(id);
+            }
+            if !self.nodes[&id].is_up() {
+                self.restart(id);
+            }
+        }
+    }
+}

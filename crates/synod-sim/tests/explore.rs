@@ -1,0 +1,65 @@
+//! Manual exploration helpers (ignored by default), see README.md:
+//! `SEEDS=5000 NODES=5 cargo test --release -p synod-sim --test explore explore -- --ignored --nocapture`
+//! `SEED=42 cargo test --release -p synod-sim --test explore replay -- --ignored --nocapture`
+//! (the replay writes its trace to /tmp/sim-trace.txt).
+
+use synod_sim::*;
+
+#[test]
+#[ignore]
+fn explore() {
+    let seeds: u64 = std::env::var("SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
+    let nodes: u8 = std::env::var("NODES").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let start = std::time::Instant::now();
+    let fault_ms: u64 = std::env::var("FAULT_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(3_000);
+    let seed_start: u64 = std::env::var("SEED_START").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let summary = run_seeds(&SimOptions {
+        seeds,
+        nodes,
+        seed_start,
+        fault_ms,
+        stop_on_violation: false,
+        ..SimOptions::default()
+    });
+    println!("{summary}\nelapsed {:?}", start.elapsed());
+    for v in summary.violations.iter().take(10) {
+        println!("{v:?}");
+    }
+}
+
+#[test]
+#[ignore]
+fn replay() {
+    let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
+    let nodes: u8 = std::env::var("NODES").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let fault_ms: u64 = std::env::var("FAULT_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(3_000);
+    let outcome = run_seed(seed, &SimOptions { nodes, fault_ms, trace: true, ..SimOptions::default() });
+    let mut out = String::new();
+    for line in &outcome.trace {
+        out.push_str(line);
+        out.push('\n');
+    }
+    std::fs::write("/tmp/sim-trace.txt", out).unwrap();
+    println!("{:?} lines={}", outcome.verdict, outcome.trace.len());
+}
+
+#[test]
+#[ignore]
+fn teeth_explore() {
+    for (name, bugs) in [
+        ("forget_promise", BugInjection { forget_promise_on_restart: true, ..Default::default() }),
+        ("accept_lower", BugInjection { accept_lower_ballot: true, ..Default::default() }),
+        ("no_quorum", BugInjection { choose_without_quorum: true, ..Default::default() }),
+    ] {
+        for nodes in [3u8, 5] {
+            let summary =
+                run_seeds(&SimOptions { seeds: 200, nodes, bugs, stop_on_violation: false, ..SimOptions::default() });
+            println!(
+                "{name} n={nodes}: {} violations / {}; first {:?}",
+                summary.violations.len(),
+                summary.seeds_run,
+                summary.violations.first().map(|v| (v.0, v.1, v.2.chars().take(120).collect::<String>()))
+            );
+        }
+    }
+}

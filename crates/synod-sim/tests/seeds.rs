@@ -1,0 +1,30 @@
+//! The main safety and liveness run: many seeds, every check on.
+
+use std::time::Instant;
+
+use synod_sim::{run_seeds, SimOptions};
+
+#[test]
+fn thousand_seeds_three_nodes_pass_every_check() {
+    let start = Instant::now();
+    let summary = run_seeds(&SimOptions { nodes: 3, seed_start: 0, seeds: 1_000, ..SimOptions::default() });
+    println!("{summary} ({:?})", start.elapsed());
+    assert!(summary.passed(), "{summary}");
+    assert_eq!(summary.seeds_run, 1_000);
+    // The faults really happened.
+    let t = &summary.totals;
+    assert!(
+        t.crashes > 1_000 && t.partitions > 1_000 && t.snapshots_installed > 50 && t.damaged_restarts > 20,
+        "{summary}"
+    );
+    assert!(t.appends_ok > 50_000 && t.reads_ok > 10_000 && t.appends_failed > 0, "{summary}");
+}
+
+#[test]
+fn five_node_seeds_pass_every_check() {
+    let start = Instant::now();
+    let summary = run_seeds(&SimOptions { nodes: 5, seed_start: 1_000_000, seeds: 300, ..SimOptions::default() });
+    println!("{summary} ({:?})", start.elapsed());
+    assert!(summary.passed(), "{summary}");
+    assert_eq!(summary.seeds_run, 300);
+}
