@@ -42,6 +42,8 @@ enum Command {
     Proof(cmd::proof::ProofCommand),
     /// Audit a stopped node's data directory offline.
     Verify(cmd::verify::VerifyArgs),
+    /// Run the deterministic simulator (seeds, replay, trace).
+    Sim(cmd::sim::SimArgs),
     /// Proof-of-work tools.
     #[command(subcommand)]
     Pow(cmd::pow::PowCommand),
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Proof(c) => cmd::proof::run(c),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Pow(c) => cmd::pow::run(c),
+        Command::Sim(a) => cmd::sim::run(a),
     };
     match result {
         Ok(code) => code,

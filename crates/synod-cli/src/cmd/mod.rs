@@ -4,6 +4,7 @@ pub mod keys;
 pub mod node;
 pub mod pow;
 pub mod proof;
+pub mod sim;
 pub mod verify;
 
 /// Options every client subcommand takes.
