@@ -34,6 +34,14 @@ pub enum SubmitOutcome {
     Failed {
         id: TransferId,
     },
+    /// Replicated mode: the proposal lost its slot (leader change) or timed
+    /// out; the transfer may or may not commit later. Resubmitting is safe
+    /// (idempotent).
+    Unavailable {
+        id: TransferId,
+        code: &'static str,
+        message: String,
+    },
 }
 
 pub struct Submission {
@@ -81,14 +89,20 @@ impl SubmitQueue {
     }
 }
 
-pub struct Committer {
-    shared: Arc<Shared>,
+/// Cuts the inbox into batches of at most `block_transfers_max` transfers:
+/// every request waiting now (plus, with a linger, those arriving within it).
+pub struct Batcher {
     inbox: Receiver<Message>,
     stopping: bool,
     block_transfers_max: usize,
     linger: Duration,
-    /// A submission that did not fit in the previous block.
+    /// A submission that did not fit in the previous batch.
     carried: Option<Submission>,
+}
+
+pub struct Committer {
+    shared: Arc<Shared>,
+    batcher: Batcher,
 }
 
 fn now_ms() -> u64 {
@@ -97,8 +111,38 @@ fn now_ms() -> u64 {
 
 impl Committer {
     pub fn new(shared: Arc<Shared>, inbox: Receiver<Message>, block_transfers_max: usize, linger: Duration) -> Self {
+        Committer { shared, batcher: Batcher::new(inbox, block_transfers_max, linger) }
+    }
+
+    /// Builds, persists and answers one block. Returns false if the node must halt.
+    fn commit(&mut self, batch: Vec<Submission>) -> bool {
+        let (candidates, replies) = split(batch);
+        match write_block(&self.shared, now_ms(), candidates, None) {
+            Ok(outcomes) => {
+                answer(replies, outcomes);
+                true
+            }
+            Err(ids) => {
+                answer(replies, ids.into_iter().map(|id| SubmitOutcome::Failed { id }).collect());
+                false
+            }
+        }
+    }
+
+    /// Runs until the node stops or storage fails.
+    pub fn run(mut self) {
+        while let Some(batch) = self.batcher.next_batch() {
+            if !self.commit(batch) {
+                return;
+            }
+        }
+    }
+}
+
+impl Batcher {
+    pub fn new(inbox: Receiver<Message>, block_transfers_max: usize, linger: Duration) -> Self {
         assert!(block_transfers_max >= 1);
-        Committer { shared, inbox, stopping: false, block_transfers_max, linger, carried: None }
+        Batcher { inbox, stopping: false, block_transfers_max, linger, carried: None }
     }
 
     /// The next submission, unless the inbox is closed or a stop was received.
@@ -123,16 +167,7 @@ impl Committer {
         }
     }
 
-    /// Runs until every sender is dropped (node shutdown) or storage fails.
-    pub fn run(mut self) {
-        while let Some(batch) = self.next_batch() {
-            if !self.commit(batch) {
-                return;
-            }
-        }
-    }
-
-    fn next_batch(&mut self) -> Option<Vec<Submission>> {
+    pub fn next_batch(&mut self) -> Option<Vec<Submission>> {
         let first = match self.carried.take() {
             Some(s) => s,
             None => self.receive(None)?,
@@ -152,77 +187,99 @@ impl Committer {
         assert!(count <= self.block_transfers_max || batch.len() == 1);
         Some(batch)
     }
+}
 
-    /// Builds, persists and answers one block. Returns false if the node must halt.
-    fn commit(&mut self, batch: Vec<Submission>) -> bool {
-        let sizes: Vec<usize> = batch.iter().map(|s| s.transfers.len()).collect();
-        let mut replies = Vec::with_capacity(batch.len());
-        let mut candidates = Vec::with_capacity(sizes.iter().sum());
-        for s in batch {
-            candidates.extend(s.transfers);
-            replies.push((s.reply, s.permit));
-        }
-        let built = {
-            let mut ledger = self.shared.ledger.write().expect("ledger lock");
-            ledger.build_block(now_ms(), candidates)
-        };
-        let mut outcomes: Vec<SubmitOutcome> = Vec::with_capacity(built.outcomes.len());
-        if let Some(block) = &built.block {
-            if let Err(e) = self.shared.store.append_block(block, &built.touched) {
-                // The in-memory ledger is now ahead of the disk: continuing would
-                // answer from state that a restart would not have. Stop writing.
-                tracing::error!(error = %e, height = block.header.height, "storage failed; halting writes");
-                self.shared.halted.store(true, Ordering::SeqCst);
-                for ((reply, _permit), size) in replies.into_iter().zip(&sizes) {
-                    let _ = reply
-                        .send(built.outcomes.iter().take(*size).map(|o| SubmitOutcome::Failed { id: o.id }).collect());
-                }
-                return false;
-            }
-            self.shared.blocks_committed.fetch_add(1, Ordering::Relaxed);
-            self.shared.transfers_committed.fetch_add(block.transfers.len() as u64, Ordering::Relaxed);
-        }
-        let in_block: std::collections::HashMap<TransferId, TransferPosition> =
-            built.outcomes.iter().filter_map(|o| o.result.as_ref().ok().map(|p| (o.id, *p))).collect();
-        for o in built.outcomes {
-            outcomes.push(match o.result {
-                Ok(position) => SubmitOutcome::Committed { id: o.id, position, duplicate: false },
-                Err(reason) => self.resolve_rejection(o.id, reason, &in_block),
-            });
-        }
-        let mut rest = outcomes.into_iter();
-        for ((reply, permit), size) in replies.into_iter().zip(sizes) {
-            let mine: Vec<SubmitOutcome> = rest.by_ref().take(size).collect();
-            assert_eq!(mine.len(), size, "one outcome per submitted transfer");
-            // The submitter may have gone away (wait=false, or a dropped connection).
-            let _ = reply.send(mine);
-            drop(permit);
-        }
-        true
-    }
+/// A batch's transfers, and where each request's answers go.
+pub type Replies = Vec<(oneshot::Sender<Vec<SubmitOutcome>>, OwnedSemaphorePermit, usize)>;
 
-    /// A transfer whose nonce is already used may simply be committed already:
-    /// resubmitting it is idempotent and reports the first outcome.
-    fn resolve_rejection(
-        &self,
-        id: TransferId,
-        reason: RejectReason,
-        in_block: &std::collections::HashMap<TransferId, TransferPosition>,
-    ) -> SubmitOutcome {
-        if let RejectReason::BadNonce { expected, got } = reason {
-            if got < expected {
-                if let Some(position) = in_block.get(&id) {
-                    return SubmitOutcome::Committed { id, position: *position, duplicate: true };
-                }
-                match self.shared.store.position(&id) {
-                    Ok(Some(position)) => return SubmitOutcome::Committed { id, position, duplicate: true },
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "transfer index read failed"),
-                }
+pub fn split(batch: Vec<Submission>) -> (Vec<VerifiedTransfer>, Replies) {
+    let mut replies = Vec::with_capacity(batch.len());
+    let mut candidates = Vec::with_capacity(batch.iter().map(|s| s.transfers.len()).sum());
+    for s in batch {
+        replies.push((s.reply, s.permit, s.transfers.len()));
+        candidates.extend(s.transfers);
+    }
+    (candidates, replies)
+}
+
+/// Hands each request its slice of the outcomes, in order.
+pub fn answer(replies: Replies, outcomes: Vec<SubmitOutcome>) {
+    let total: usize = replies.iter().map(|r| r.2).sum();
+    assert_eq!(total, outcomes.len(), "one outcome per submitted transfer");
+    let mut rest = outcomes.into_iter();
+    for (reply, permit, size) in replies {
+        let mine: Vec<SubmitOutcome> = rest.by_ref().take(size).collect();
+        // The submitter may have gone away (wait=false, or a dropped connection).
+        let _ = reply.send(mine);
+        drop(permit);
+    }
+}
+
+/// Applies `candidates` as the next block and makes it durable (with the log
+/// slot it came from, in replicated mode). Returns one outcome per candidate,
+/// or, if storage failed, their ids: the node is then halted.
+pub fn write_block(
+    shared: &Shared,
+    timestamp_ms: u64,
+    candidates: Vec<VerifiedTransfer>,
+    slot: Option<u64>,
+) -> Result<Vec<SubmitOutcome>, Vec<TransferId>> {
+    let built = {
+        let mut ledger = shared.ledger.write().expect("ledger lock");
+        ledger.build_block(timestamp_ms, candidates)
+    };
+    let stored = match slot {
+        None => built.block.as_ref().map_or(Ok(()), |b| shared.store.append_block(b, &built.touched)),
+        // Slots without a block need no write: re-applying them after a restart changes nothing.
+        Some(slot) if built.block.is_some() => {
+            shared.store.append_applied_slot(built.block.as_ref(), &built.touched, slot)
+        }
+        Some(_) => Ok(()),
+    };
+    if let Err(e) = stored {
+        // The in-memory ledger is now ahead of the disk: continuing would
+        // answer from state that a restart would not have. Stop writing.
+        tracing::error!(error = %e, "storage failed; halting writes");
+        shared.halted.store(true, Ordering::SeqCst);
+        return Err(built.outcomes.iter().map(|o| o.id).collect());
+    }
+    if let Some(block) = &built.block {
+        shared.blocks_committed.fetch_add(1, Ordering::Relaxed);
+        shared.transfers_committed.fetch_add(block.transfers.len() as u64, Ordering::Relaxed);
+    }
+    let in_block: std::collections::HashMap<TransferId, TransferPosition> =
+        built.outcomes.iter().filter_map(|o| o.result.as_ref().ok().map(|p| (o.id, *p))).collect();
+    Ok(built
+        .outcomes
+        .into_iter()
+        .map(|o| match o.result {
+            Ok(position) => SubmitOutcome::Committed { id: o.id, position, duplicate: false },
+            Err(reason) => resolve_rejection(shared, o.id, reason, &in_block),
+        })
+        .collect())
+}
+
+/// A transfer whose nonce is already used may simply be committed already:
+/// resubmitting it is idempotent and reports the first outcome.
+fn resolve_rejection(
+    shared: &Shared,
+    id: TransferId,
+    reason: RejectReason,
+    in_block: &std::collections::HashMap<TransferId, TransferPosition>,
+) -> SubmitOutcome {
+    if let RejectReason::BadNonce { expected, got } = reason {
+        if got < expected {
+            if let Some(position) = in_block.get(&id) {
+                return SubmitOutcome::Committed { id, position: *position, duplicate: true };
+            }
+            match shared.store.position(&id) {
+                Ok(Some(position)) => return SubmitOutcome::Committed { id, position, duplicate: true },
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "transfer index read failed"),
             }
         }
-        SubmitOutcome::Rejected { id, reason }
     }
+    SubmitOutcome::Rejected { id, reason }
 }
 
 #[cfg(test)]

@@ -22,6 +22,27 @@ pub struct NodeConfig {
     /// fsync: batching then comes from the fsync itself, at no added latency.
     #[serde(default)]
     pub batch_linger_ms: u64,
+    /// Replicated mode: this node's id (1..=255), unique in the cluster.
+    #[serde(default)]
+    pub node_id: Option<u8>,
+    /// Replicated mode: where peers connect (TCP); port 0 picks one.
+    #[serde(default)]
+    pub peer_addr: Option<SocketAddr>,
+    /// Replicated mode: the other members (2 to 6 of them). Empty: a single node.
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+    /// Peers must agree on it (default: the genesis chain id).
+    #[serde(default)]
+    pub cluster_id: Option<u64>,
+}
+
+/// Another member of the cluster.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    pub id: u8,
+    pub peer_addr: SocketAddr,
+    pub http_addr: SocketAddr,
 }
 
 fn default_block_transfers_max() -> usize {
@@ -36,6 +57,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, source: toml::de::Error },
     #[error("block_transfers_max must be 1..={max}, got {got}")]
     BlockSize { got: usize, max: usize },
+    #[error("replicated mode needs node_id, peer_addr and 2 to 6 peers with distinct ids other than node_id: {0}")]
+    Cluster(String),
 }
 
 impl NodeConfig {
@@ -46,6 +69,10 @@ impl NodeConfig {
             genesis,
             block_transfers_max: default_block_transfers_max(),
             batch_linger_ms: 0,
+            node_id: None,
+            peer_addr: None,
+            peers: Vec::new(),
+            cluster_id: None,
         }
     }
 
@@ -61,6 +88,23 @@ impl NodeConfig {
         let max = crate::limits::BLOCK_TRANSFERS_MAX;
         if self.block_transfers_max == 0 || self.block_transfers_max > max {
             return Err(ConfigError::BlockSize { got: self.block_transfers_max, max });
+        }
+        if self.peers.is_empty() {
+            return Ok(());
+        }
+        let id = self.node_id.ok_or_else(|| ConfigError::Cluster("node_id is missing".into()))?;
+        if self.peer_addr.is_none() {
+            return Err(ConfigError::Cluster("peer_addr is missing".into()));
+        }
+        if !(2..=6).contains(&self.peers.len()) {
+            return Err(ConfigError::Cluster(format!("{} peers", self.peers.len())));
+        }
+        let mut ids: Vec<u8> = self.peers.iter().map(|p| p.id).collect();
+        ids.push(id);
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() != self.peers.len() + 1 {
+            return Err(ConfigError::Cluster("duplicate node ids".into()));
         }
         Ok(())
     }

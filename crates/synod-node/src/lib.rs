@@ -7,11 +7,13 @@
 
 pub mod api;
 pub mod client;
+pub mod cluster;
 pub mod committer;
 pub mod config;
 pub mod limits;
 pub mod node;
 pub mod shared;
+pub mod transport;
 
 pub use client::{Client, ClientError};
 pub use config::NodeConfig;

@@ -1,18 +1,24 @@
-//! Starting and stopping one node: storage, committer thread, HTTP server.
+//! Starting and stopping one node: storage, the write path (a committer for a
+//! single node; consensus, persister, applier and proposer threads for a
+//! cluster member), and the HTTP server.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use synod_core::Genesis;
+use synod_paxos::{ClusterConfig, Message, Replica, ReplicaOptions};
 use synod_storage::Store;
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::committer::{Committer, SubmitQueue};
+use crate::cluster::{ClusterHandle, ClusterStatus, Input, BATCH_TRANSFERS_MAX, CONSENSUS_INPUTS_MAX};
+use crate::committer::{Batcher, Committer, SubmitQueue};
 use crate::config::{ConfigError, NodeConfig};
 use crate::limits::{QUEUED_REQUESTS_MAX, QUEUED_TRANSFERS_MAX};
 use crate::shared::Shared;
+use crate::transport::{Transport, TransportConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -22,8 +28,20 @@ pub enum StartError {
     Genesis { path: String, detail: String },
     #[error("storage: {0}")]
     Storage(#[from] synod_storage::OpenError),
+    #[error("storage: {0}")]
+    Store(#[from] synod_storage::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("consensus: {0}")]
+    Consensus(String),
+}
+
+/// Listeners bound before the node starts (so a test or `synod dev` can learn
+/// every port before any node runs). Absent ones are bound from the config.
+#[derive(Default)]
+pub struct Listeners {
+    pub http: Option<std::net::TcpListener>,
+    pub peer: Option<std::net::TcpListener>,
 }
 
 /// A running node. Dropping it without `shutdown` leaves the server running
@@ -33,7 +51,8 @@ pub struct Node {
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
-    committer: Option<std::thread::JoinHandle<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    transport: Option<Arc<Transport<Message>>>,
 }
 
 /// Reads a genesis JSON file.
@@ -45,6 +64,10 @@ pub fn read_genesis(path: &std::path::Path) -> Result<Genesis, StartError> {
     Ok(genesis)
 }
 
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new().name(name.into()).spawn(f).expect("spawn thread")
+}
+
 impl Node {
     /// Starts a node from its config, reading the genesis file it names.
     pub async fn start(config: NodeConfig) -> Result<Node, StartError> {
@@ -54,6 +77,14 @@ impl Node {
     }
 
     pub async fn start_with_genesis(config: NodeConfig, genesis: Genesis) -> Result<Node, StartError> {
+        Self::start_with_listeners(config, genesis, Listeners::default()).await
+    }
+
+    pub async fn start_with_listeners(
+        config: NodeConfig,
+        genesis: Genesis,
+        listeners: Listeners,
+    ) -> Result<Node, StartError> {
         config.validate()?;
         let store = Store::open(&config.db_path())?;
         store.init(&genesis)?;
@@ -61,10 +92,32 @@ impl Node {
         let ledger = loaded.ledger;
         tracing::info!(height = ledger.head().height, ledger_size = ledger.head().ledger_size, "ledger loaded");
         let (queue, inbox) = SubmitQueue::new(QUEUED_REQUESTS_MAX);
-        let shared = Arc::new(Shared {
+
+        let http_listener = match listeners.http {
+            Some(l) => {
+                l.set_nonblocking(true).map_err(|source| StartError::Bind { addr: config.http_addr, source })?;
+                tokio::net::TcpListener::from_std(l)
+                    .map_err(|source| StartError::Bind { addr: config.http_addr, source })?
+            }
+            None => tokio::net::TcpListener::bind(config.http_addr)
+                .await
+                .map_err(|source| StartError::Bind { addr: config.http_addr, source })?,
+        };
+        let addr = http_listener.local_addr().map_err(|source| StartError::Bind { addr: config.http_addr, source })?;
+
+        let mut threads = Vec::new();
+        let mut transport = None;
+        let (durable, applied_at_start) = if config.peers.is_empty() {
+            (Default::default(), 0)
+        } else {
+            (store.load_paxos()?, store.applied_slot()?)
+        };
+        let chain_id = ledger.chain_id();
+        let auth = ledger.auth();
+        let shared_base = |cluster| Shared {
             store,
-            chain_id: ledger.chain_id(),
-            auth: ledger.auth(),
+            chain_id,
+            auth,
             ledger: RwLock::new(ledger),
             queue,
             queued_transfers: Arc::new(Semaphore::new(QUEUED_TRANSFERS_MAX)),
@@ -72,26 +125,125 @@ impl Node {
             started_at: std::time::Instant::now(),
             blocks_committed: AtomicU64::new(0),
             transfers_committed: AtomicU64::new(0),
-        });
-        let committer = Committer::new(
-            shared.clone(),
-            inbox,
-            config.block_transfers_max,
-            Duration::from_millis(config.batch_linger_ms),
-        );
-        let committer = std::thread::Builder::new()
-            .name("synod-committer".into())
-            .spawn(move || committer.run())
-            .expect("spawn committer thread");
+            cluster,
+        };
 
-        let listener = tokio::net::TcpListener::bind(config.http_addr)
-            .await
-            .map_err(|source| StartError::Bind { addr: config.http_addr, source })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.http_addr, source })?;
+        let shared = if config.peers.is_empty() {
+            let shared = Arc::new(shared_base(None));
+            let committer = Committer::new(
+                shared.clone(),
+                inbox,
+                config.block_transfers_max,
+                Duration::from_millis(config.batch_linger_ms),
+            );
+            threads.push(spawn("synod-committer", move || committer.run()));
+            shared
+        } else {
+            let node_id = config.node_id.expect("validated");
+            let mut members: Vec<u8> = config.peers.iter().map(|p| p.id).collect();
+            members.push(node_id);
+            members.sort_unstable();
+            let options = ReplicaOptions::new(node_id, ClusterConfig::new(members));
+            let replica = Replica::recover(options, durable).map_err(|e| StartError::Consensus(e.to_string()))?;
+
+            let (inputs_tx, inputs_rx) = std::sync::mpsc::sync_channel(CONSENSUS_INPUTS_MAX);
+            let (persist_tx, persist_rx) = std::sync::mpsc::channel();
+            let (apply_tx, apply_rx) = std::sync::mpsc::channel();
+            let (applied_tx, applied_rx) = tokio::sync::watch::channel(applied_at_start);
+            let mut http_urls: BTreeMap<u8, String> =
+                config.peers.iter().map(|p| (p.id, format!("http://{}", p.http_addr))).collect();
+            http_urls.insert(node_id, format!("http://{addr}"));
+            let handle = ClusterHandle {
+                node_id,
+                status: RwLock::new(ClusterStatus::new(node_id)),
+                inputs: inputs_tx.clone(),
+                applied: applied_rx,
+                http_urls,
+                pending: Default::default(),
+                transport_stats: RwLock::new(BTreeMap::new()),
+            };
+            let shared = Arc::new(shared_base(Some(handle)));
+
+            // Transport: peer messages flow into the consensus inputs.
+            let peer_addr = config.peer_addr.expect("validated");
+            let peers = config.peers.iter().map(|p| (p.id, p.peer_addr)).collect();
+            let tconfig = TransportConfig::new(config.cluster_id.unwrap_or(chain_id), node_id, peer_addr, peers);
+            let (net_tx, mut net_rx) = tokio::sync::mpsc::channel::<(u8, Message)>(4096);
+            let peer_listener = match listeners.peer {
+                Some(l) => {
+                    l.set_nonblocking(true).map_err(|source| StartError::Bind { addr: peer_addr, source })?;
+                    tokio::net::TcpListener::from_std(l)
+                        .map_err(|source| StartError::Bind { addr: peer_addr, source })?
+                }
+                None => tokio::net::TcpListener::bind(peer_addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr: peer_addr, source })?,
+            };
+            let mut tconfig = tconfig;
+            tconfig.listen =
+                peer_listener.local_addr().map_err(|source| StartError::Bind { addr: peer_addr, source })?;
+            let t = Arc::new(
+                Transport::<Message>::start_on(peer_listener, tconfig, net_tx)
+                    .await
+                    .map_err(|e| StartError::Consensus(e.to_string()))?,
+            );
+            let forward = inputs_tx.clone();
+            tokio::spawn(async move {
+                while let Some((from, message)) = net_rx.recv().await {
+                    // The transport authenticated `from` in the handshake.
+                    if message.from != from {
+                        tracing::warn!(from, claimed = message.from, "message with a forged sender dropped");
+                        continue;
+                    }
+                    // A full inbox drops the message; the replica retransmits.
+                    let _ = forward.try_send(Input::Net(message));
+                }
+            });
+            let stats_shared = shared.clone();
+            let stats_transport = t.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    if Arc::strong_count(&stats_transport) <= 2 {
+                        return;
+                    }
+                    let stats = stats_transport.peer_stats();
+                    if let Some(c) = &stats_shared.cluster {
+                        *c.transport_stats.write().expect("stats lock") = stats;
+                    }
+                }
+            });
+            transport = Some(t.clone());
+
+            let consensus = crate::cluster::consensus::Consensus {
+                shared: shared.clone(),
+                replica,
+                inputs: inputs_rx,
+                transport: t,
+                persist: persist_tx,
+                apply: apply_tx,
+            };
+            threads.push(spawn("synod-consensus", move || consensus.run()));
+            let s = shared.clone();
+            threads.push(spawn("synod-persister", move || crate::cluster::persister::run(s, persist_rx, inputs_tx)));
+            let s = shared.clone();
+            threads.push(spawn("synod-applier", move || {
+                crate::cluster::applier::run(s, apply_rx, applied_tx, applied_at_start)
+            }));
+            let s = shared.clone();
+            let batcher = Batcher::new(
+                inbox,
+                config.block_transfers_max.min(BATCH_TRANSFERS_MAX),
+                Duration::from_millis(config.batch_linger_ms),
+            );
+            threads.push(spawn("synod-proposer", move || crate::cluster::proposer::run(s, batcher)));
+            shared
+        };
+
         let (stop, stopped) = oneshot::channel::<()>();
         let app = crate::api::router(shared.clone());
         let server = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
+            let result = axum::serve(http_listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stopped.await;
                 })
@@ -100,7 +252,7 @@ impl Node {
                 tracing::error!(error = %e, "http server failed");
             }
         });
-        Ok(Node { addr, shared, stop: Some(stop), server, committer: Some(committer) })
+        Ok(Node { addr, shared, stop: Some(stop), server, threads, transport })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -115,21 +267,29 @@ impl Node {
         &self.shared
     }
 
-    /// Stops accepting requests, lets in-flight ones finish, then stops the committer.
+    /// Stops accepting requests, lets in-flight ones finish, then stops the threads.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let _ = (&mut self.server).await;
-        // No new submissions can arrive now; the committer finishes the queued ones.
-        let committer = self.committer.take();
         let shared = self.shared.clone();
-        if let Some(handle) = committer {
-            let _ = tokio::task::spawn_blocking(move || {
-                shared.queue.stop();
-                handle.join()
-            })
-            .await;
+        let threads = std::mem::take(&mut self.threads);
+        let _ = tokio::task::spawn_blocking(move || {
+            // No new submissions can arrive now; queued ones are finished first.
+            shared.queue.stop();
+            if let Some(cluster) = &shared.cluster {
+                let _ = cluster.inputs.send(Input::Stop);
+            }
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+        if let Some(t) = self.transport.take() {
+            if let Ok(t) = Arc::try_unwrap(t) {
+                t.shutdown().await;
+            }
         }
     }
 }

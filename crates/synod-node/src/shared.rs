@@ -27,6 +27,8 @@ pub struct Shared {
     pub started_at: std::time::Instant,
     pub blocks_committed: AtomicU64,
     pub transfers_committed: AtomicU64,
+    /// Replicated mode; `None` for a single node.
+    pub cluster: Option<crate::cluster::ClusterHandle>,
 }
 
 impl Shared {

@@ -2,7 +2,6 @@
 //! data directory with a genesis and four funded demo keys; later runs resume
 //! from disk.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -25,33 +24,109 @@ pub struct DevArgs {
     /// HTTP port of the first node (0 picks a free one).
     #[arg(long, default_value_t = 7001)]
     pub port: u16,
-    /// Number of nodes. Only 1 until Multi-Paxos replication lands.
-    #[arg(long, default_value_t = 1)]
+    /// Number of nodes: 1 (no replication), 3 or 5 (a Multi-Paxos cluster in
+    /// this process, HTTP on consecutive ports from --port, peer ports from --port + 100).
+    #[arg(long, default_value_t = 3)]
     pub nodes: u8,
+    /// Write the cluster's node configs (TOML) into the data dir and exit,
+    /// to run each node as its own `synod node --config` process.
+    #[arg(long)]
+    pub print_configs: bool,
     /// Transfer authentication for a new dev ledger: ed25519 or none (trusted clients).
     #[arg(long, default_value = "ed25519")]
     pub auth: AuthMode,
 }
 
 pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
-    if a.nodes != 1 {
-        bail!("--nodes {}: this build runs a single node; replicated clusters come with Multi-Paxos", a.nodes);
+    if ![1, 3, 5].contains(&a.nodes) {
+        bail!("--nodes {}: use 1, 3 or 5", a.nodes);
     }
     let genesis_path = a.data_dir.join("genesis.json");
     let fresh = !genesis_path.exists();
     let genesis = if fresh { create(&a.data_dir, a.auth)? } else { synod_node::node::read_genesis(&genesis_path)? };
-    let addr: SocketAddr = ([127, 0, 0, 1], a.port).into();
-    let config = NodeConfig::new(a.data_dir.join("node1"), addr, genesis_path);
+    // Bind every port first: with --port 0 the real ports are known before any node starts.
+    let mut http = Vec::new();
+    let mut peer = Vec::new();
+    for i in 0..a.nodes as u16 {
+        let port = |base: u16| if a.port == 0 { 0 } else { base + i };
+        let h = std::net::TcpListener::bind(("127.0.0.1", port(a.port))).context("binding the HTTP port")?;
+        http.push(h);
+        if a.nodes > 1 {
+            let p = std::net::TcpListener::bind(("127.0.0.1", port(a.port.saturating_add(100))))
+                .context("binding a peer port")?;
+            peer.push(p);
+        }
+    }
+    let configs = configs(&a, &genesis_path, &http, &peer)?;
+    if a.print_configs {
+        for (i, c) in configs.iter().enumerate() {
+            let path = a.data_dir.join(format!("node{}.toml", i + 1));
+            std::fs::write(&path, toml::to_string(c)?)?;
+            println!("wrote {}  (run: synod node --config {})", path.display(), path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     super::runtime().block_on(async move {
-        let node = Node::start_with_genesis(config, genesis.clone()).await?;
-        let url = node.url();
-        banner(&a.data_dir, &url, &genesis, fresh);
+        let mut nodes = Vec::new();
+        let mut peer = peer.into_iter();
+        for (config, h) in configs.into_iter().zip(http) {
+            let listeners = synod_node::node::Listeners { http: Some(h), peer: peer.next() };
+            nodes.push(Node::start_with_listeners(config, genesis.clone(), listeners).await?);
+        }
+        let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
+        let leader = wait_for_leader(&nodes).await;
+        banner(&a.data_dir, &urls, leader, &genesis, fresh);
         wait_for_stop().await;
         eprintln!("stopping...");
-        node.shutdown().await;
+        for node in nodes {
+            node.shutdown().await;
+        }
         eprintln!("stopped; run `synod dev` again to resume from {}", a.data_dir.display());
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn configs(
+    a: &DevArgs,
+    genesis_path: &Path,
+    http: &[std::net::TcpListener],
+    peer: &[std::net::TcpListener],
+) -> anyhow::Result<Vec<NodeConfig>> {
+    let mut out = Vec::new();
+    for (i, h) in http.iter().enumerate() {
+        let id = i as u8 + 1;
+        let mut c = NodeConfig::new(a.data_dir.join(format!("node{id}")), h.local_addr()?, genesis_path.to_path_buf());
+        if !peer.is_empty() {
+            c.node_id = Some(id);
+            c.peer_addr = Some(peer[i].local_addr()?);
+            for (j, (ph, pp)) in http.iter().zip(peer).enumerate() {
+                if j != i {
+                    c.peers.push(synod_node::config::PeerConfig {
+                        id: j as u8 + 1,
+                        peer_addr: pp.local_addr()?,
+                        http_addr: ph.local_addr()?,
+                    });
+                }
+            }
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// The id of the node that leads, once one does (bounded wait: 10 s).
+async fn wait_for_leader(nodes: &[Node]) -> Option<u8> {
+    for _ in 0..1000 {
+        for n in nodes {
+            match &n.shared().cluster {
+                None => return None,
+                Some(c) if c.is_leader() => return Some(c.node_id),
+                Some(_) => {}
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    None
 }
 
 /// First start: demo keys, then a genesis funding them.
@@ -75,14 +150,26 @@ fn create(dir: &Path, auth: AuthMode) -> anyhow::Result<Genesis> {
     Ok(genesis)
 }
 
-fn banner(dir: &Path, url: &str, genesis: &Genesis, fresh: bool) {
+fn banner(dir: &Path, urls: &[String], leader: Option<u8>, genesis: &Genesis, fresh: bool) {
     let keys = dir.join("keys");
+    let url = &urls[0];
     println!("synod dev: node 1 listening on {url}  (chain {}, auth {:?})", genesis.chain_id, genesis.auth);
+    for (i, u) in urls.iter().enumerate().skip(1) {
+        println!("           node {} listening on {u}", i + 1);
+    }
+    match leader {
+        Some(l) => {
+            println!("  consensus Multi-Paxos, {} nodes; node {l} leads (any node accepts requests)", urls.len())
+        }
+        None if urls.len() > 1 => println!("  consensus Multi-Paxos, {} nodes; no leader elected yet", urls.len()),
+        None => println!("  consensus none (single node)"),
+    }
     println!("  data      {} ({})", dir.display(), if fresh { "new ledger" } else { "resumed from disk" });
     println!("  accounts  {} (keys in {})", DEMO_NAMES.join(", "), keys.display());
     println!();
     println!("Try, in another terminal (prefix with `cargo run --release --` if synod is not installed):");
     let node = if url == crate::DEFAULT_NODE { String::new() } else { format!(" --node {url}") };
+    let url = url.as_str();
     println!("  synod balance {}/alice.json{node}", keys.display());
     println!("  synod transfer --key {}/alice.json --to {}/bob.json --amount 25{node}", keys.display(), keys.display());
     println!("  synod head{node}");

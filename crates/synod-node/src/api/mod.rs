@@ -2,6 +2,7 @@
 //! generated from the handlers' annotations below.
 
 pub mod error;
+pub mod forward;
 pub mod reads;
 pub mod transfers;
 pub mod types;

@@ -83,12 +83,67 @@ pub async fn transfer(
     }))
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = String, Path, description = "Account id, 64 hex")),
-    responses((status = 200, body = AccountInfo), (status = 400, body = super::error::ErrorBody)))]
-pub async fn account(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Result<Json<AccountInfo>, ApiError> {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AccountParams {
+    /// `linearizable` (default): in a cluster, the leader confirms its
+    /// leadership with a quorum (read index) and answers once its ledger has
+    /// applied everything committed before the read began; followers forward.
+    /// `stale`: this node's local state, possibly behind.
+    pub consistency: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = String, Path, description = "Account id, 64 hex"), AccountParams),
+    responses((status = 200, body = AccountInfo), (status = 400, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)))]
+pub async fn account(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    params: Result<Query<AccountParams>, QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let Query(params) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
     let id: AccountId = id.parse().map_err(|e| ApiError::invalid_field(format!("account id: {e}")))?;
+    let linearizable = match params.consistency.as_deref() {
+        None | Some("linearizable") => true,
+        Some("stale") => false,
+        Some(other) => {
+            return Err(ApiError::invalid_field(format!("consistency {other:?}: expected linearizable or stale")))
+        }
+    };
+    if linearizable {
+        let path = format!("/v1/accounts/{id}");
+        if let Some(answer) = super::forward::to_leader(&shared, &headers, reqwest::Method::GET, &path, None).await {
+            return Ok(answer);
+        }
+        read_barrier(&shared).await?;
+    }
     let account = shared.store.account(&id).map_err(ApiError::storage)?;
-    Ok(Json(AccountInfo { id: id.to_string(), balance: account.balance, nonce: account.nonce }))
+    Ok(Json(AccountInfo { id: id.to_string(), balance: account.balance, nonce: account.nonce }).into_response())
+}
+
+/// Read index (Raft thesis 6.4, as in etcd): the leader learns the commit index
+/// at the time of the read and confirms with a quorum that it still leads; the
+/// read is served once the ledger applied that far. No clocks are involved.
+async fn read_barrier(shared: &Shared) -> Result<(), ApiError> {
+    let Some(cluster) = &shared.cluster else { return Ok(()) };
+    let unavailable = |m: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_leader", m);
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    cluster
+        .inputs
+        .try_send(crate::cluster::Input::Read { reply })
+        .map_err(|_| ApiError::overloaded("consensus is saturated; retry shortly"))?;
+    let index = tokio::time::timeout(std::time::Duration::from_secs(5), answer)
+        .await
+        .map_err(|_| unavailable("read index timed out".into()))?
+        .map_err(|_| unavailable("node stopping".into()))?
+        .map_err(unavailable)?;
+    let mut applied = cluster.applied.clone();
+    tokio::time::timeout(std::time::Duration::from_secs(5), applied.wait_for(|a| *a >= index))
+        .await
+        .map_err(|_| unavailable("ledger did not catch up in time".into()))?
+        .map_err(|_| unavailable("node stopping".into()))?;
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = u64, Path)),
@@ -170,11 +225,17 @@ pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo
     Ok(Json(StatusInfo {
         chain_id: shared.chain_id,
         auth: shared.auth,
-        consensus: "single".into(),
+        consensus: if shared.cluster.is_some() { "paxos".into() } else { "single".into() },
         height: head.header.height,
         ledger_size: head.header.ledger_size,
         head_hash: head.hash().to_string(),
         accounts,
+        cluster: shared.cluster.as_ref().map(|c| {
+            let mut v = serde_json::to_value(&*c.status.read().expect("status lock")).expect("status serialises");
+            let peers = c.transport_stats.read().expect("stats lock");
+            v["peers"] = serde_json::to_value(&*peers).unwrap_or_default();
+            v
+        }),
         blocks_committed_since_start: shared.blocks_committed.load(Relaxed),
         transfers_committed_since_start: shared.transfers_committed.load(Relaxed),
         uptime_ms: shared.started_at.elapsed().as_millis() as u64,

@@ -48,6 +48,8 @@ const INLINE_VERIFY_MAX: usize = 16;
 )]
 pub async fn submit(
     State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+    raw_query: axum::extract::RawQuery,
     params: Result<Query<SubmitParams>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -66,6 +68,15 @@ pub async fn submit(
     if shared.is_halted() {
         return Err(ApiError::halted());
     }
+    let path = match raw_query.0 {
+        Some(q) => format!("/v1/transfers?{q}"),
+        None => "/v1/transfers".to_string(),
+    };
+    if let Some(answer) =
+        super::forward::to_leader(&shared, &headers, reqwest::Method::POST, &path, Some(body.clone())).await
+    {
+        return Ok(answer);
+    }
     let (transfers, single) = parse_body(&body)?;
     let wait = params.wait.unwrap_or(true);
 
@@ -75,7 +86,11 @@ pub async fn submit(
     let check = move |tx: SignedTransfer| -> Result<VerifiedTransfer, (String, ApiError)> {
         // Shape first: a transfer with an over-long memo has no valid encoding, hence no id.
         if let Err(reason) = tx.transfer.check_shape() {
-            let id = if tx.transfer.memo.len() <= synod_core::limits::MEMO_BYTES_MAX { tx.id().to_string() } else { String::new() };
+            let id = if tx.transfer.memo.len() <= synod_core::limits::MEMO_BYTES_MAX {
+                tx.id().to_string()
+            } else {
+                String::new()
+            };
             return Err((id, ApiError::rejected(&reason)));
         }
         let id = tx.id().to_string();
@@ -141,6 +156,9 @@ pub async fn submit(
             }
             SubmitOutcome::Rejected { id, reason } => Err(ApiError::rejected(&reason).with_id(id)),
             SubmitOutcome::Failed { id } => Err(ApiError::halted().with_id(id)),
+            SubmitOutcome::Unavailable { id, code, message } => {
+                Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message).with_id(id))
+            }
         };
     }
     let receipts = outcomes
@@ -151,6 +169,9 @@ pub async fn submit(
             }
             SubmitOutcome::Rejected { id, reason } => rejected_receipt(id.to_string(), ApiError::rejected(&reason)),
             SubmitOutcome::Failed { id } => rejected_receipt(id.to_string(), ApiError::halted()),
+            SubmitOutcome::Unavailable { id, code, message } => {
+                rejected_receipt(id.to_string(), ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message))
+            }
         })
         .collect();
     Ok(Json(BatchReceipt { results: fill(results, receipts) }).into_response())

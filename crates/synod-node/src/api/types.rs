@@ -130,6 +130,11 @@ pub struct StatusInfo {
     pub ledger_size: u64,
     pub head_hash: String,
     pub accounts: u64,
+    /// Replicated mode: node id, role, ballot, leader, commit and applied
+    /// index, and each peer's connection and queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub cluster: Option<serde_json::Value>,
     pub blocks_committed_since_start: u64,
     pub transfers_committed_since_start: u64,
     pub uptime_ms: u64,

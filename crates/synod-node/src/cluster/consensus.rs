@@ -1,0 +1,143 @@
+//! The consensus thread: the only owner of the replica. It turns inputs into
+//! `Replica::step` calls and routes the actions; it never waits on disk or
+//! network (every channel it sends on is unbounded or non-blocking, and the
+//! replica's own limits bound what it emits).
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rand::SeedableRng;
+use synod_paxos::{Action, Command, Event, Message, PersistOp, PersistToken, ProposeError, Replica, Slot};
+use tokio::sync::oneshot;
+
+use super::{role_name, PROPOSAL_TIMEOUT_MS};
+use crate::shared::Shared;
+use crate::transport::Transport;
+
+/// Tick period of the replica's timers.
+pub const TICK_MS: u64 = 10;
+
+pub enum Input {
+    Net(Message),
+    Persisted(PersistToken),
+    Propose {
+        request_id: u64,
+        command: Command,
+    },
+    /// Linearizable read: answered with the slot the ledger must have applied.
+    Read {
+        reply: oneshot::Sender<Result<Slot, String>>,
+    },
+    Stop,
+}
+
+pub fn wall_clock_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+pub struct Consensus {
+    pub shared: Arc<Shared>,
+    pub replica: Replica,
+    pub inputs: Receiver<Input>,
+    pub transport: Arc<Transport<Message>>,
+    pub persist: Sender<(PersistToken, PersistOp)>,
+    pub apply: Sender<(Slot, Command)>,
+}
+
+impl Consensus {
+    pub fn run(mut self) {
+        let shared = self.shared.clone();
+        let cluster = shared.cluster.as_ref().expect("consensus runs in replicated mode");
+        let start = Instant::now();
+        let mut rng = rand_chacha::ChaCha8Rng::from_entropy();
+        let mut reads: HashMap<u64, oneshot::Sender<Result<Slot, String>>> = HashMap::new();
+        let mut next_read_id: u64 = 1;
+        let mut last_tick = Instant::now();
+        let tick = Duration::from_millis(TICK_MS);
+        loop {
+            let wait = tick.saturating_sub(last_tick.elapsed());
+            let event = match self.inputs.recv_timeout(wait) {
+                Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(Input::Net(m)) => Some(Event::Receive(m)),
+                Ok(Input::Persisted(t)) => Some(Event::Persisted(t)),
+                Ok(Input::Propose { request_id, command }) => Some(Event::Propose { request_id, command }),
+                Ok(Input::Read { reply }) => {
+                    let id = next_read_id;
+                    next_read_id += 1;
+                    reads.insert(id, reply);
+                    Some(Event::ReadIndex { request_id: id })
+                }
+                Err(RecvTimeoutError::Timeout) => None,
+            };
+            let now_ms = start.elapsed().as_millis() as u64;
+            let mut actions = Vec::new();
+            if let Some(event) = event {
+                actions.extend(self.replica.step(now_ms, event, &mut rng));
+            }
+            if last_tick.elapsed() >= tick {
+                last_tick = Instant::now();
+                actions.extend(self.replica.step(now_ms, Event::Tick, &mut rng));
+                cluster.pending.expire(Duration::from_millis(PROPOSAL_TIMEOUT_MS));
+            }
+            for action in actions {
+                self.execute(action, &mut reads);
+            }
+            let mut status = cluster.status.write().expect("status lock");
+            status.role = role_name(self.replica.role());
+            status.leader = self.replica.leader_hint();
+            status.commit_index = self.replica.commit_index();
+            status.applied_index = *cluster.applied.borrow();
+            status.elections_started = self.replica.stats().elections_started;
+            status.elections_won = self.replica.stats().elections_won;
+        }
+    }
+
+    fn execute(&mut self, action: Action, reads: &mut HashMap<u64, oneshot::Sender<Result<Slot, String>>>) {
+        let cluster = self.shared.cluster.as_ref().expect("replicated mode");
+        match action {
+            Action::Persist { token, op } => {
+                let _ = self.persist.send((token, op));
+            }
+            Action::Send(message) => {
+                // Dropped when the peer's queue is full: the replica retransmits.
+                let _ = self.transport.send(message.to, message);
+            }
+            Action::Apply { slot, command } => {
+                let _ = self.apply.send((slot, command));
+            }
+            Action::Proposed { .. } => {}
+            Action::ProposeRejected { request_id, error } => {
+                let code = match error {
+                    ProposeError::NotLeader { .. } => "not_leader",
+                    ProposeError::TooManyInflight { .. } => "overloaded",
+                    _ => "proposal_rejected",
+                };
+                cluster.pending.fail(request_id, code, &error.to_string());
+            }
+            Action::ReadReady { request_id, index } => {
+                if let Some(reply) = reads.remove(&request_id) {
+                    let _ = reply.send(Ok(index));
+                }
+            }
+            Action::ReadRejected { request_id, error } => {
+                if let Some(reply) = reads.remove(&request_id) {
+                    let _ = reply.send(Err(error.to_string()));
+                }
+            }
+            Action::RoleChanged { role, ballot } => {
+                tracing::info!(node = cluster.node_id, role = role_name(role), %ballot, "role changed");
+                cluster.status.write().expect("status lock").ballot = ballot.to_string();
+            }
+            // This runtime never compacts its log (a known limit, see docs), so
+            // peers never need snapshots from it and it never receives one.
+            Action::SnapshotNeeded { to } => {
+                tracing::warn!(peer = to, "peer needs a snapshot, which this runtime cannot produce yet");
+            }
+            Action::InstallSnapshot { .. } => {
+                panic!("received a snapshot although no node of this runtime compacts its log");
+            }
+        }
+    }
+}

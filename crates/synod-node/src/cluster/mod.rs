@@ -1,0 +1,102 @@
+//! Replicated mode: the node runtime as a driver of `synod_paxos::Replica`.
+//!
+//! Four threads plus the transport's tokio tasks:
+//! - **consensus** (`consensus.rs`) owns the replica: feeds it ticks, peer
+//!   messages, persistence acknowledgements, proposals and read-index
+//!   requests, and routes its actions. It never blocks on IO.
+//! - **persister** (`persister.rs`) makes `Persist` ops durable in the paxos
+//!   tables, many per fsync (group commit), then reports `Persisted(token)`:
+//!   the replica holds every message that depends on a promise or an accept
+//!   until then (asserted inside the replica).
+//! - **applier** (`applier.rs`) applies chosen slots in order: decodes the
+//!   batch, builds the block deterministically (timestamp from the batch), and
+//!   commits block + applied slot in one fsynced transaction; then answers the
+//!   clients whose batch it was.
+//! - **proposer** (`proposer.rs`, leader only in effect) cuts waiting client
+//!   requests into batches and proposes them.
+
+pub mod applier;
+pub mod consensus;
+pub mod pending;
+pub mod persister;
+pub mod proposer;
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::SyncSender;
+use std::sync::RwLock;
+
+use serde::Serialize;
+use synod_paxos::{Ballot, NodeId, RoleKind, Slot};
+use tokio::sync::watch;
+
+pub use consensus::Input;
+
+/// Most inputs waiting for the consensus thread (peer messages beyond it are
+/// dropped and retransmitted; proposals beyond it are refused as overloaded).
+pub const CONSENSUS_INPUTS_MAX: usize = 65_536;
+
+/// Transfers per proposed batch: keeps a batch under the replica's 1 MiB value limit.
+pub const BATCH_TRANSFERS_MAX: usize = 4_096;
+
+/// A proposal not applied within this long is answered `commit_unknown`.
+pub const PROPOSAL_TIMEOUT_MS: u64 = 10_000;
+
+/// What `/v1/status` shows about consensus.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterStatus {
+    pub node_id: NodeId,
+    pub role: &'static str,
+    pub ballot: String,
+    pub leader: Option<NodeId>,
+    pub commit_index: Slot,
+    pub applied_index: Slot,
+    pub elections_started: u64,
+    pub elections_won: u64,
+}
+
+impl ClusterStatus {
+    pub fn new(node_id: NodeId) -> Self {
+        ClusterStatus {
+            node_id,
+            role: "follower",
+            ballot: Ballot::ZERO.to_string(),
+            leader: None,
+            commit_index: 0,
+            applied_index: 0,
+            elections_started: 0,
+            elections_won: 0,
+        }
+    }
+}
+
+pub fn role_name(role: RoleKind) -> &'static str {
+    match role {
+        RoleKind::Follower => "follower",
+        RoleKind::Candidate => "candidate",
+        RoleKind::Leader => "leader",
+    }
+}
+
+/// The cluster side of the node's shared state.
+pub struct ClusterHandle {
+    pub node_id: NodeId,
+    pub status: RwLock<ClusterStatus>,
+    pub inputs: SyncSender<Input>,
+    /// The highest slot the ledger applied (durably, when it made a block).
+    pub applied: watch::Receiver<Slot>,
+    /// Base URL of every member's HTTP API, for forwarding.
+    pub http_urls: BTreeMap<NodeId, String>,
+    pub pending: pending::Pending,
+    pub transport_stats: RwLock<BTreeMap<NodeId, crate::transport::PeerStats>>,
+}
+
+impl ClusterHandle {
+    pub fn leader_url(&self) -> Option<(NodeId, String)> {
+        let leader = self.status.read().expect("status lock").leader?;
+        self.http_urls.get(&leader).map(|u| (leader, u.clone()))
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.status.read().expect("status lock").role == "leader"
+    }
+}

@@ -1,0 +1,40 @@
+//! Group commit of the acceptor's state: take every `Persist` op waiting, write
+//! them in one fsynced redb transaction, report the highest token.
+
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
+
+use synod_paxos::{PersistOp, PersistToken};
+
+use super::Input;
+use crate::shared::Shared;
+
+/// Most ops written in one transaction.
+const OPS_PER_COMMIT_MAX: usize = 4_096;
+
+pub fn run(shared: Arc<Shared>, ops: Receiver<(PersistToken, PersistOp)>, inputs: SyncSender<Input>) {
+    let mut durable: PersistToken = 0;
+    while let Ok(first) = ops.recv() {
+        let mut batch = vec![first];
+        while batch.len() < OPS_PER_COMMIT_MAX {
+            match ops.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let last = batch.last().expect("non-empty").0;
+        assert!(batch.windows(2).all(|w| w[1].0 == w[0].0 + 1), "persist tokens arrive in order without gaps");
+        assert_eq!(batch[0].0, durable + 1, "no token is skipped");
+        let ops: Vec<PersistOp> = batch.into_iter().map(|(_, op)| op).collect();
+        if let Err(e) = shared.store.persist_paxos(&ops) {
+            // Without durable promises this node must not vote again: stop.
+            tracing::error!(error = %e, "paxos log write failed; halting");
+            shared.halted.store(true, std::sync::atomic::Ordering::SeqCst);
+            return;
+        }
+        durable = last;
+        if inputs.send(Input::Persisted(last)).is_err() {
+            return;
+        }
+    }
+}

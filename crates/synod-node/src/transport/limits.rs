@@ -1,0 +1,22 @@
+//! The transport's fixed bounds (the configurable ones are in `TransportConfig`).
+
+/// Longest a handshake may take, on either side, before the connection is dropped:
+/// a stranger that connects and stays silent is cut off.
+pub const HANDSHAKE_TIMEOUT_MS: u64 = 5_000;
+
+/// Longest an outbound TCP connect may take.
+pub const CONNECT_TIMEOUT_MS: u64 = 5_000;
+
+/// Most inbound connections in their handshake at once; more are closed at accept.
+pub const HANDSHAKES_PENDING_MAX: usize = 64;
+
+/// The outbound task stops adding frames to a write batch past this many bytes,
+/// then flushes, so one batch holds a bounded amount of memory beyond the queue.
+pub const WRITE_BATCH_BYTES_MAX: usize = 1024 * 1024;
+
+/// Buffer of each connection's writer and reader.
+pub const IO_BUFFER_BYTES: usize = 64 * 1024;
+
+/// Pause after a failed `accept` (e.g. out of file descriptors) so the listener
+/// does not spin.
+pub const ACCEPT_ERROR_PAUSE_MS: u64 = 50;

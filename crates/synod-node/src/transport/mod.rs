@@ -1,0 +1,249 @@
+//! Node-to-node transport: length-prefixed postcard messages over TCP, one
+//! stream per ordered pair of nodes, with bounded per-peer queues.
+//!
+//! # Wire format
+//!
+//! All integers are big-endian.
+//!
+//! **Frame.** Every frame, in both directions, is
+//! `length u32 || payload (length bytes)`. The length counts the payload only.
+//! A receiver refuses a message frame whose length exceeds its
+//! `frame_bytes_max` (default 8 MiB) by closing the connection, before reading
+//! the payload. A sender never sends one: `send` refuses it with `TooLarge`.
+//!
+//! **Handshake.** The first frame on a new connection, from the connecting
+//! side, is the handshake; its payload is exactly 19 bytes:
+//!
+//! | offset | bytes | field | value |
+//! |---|---|---|---|
+//! | 0 | 8 | magic | ASCII `SYNODP2P` (`53 59 4e 4f 44 50 32 50`) |
+//! | 8 | 2 | version | u16, `1` |
+//! | 10 | 8 | cluster_id | u64 |
+//! | 18 | 1 | node_id | u8, the sender's id |
+//!
+//! so on the wire it is the 23 bytes `00 00 00 13 || payload`. The acceptor
+//! reads it and, only if it is valid, answers with its own handshake frame (same
+//! layout, its own node id). The acceptor closes the connection without answering
+//! on a handshake length other than 19, a wrong magic, a different version, a
+//! different cluster id, a node id that is its own, or a node id that is not in
+//! its `peers`. The connector closes the connection on an answer with a length
+//! other than 19, a wrong magic, version or cluster id, or a node id other than
+//! the one it dialed. Either side gives up on a handshake not completed within
+//! 5 s. Every refusal is a typed error logged with `tracing::warn`, never a panic.
+//!
+//! **Messages.** After the handshake, only the connector sends: each frame's
+//! payload is one message encoded with postcard 1.x (serde data model), with no
+//! bytes left over (a payload with trailing bytes, or one that does not decode,
+//! closes the connection). The acceptor sends nothing after its handshake; any
+//! byte it sends makes the connector close the connection. Each node therefore
+//! sends to a peer only on its own outbound connection to that peer and
+//! receives only on the connections that peers opened to it: each ordered pair
+//! of nodes has one TCP stream, and messages on it arrive in the order sent.
+//! Both sides set `TCP_NODELAY`.
+//!
+//! **Delivery.** At most once, in order per sender. A message is lost if the
+//! connection breaks after it left the queue (the transport does not retransmit;
+//! consensus does). If a peer connects again, the acceptor stops reading the
+//! older connection of that peer before reading the newer one, so messages of
+//! two connections never interleave.
+//!
+//! # Runtime
+//!
+//! `send` encodes the message at once (so `TooLarge` is known at the call) and
+//! `try_send`s the bytes to the peer's bounded queue (`queue_messages_max`,
+//! default 4096): it never blocks; when the queue is full the message is dropped
+//! with `QueueFull`. One outbound task per peer connects, handshakes, then writes
+//! every queued frame and flushes once per batch; on any error it drops the
+//! connection, waits a bounded exponential backoff with jitter
+//! (`reconnect_backoff_min_ms`..`reconnect_backoff_max_ms`, default 50..2000)
+//! and reconnects. Messages queued while disconnected stay queued. The listener
+//! hands each received message to the bounded `inbound` channel; when that is
+//! full, the reader waits, and TCP flow control pushes back on the sending peer.
+
+mod backoff;
+mod config;
+mod error;
+mod frame;
+mod handshake;
+mod limits;
+mod listener;
+mod peer;
+mod stats;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+pub use config::{
+    TransportConfig, FRAME_BYTES_MAX_DEFAULT, QUEUE_MESSAGES_MAX_DEFAULT, RECONNECT_BACKOFF_MAX_MS_DEFAULT,
+    RECONNECT_BACKOFF_MIN_MS_DEFAULT,
+};
+pub use error::{ConfigError, ConnectionError, HandshakeError, SendError, TransportError};
+pub use handshake::{HANDSHAKE_BYTES, MAGIC, PROTOCOL_VERSION};
+pub use stats::PeerStats;
+
+use backoff::Backoff;
+use handshake::Handshake;
+use listener::Listener;
+use peer::Outbound;
+use stats::PeerCounters;
+
+/// A node's id within its cluster.
+pub type PeerId = u8;
+
+struct PeerHandle {
+    queue: mpsc::Sender<Vec<u8>>,
+    counters: Arc<PeerCounters>,
+    task: JoinHandle<()>,
+}
+
+/// A running transport. Dropping it stops its tasks too (they see the stop
+/// signal's sender go), but only `shutdown` waits until they have ended and
+/// the port is free.
+pub struct Transport<M> {
+    local_addr: SocketAddr,
+    frame_bytes_max: usize,
+    peers: BTreeMap<PeerId, PeerHandle>,
+    listener: JoinHandle<()>,
+    stop: watch::Sender<bool>,
+    _messages: PhantomData<fn(M) -> M>,
+}
+
+impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
+    /// Binds `config.listen` and starts: see `start_on`.
+    pub async fn start(config: TransportConfig, inbound: mpsc::Sender<(PeerId, M)>) -> Result<Self, TransportError> {
+        config.validate()?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| TransportError::Bind { addr: config.listen, source })?;
+        Self::start_on(listener, config, inbound).await
+    }
+
+    /// Starts on a listener bound beforehand, so that every node's address can be
+    /// known before any node starts (tests bind port 0 this way). `config.listen`
+    /// must be the listener's address, or have port 0.
+    ///
+    /// Spawns the listener task and one outbound task per peer on the current
+    /// tokio runtime. Received messages go to `inbound` as `(from, msg)`.
+    pub async fn start_on(
+        listener: TcpListener,
+        config: TransportConfig,
+        inbound: mpsc::Sender<(PeerId, M)>,
+    ) -> Result<Self, TransportError> {
+        config.validate()?;
+        let local_addr =
+            listener.local_addr().map_err(|source| TransportError::Bind { addr: config.listen, source })?;
+        if config.listen.port() != 0 && config.listen != local_addr {
+            return Err(ConfigError::ListenMismatch { configured: config.listen, bound: local_addr }.into());
+        }
+        let ours = Handshake { cluster_id: config.cluster_id, node_id: config.node_id };
+        let (stop, stop_rx) = watch::channel(false);
+
+        let mut peers = BTreeMap::new();
+        for (&peer, &addr) in &config.peers {
+            let (queue, queue_rx) = mpsc::channel(config.queue_messages_max);
+            let counters = Arc::new(PeerCounters::default());
+            let outbound = Outbound {
+                peer,
+                addr,
+                ours,
+                queue: queue_rx,
+                counters: Arc::clone(&counters),
+                backoff: Backoff::new(
+                    config.reconnect_backoff_min_ms,
+                    config.reconnect_backoff_max_ms,
+                    peer_seed(config.reconnect_jitter_seed, config.node_id, peer),
+                ),
+                stop: stop_rx.clone(),
+            };
+            let task = tokio::spawn(outbound.run());
+            peers.insert(peer, PeerHandle { queue, counters, task });
+        }
+
+        let listener = Listener {
+            listener,
+            ours,
+            peers: Arc::new(config.peers.keys().copied().collect::<BTreeSet<_>>()),
+            counters: peers.iter().map(|(&id, handle)| (id, Arc::clone(&handle.counters))).collect(),
+            frame_bytes_max: config.frame_bytes_max,
+            inbound,
+            stop: stop_rx,
+        };
+        let listener = tokio::spawn(listener.run());
+        assert_eq!(peers.len(), config.peers.len());
+        Ok(Transport {
+            local_addr,
+            frame_bytes_max: config.frame_bytes_max,
+            peers,
+            listener,
+            stop,
+            _messages: PhantomData,
+        })
+    }
+
+    /// The address the listener is bound to (the real port when `listen` had port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Queues `msg` for `to`. Never blocks or awaits. A refused message is not
+    /// queued; `QueueFull` counts in the peer's `dropped`.
+    pub fn send(&self, to: PeerId, msg: M) -> Result<(), SendError> {
+        let peer = self.peers.get(&to).ok_or(SendError::UnknownPeer)?;
+        let payload = frame::encode(&msg, self.frame_bytes_max)?;
+        assert!(payload.len() <= self.frame_bytes_max);
+        match peer.queue.try_send(payload) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => {
+                PeerCounters::add(&peer.counters.dropped, 1);
+                Err(SendError::QueueFull)
+            }
+            Err(TrySendError::Closed(_)) => Err(SendError::Closed),
+        }
+    }
+
+    /// Per-peer status: connected, queued, sent, dropped, reconnects, received.
+    pub fn peer_stats(&self) -> BTreeMap<PeerId, PeerStats> {
+        let stats = |handle: &PeerHandle| {
+            let queued = handle.queue.max_capacity() - handle.queue.capacity();
+            handle.counters.snapshot(queued)
+        };
+        self.peers.iter().map(|(&id, handle)| (id, stats(handle))).collect()
+    }
+
+    /// Stops every task and waits for them: when this returns, the listening
+    /// port is closed and so is every connection. Queued messages are dropped.
+    pub async fn shutdown(self) {
+        let Transport { peers, listener, stop, .. } = self;
+        let _ = stop.send(true);
+        for (_, peer) in peers {
+            drop(peer.queue);
+            if let Err(e) = peer.task.await {
+                tracing::warn!(error = %e, "transport: outbound task failed");
+            }
+        }
+        if let Err(e) = listener.await {
+            tracing::warn!(error = %e, "transport: listener task failed");
+        }
+    }
+}
+
+/// Each peer's backoff gets its own generator, derived from the configured seed,
+/// so that two nodes with the same seed still jitter differently.
+fn peer_seed(seed: u64, node: PeerId, peer: PeerId) -> u64 {
+    let pair = (u64::from(node) << 8) | u64::from(peer);
+    seed ^ pair.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Completes once the transport is told to stop, or once its `Transport` is gone.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}

@@ -1,0 +1,148 @@
+//! The outbound task of one peer: connect, handshake, drain the peer's queue in
+//! batches; on any error drop the connection, back off, reconnect.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+use super::backoff::Backoff;
+use super::error::ConnectionError;
+use super::frame::{write_frame, FRAME_PREFIX_BYTES};
+use super::handshake::{offer, Handshake};
+use super::limits::{CONNECT_TIMEOUT_MS, IO_BUFFER_BYTES, WRITE_BATCH_BYTES_MAX};
+use super::stats::PeerCounters;
+use super::{stopped, PeerId};
+
+/// How a connection's pump ended without an error.
+enum Ended {
+    /// `shutdown` was called, or the `Transport` (and so the queue's sender) was dropped.
+    Stopped,
+}
+
+pub struct Outbound {
+    pub peer: PeerId,
+    pub addr: SocketAddr,
+    pub ours: Handshake,
+    pub queue: mpsc::Receiver<Vec<u8>>,
+    pub counters: Arc<PeerCounters>,
+    pub backoff: Backoff,
+    pub stop: watch::Receiver<bool>,
+}
+
+impl Outbound {
+    pub async fn run(mut self) {
+        let mut established_before = false;
+        loop {
+            let connected = tokio::select! {
+                _ = stopped(&mut self.stop) => return,
+                connected = connect(self.addr, self.ours, self.peer) => connected,
+            };
+            match connected {
+                Ok(stream) => {
+                    self.backoff.reset();
+                    if established_before {
+                        PeerCounters::add(&self.counters.reconnects, 1);
+                    }
+                    established_before = true;
+                    self.counters.connected.store(true, Ordering::Relaxed);
+                    tracing::debug!(peer = self.peer, addr = %self.addr, "transport: outbound connection established");
+                    let ended = self.pump(stream).await;
+                    self.counters.connected.store(false, Ordering::Relaxed);
+                    match ended {
+                        Ok(Ended::Stopped) => return,
+                        Err(e) => {
+                            tracing::warn!(peer = self.peer, addr = %self.addr, error = %e, "transport: outbound connection lost")
+                        }
+                    }
+                }
+                // A peer that is down is the common case: log at debug, not on every retry at warn.
+                Err(e @ (ConnectionError::Io(_) | ConnectionError::Timeout { what: "connect", .. })) => {
+                    tracing::debug!(peer = self.peer, addr = %self.addr, error = %e, "transport: cannot connect")
+                }
+                Err(e) => {
+                    tracing::warn!(peer = self.peer, addr = %self.addr, error = %e, "transport: outbound handshake failed")
+                }
+            }
+            let delay_ms = self.backoff.next_delay_ms();
+            tokio::select! {
+                _ = stopped(&mut self.stop) => return,
+                _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
+            }
+        }
+    }
+
+    /// Writes queued messages until the connection fails or the transport stops.
+    /// Each batch is every message queued at the time (up to `WRITE_BATCH_BYTES_MAX`),
+    /// written into the buffer and then flushed once.
+    async fn pump(&mut self, stream: TcpStream) -> Result<Ended, ConnectionError> {
+        let (mut reader, writer) = stream.into_split();
+        let mut writer = BufWriter::with_capacity(IO_BUFFER_BYTES, writer);
+        loop {
+            let first = tokio::select! {
+                biased;
+                _ = stopped(&mut self.stop) => return Ok(Ended::Stopped),
+                // The acceptor never writes after its handshake, so reading tells
+                // promptly when the peer has gone, even while nothing is queued.
+                closed = watch_closed(&mut reader) => return Err(closed),
+                next = self.queue.recv() => match next {
+                    Some(payload) => payload,
+                    None => return Ok(Ended::Stopped),
+                },
+            };
+            let written = tokio::select! {
+                _ = stopped(&mut self.stop) => return Ok(Ended::Stopped),
+                written = write_batch(&mut writer, &mut self.queue, first) => written?,
+            };
+            PeerCounters::add(&self.counters.sent, written);
+        }
+    }
+}
+
+async fn connect(addr: SocketAddr, ours: Handshake, peer: PeerId) -> Result<TcpStream, ConnectionError> {
+    let connecting = tokio::time::timeout(Duration::from_millis(CONNECT_TIMEOUT_MS), TcpStream::connect(addr));
+    let mut stream = match connecting.await {
+        Ok(stream) => stream?,
+        Err(_) => return Err(ConnectionError::Timeout { what: "connect", ms: CONNECT_TIMEOUT_MS }),
+    };
+    stream.set_nodelay(true)?;
+    offer(&mut stream, ours, peer).await?;
+    Ok(stream)
+}
+
+/// Completes only when the connection is unusable: end of stream, an error,
+/// or data the acceptor must not send.
+async fn watch_closed(reader: &mut OwnedReadHalf) -> ConnectionError {
+    let mut byte = [0u8; 1];
+    match reader.read(&mut byte).await {
+        Ok(0) => ConnectionError::Closed,
+        Ok(_) => ConnectionError::UnexpectedData,
+        Err(e) => ConnectionError::Io(e),
+    }
+}
+
+/// Writes `first` and then whatever else is queued right now, flushes, and
+/// returns how many messages were written.
+async fn write_batch(
+    writer: &mut BufWriter<OwnedWriteHalf>,
+    queue: &mut mpsc::Receiver<Vec<u8>>,
+    first: Vec<u8>,
+) -> Result<u64, ConnectionError> {
+    let mut messages = 1u64;
+    let mut bytes = FRAME_PREFIX_BYTES + first.len();
+    write_frame(writer, &first).await?;
+    drop(first);
+    while bytes < WRITE_BATCH_BYTES_MAX {
+        let Ok(payload) = queue.try_recv() else { break };
+        write_frame(writer, &payload).await?;
+        messages += 1;
+        bytes += FRAME_PREFIX_BYTES + payload.len();
+    }
+    writer.flush().await?;
+    Ok(messages)
+}
