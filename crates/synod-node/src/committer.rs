@@ -228,6 +228,7 @@ pub fn write_block(
         let mut ledger = shared.ledger.write().expect("ledger lock");
         ledger.build_block(timestamp_ms, candidates)
     };
+    let fsync_started = Instant::now();
     let stored = match slot {
         None => built.block.as_ref().map_or(Ok(()), |b| shared.store.append_block(b, &built.touched)),
         // Slots without a block need no write: re-applying them after a restart changes nothing.
@@ -246,7 +247,14 @@ pub fn write_block(
     if let Some(block) = &built.block {
         shared.blocks_committed.fetch_add(1, Ordering::Relaxed);
         shared.transfers_committed.fetch_add(block.transfers.len() as u64, Ordering::Relaxed);
+        let m = &shared.metrics;
+        m.block_fsync_seconds.observe(fsync_started.elapsed().as_secs_f64());
+        m.blocks_committed.inc();
+        m.transfers_committed.inc_by(block.transfers.len() as u64);
+        m.batch_transfers.observe(block.transfers.len() as f64);
     }
+    let rejected = built.outcomes.iter().filter(|o| o.result.is_err()).count();
+    shared.metrics.transfers_rejected.inc_by(rejected as u64);
     let in_block: std::collections::HashMap<TransferId, TransferPosition> =
         built.outcomes.iter().filter_map(|o| o.result.as_ref().ok().map(|p| (o.id, *p))).collect();
     Ok(built

@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod committer;
 pub mod config;
 pub mod limits;
+pub mod metrics;
 pub mod node;
 pub mod shared;
 pub mod transport;

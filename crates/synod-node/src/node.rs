@@ -126,6 +126,7 @@ impl Node {
             blocks_committed: AtomicU64::new(0),
             transfers_committed: AtomicU64::new(0),
             cluster,
+            metrics: Default::default(),
         };
 
         let shared = if config.peers.is_empty() {
@@ -208,6 +209,11 @@ impl Node {
                         return;
                     }
                     let stats = stats_transport.peer_stats();
+                    for (peer, st) in &stats {
+                        let labels = crate::metrics::PeerLabels { peer: *peer };
+                        stats_shared.metrics.peer_queue.get_or_create(&labels).set(st.queued as i64);
+                        stats_shared.metrics.peer_connected.get_or_create(&labels).set(st.connected as i64);
+                    }
                     if let Some(c) = &stats_shared.cluster {
                         *c.transport_stats.write().expect("stats lock") = stats;
                     }

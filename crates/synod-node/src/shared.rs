@@ -29,6 +29,7 @@ pub struct Shared {
     pub transfers_committed: AtomicU64,
     /// Replicated mode; `None` for a single node.
     pub cluster: Option<crate::cluster::ClusterHandle>,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Shared {

@@ -46,9 +46,43 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/status", get(reads::status))
         .route("/healthz", get(reads::healthz))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(shared.clone(), observe))
         .fallback(|| async { error::ApiError::not_found("no such route; see /openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method; see /openapi.json",
+            )
+        })
         .layer(DefaultBodyLimit::max(crate::limits::HTTP_BODY_BYTES_MAX))
         .with_state(shared)
+}
+
+/// Prometheus text format.
+async fn metrics(axum::extract::State(shared): axum::extract::State<Arc<Shared>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], shared.metrics.encode()).into_response()
+}
+
+/// Records every request's latency by method, route template and status.
+async fn observe(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    let labels = crate::metrics::HttpLabels { method, route, status: response.status().as_u16() };
+    shared.metrics.http_seconds.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    response
 }
 
 async fn openapi() -> axum::response::Response {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -32,9 +32,10 @@ pub struct TransferParams {
     responses((status = 200, body = TransferStatus), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn transfer(
     State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     params: Result<Query<TransferParams>, QueryRejection>,
 ) -> Result<Json<TransferStatus>, ApiError> {
+    let Path(id) = id.map_err(|e| ApiError::invalid_field(e.body_text()))?;
     let Query(params) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
     let id: TransferId = id.parse().map_err(|e| ApiError::invalid_field(format!("transfer id: {e}")))?;
     let position = shared
@@ -98,9 +99,10 @@ pub struct AccountParams {
 pub async fn account(
     State(shared): State<Arc<Shared>>,
     headers: axum::http::HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     params: Result<Query<AccountParams>, QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
+    let Path(id) = id.map_err(|e| ApiError::invalid_field(e.body_text()))?;
     use axum::response::IntoResponse;
     let Query(params) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
     let id: AccountId = id.parse().map_err(|e| ApiError::invalid_field(format!("account id: {e}")))?;
@@ -148,7 +150,11 @@ async fn read_barrier(shared: &Shared) -> Result<(), ApiError> {
 
 #[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = u64, Path)),
     responses((status = 200, body = BlockInfo), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
-pub async fn block(State(shared): State<Arc<Shared>>, Path(height): Path<String>) -> Result<Json<BlockInfo>, ApiError> {
+pub async fn block(
+    State(shared): State<Arc<Shared>>,
+    height: Result<Path<String>, PathRejection>,
+) -> Result<Json<BlockInfo>, ApiError> {
+    let Path(height) = height.map_err(|e| ApiError::invalid_field(e.body_text()))?;
     let height: u64 = height
         .parse()
         .map_err(|_| ApiError::invalid_field(format!("height {height:?} is not a non-negative integer")))?;

@@ -84,21 +84,24 @@ pub async fn submit(
     let auth = shared.auth;
     let chain_id = shared.chain_id;
     let check = move |tx: SignedTransfer| -> Result<VerifiedTransfer, (String, ApiError)> {
-        // Shape first: a transfer with an over-long memo has no valid encoding, hence no id.
-        if let Err(reason) = tx.transfer.check_shape() {
-            let id = if tx.transfer.memo.len() <= synod_core::limits::MEMO_BYTES_MAX {
-                tx.id().to_string()
-            } else {
-                String::new()
-            };
-            return Err((id, ApiError::rejected(&reason)));
-        }
-        let id = tx.id().to_string();
+        // A transfer with an over-long memo has no valid encoding, hence no id.
+        let id = if tx.transfer.memo.len() <= synod_core::limits::MEMO_BYTES_MAX {
+            tx.id().to_string()
+        } else {
+            String::new()
+        };
+        let reject = |reason: &synod_core::RejectReason| {
+            let e = ApiError::rejected(reason);
+            (id.clone(), if id.is_empty() { e } else { e.with_id(&id) })
+        };
+        // The order of docs/PROTOCOL.md 2.5: chain, then shape, then signature.
         if tx.transfer.chain_id != chain_id {
-            let reason = synod_core::RejectReason::WrongChain { expected: chain_id, got: tx.transfer.chain_id };
-            return Err((id.clone(), ApiError::rejected(&reason).with_id(id)));
+            return Err(reject(&synod_core::RejectReason::WrongChain {
+                expected: chain_id,
+                got: tx.transfer.chain_id,
+            }));
         }
-        tx.verify(auth).map_err(|reason| (id.clone(), ApiError::rejected(&reason).with_id(id)))
+        tx.verify(auth).map_err(|reason| reject(&reason))
     };
     let checked: Vec<Result<VerifiedTransfer, (String, ApiError)>> = if transfers.len() <= INLINE_VERIFY_MAX {
         transfers.into_iter().map(check).collect()
@@ -107,7 +110,7 @@ pub async fn submit(
             .await
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
     };
-    if single {
+    if single && wait {
         if let Err((_, e)) = &checked[0] {
             return Err(ApiError { status: e.status, body: e.body.clone() });
         }
@@ -126,6 +129,10 @@ pub async fn submit(
     }
 
     let outcomes = if valid.is_empty() {
+        if !wait {
+            let receipts = fill(results, Vec::new());
+            return Ok((StatusCode::ACCEPTED, Json(BatchReceipt { results: receipts })).into_response());
+        }
         Vec::new()
     } else {
         let count = valid.len();

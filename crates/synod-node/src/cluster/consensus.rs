@@ -91,6 +91,11 @@ impl Consensus {
             status.applied_index = *cluster.applied.borrow();
             status.elections_started = self.replica.stats().elections_started;
             status.elections_won = self.replica.stats().elections_won;
+            let m = &self.shared.metrics;
+            m.elections_started.set(status.elections_started as i64);
+            m.elections_won.set(status.elections_won as i64);
+            m.commit_index.set(status.commit_index as i64);
+            m.applied_index.set(status.applied_index as i64);
         }
     }
 

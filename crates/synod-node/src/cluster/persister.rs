@@ -26,7 +26,10 @@ pub fn run(shared: Arc<Shared>, ops: Receiver<(PersistToken, PersistOp)>, inputs
         assert!(batch.windows(2).all(|w| w[1].0 == w[0].0 + 1), "persist tokens arrive in order without gaps");
         assert_eq!(batch[0].0, durable + 1, "no token is skipped");
         let ops: Vec<PersistOp> = batch.into_iter().map(|(_, op)| op).collect();
-        if let Err(e) = shared.store.persist_paxos(&ops) {
+        let started = std::time::Instant::now();
+        let result = shared.store.persist_paxos(&ops);
+        shared.metrics.paxos_fsync_seconds.observe(started.elapsed().as_secs_f64());
+        if let Err(e) = result {
             // Without durable promises this node must not vote again: stop.
             tracing::error!(error = %e, "paxos log write failed; halting");
             shared.halted.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -28,6 +28,7 @@ pub fn run(shared: Arc<Shared>, mut batcher: Batcher) {
         let batch_id = rng.next_u64();
         let command = Command::Batch(Batch { id: BatchId(batch_id), bytes: payload.encode() });
         cluster.pending.insert(batch_id, PendingBatch { ids: ids.clone(), replies, proposed_at: Instant::now() });
+        shared.metrics.proposals.inc();
         if cluster.inputs.try_send(Input::Propose { request_id: batch_id, command }).is_err() {
             if let Some(p) = cluster.pending.take(batch_id) {
                 let outcomes = ids

@@ -1,0 +1,102 @@
+//! Prometheus metrics (`GET /metrics`, text format), via prometheus-client.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PeerLabels {
+    pub peer: u8,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub proposals: Counter,
+    pub blocks_committed: Counter,
+    pub transfers_committed: Counter,
+    pub transfers_rejected: Counter,
+    /// Transfers per committed block.
+    pub batch_transfers: Histogram,
+    /// Seconds to write and fsync one block (ledger) transaction.
+    pub block_fsync_seconds: Histogram,
+    /// Seconds to write and fsync one group of Paxos promises/accepts.
+    pub paxos_fsync_seconds: Histogram,
+    pub elections_started: Gauge,
+    pub elections_won: Gauge,
+    pub commit_index: Gauge,
+    pub applied_index: Gauge,
+    /// Messages waiting in the outbound queue to each peer.
+    pub peer_queue: Family<PeerLabels, Gauge>,
+    /// 1 if connected to the peer.
+    pub peer_connected: Family<PeerLabels, Gauge>,
+    pub http_seconds: Family<HttpLabels, Histogram>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs to ~1.6 s.
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("synod");
+        let m = Metrics {
+            proposals: Counter::default(),
+            blocks_committed: Counter::default(),
+            transfers_committed: Counter::default(),
+            transfers_rejected: Counter::default(),
+            batch_transfers: Histogram::new(exponential_buckets(1.0, 2.0, 15)),
+            block_fsync_seconds: latency_histogram(),
+            paxos_fsync_seconds: latency_histogram(),
+            elections_started: Gauge::default(),
+            elections_won: Gauge::default(),
+            commit_index: Gauge::default(),
+            applied_index: Gauge::default(),
+            peer_queue: Family::default(),
+            peer_connected: Family::default(),
+            http_seconds: Family::new_with_constructor(latency_histogram),
+            registry: Registry::default(),
+        };
+        registry.register("proposals", "Batches proposed to consensus", m.proposals.clone());
+        registry.register("blocks_committed", "Blocks made durable", m.blocks_committed.clone());
+        registry.register("transfers_committed", "Transfers made durable", m.transfers_committed.clone());
+        registry.register("transfers_rejected", "Transfers rejected by the ledger rules", m.transfers_rejected.clone());
+        registry.register("batch_transfers", "Transfers per committed block", m.batch_transfers.clone());
+        registry.register("block_fsync_seconds", "Time to write and fsync one block", m.block_fsync_seconds.clone());
+        registry.register(
+            "paxos_fsync_seconds",
+            "Time to write and fsync one group of Paxos records",
+            m.paxos_fsync_seconds.clone(),
+        );
+        registry.register("elections_started", "Elections this node started", m.elections_started.clone());
+        registry.register("elections_won", "Elections this node won", m.elections_won.clone());
+        registry.register("commit_index", "Highest log slot known chosen", m.commit_index.clone());
+        registry.register("applied_index", "Highest log slot applied to the ledger", m.applied_index.clone());
+        registry.register("peer_queue_messages", "Messages queued for each peer", m.peer_queue.clone());
+        registry.register(
+            "peer_connected",
+            "1 when the outbound connection to the peer is up",
+            m.peer_connected.clone(),
+        );
+        registry.register("http_request_seconds", "HTTP request latency", m.http_seconds.clone());
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
