@@ -38,7 +38,13 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
     if a.nodes != 3 && a.nodes != 5 {
         bail!("--nodes must be 3 or 5");
     }
-    let opts = SimOptions { nodes: a.nodes, seed_start: a.seed_start, seeds: a.seeds, trace: a.trace, ..SimOptions::default() };
+    let opts = SimOptions {
+        nodes: a.nodes,
+        seed_start: a.seed_start,
+        seeds: a.seeds,
+        trace: a.trace,
+        ..SimOptions::default()
+    };
     if let Some(seed) = a.seed {
         let outcome = run_seed(seed, &opts);
         for line in &outcome.trace {
