@@ -122,6 +122,7 @@ impl Node {
             queue,
             queued_transfers: Arc::new(Semaphore::new(QUEUED_TRANSFERS_MAX)),
             halted: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
             started_at: std::time::Instant::now(),
             blocks_committed: AtomicU64::new(0),
             transfers_committed: AtomicU64::new(0),
@@ -205,7 +206,7 @@ impl Node {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_millis(500)).await;
-                    if Arc::strong_count(&stats_transport) <= 2 {
+                    if stats_shared.is_stopping() {
                         return;
                     }
                     let stats = stats_transport.peer_stats();
@@ -220,6 +221,7 @@ impl Node {
                 }
             });
             transport = Some(t.clone());
+            tokio::spawn(crate::cluster::divergence::watch(shared.clone()));
 
             let consensus = crate::cluster::consensus::Consensus {
                 shared: shared.clone(),
@@ -275,6 +277,7 @@ impl Node {
 
     /// Stops accepting requests, lets in-flight ones finish, then stops the threads.
     pub async fn shutdown(mut self) {
+        self.shared.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

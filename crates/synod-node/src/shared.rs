@@ -24,6 +24,8 @@ pub struct Shared {
     /// Set when storage failed: the in-memory ledger may be ahead of the disk,
     /// so the node refuses all writes until restarted.
     pub halted: AtomicBool,
+    /// Set by `Node::shutdown`; background tasks exit when they see it.
+    pub stopping: AtomicBool,
     pub started_at: std::time::Instant,
     pub blocks_committed: AtomicU64,
     pub transfers_committed: AtomicU64,
@@ -33,6 +35,10 @@ pub struct Shared {
 }
 
 impl Shared {
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
     pub fn is_halted(&self) -> bool {
         self.halted.load(Ordering::SeqCst)
     }

@@ -17,6 +17,7 @@
 
 pub mod applier;
 pub mod consensus;
+pub mod divergence;
 pub mod pending;
 pub mod persister;
 pub mod proposer;
