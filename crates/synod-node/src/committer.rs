@@ -231,11 +231,10 @@ pub fn write_block(
     let fsync_started = Instant::now();
     let stored = match slot {
         None => built.block.as_ref().map_or(Ok(()), |b| shared.store.append_block(b, &built.touched)),
-        // Slots without a block need no write: re-applying them after a restart changes nothing.
-        Some(slot) if built.block.is_some() => {
-            shared.store.append_applied_slot(built.block.as_ref(), &built.touched, slot)
-        }
-        Some(_) => Ok(()),
+        // Every slot is recorded, even one that made no block (a Noop, or a batch
+        // whose transfers were all refused): after log compaction a restarted
+        // node must resume exactly after the last slot it applied.
+        Some(slot) => shared.store.append_applied_slot(built.block.as_ref(), &built.touched, slot),
     };
     if let Err(e) = stored {
         // The in-memory ledger is now ahead of the disk: continuing would

@@ -52,6 +52,9 @@ pub struct Node {
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// Background tasks holding the shared state; aborted at shutdown so the
+    /// database is closed when `shutdown` returns.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     transport: Option<Arc<Transport<Message>>>,
 }
 
@@ -106,6 +109,7 @@ impl Node {
         let addr = http_listener.local_addr().map_err(|source| StartError::Bind { addr: config.http_addr, source })?;
 
         let mut threads = Vec::new();
+        let mut tasks = Vec::new();
         let mut transport = None;
         let (durable, applied_at_start) = if config.peers.is_empty() {
             (Default::default(), 0)
@@ -146,6 +150,12 @@ impl Node {
             members.push(node_id);
             members.sort_unstable();
             let options = ReplicaOptions::new(node_id, ClusterConfig::new(members));
+            // The ledger is the snapshot: it durably holds every slot up to
+            // `applied_at_start`, so the replica resumes there, and accepted
+            // entries at or below it are no longer needed.
+            let mut durable = durable;
+            durable.snapshot_slot = durable.snapshot_slot.max(applied_at_start);
+            durable.accepted = durable.accepted.split_off(&(durable.snapshot_slot + 1));
             let replica = Replica::recover(options, durable).map_err(|e| StartError::Consensus(e.to_string()))?;
 
             let (inputs_tx, inputs_rx) = std::sync::mpsc::sync_channel(CONSENSUS_INPUTS_MAX);
@@ -163,6 +173,7 @@ impl Node {
                 http_urls,
                 pending: Default::default(),
                 transport_stats: RwLock::new(BTreeMap::new()),
+                compacted: Default::default(),
             };
             let shared = Arc::new(shared_base(Some(handle)));
 
@@ -203,7 +214,7 @@ impl Node {
             });
             let stats_shared = shared.clone();
             let stats_transport = t.clone();
-            tokio::spawn(async move {
+            tasks.push(tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     if stats_shared.is_stopping() {
@@ -219,9 +230,9 @@ impl Node {
                         *c.transport_stats.write().expect("stats lock") = stats;
                     }
                 }
-            });
+            }));
             transport = Some(t.clone());
-            tokio::spawn(crate::cluster::divergence::watch(shared.clone()));
+            tasks.push(tokio::spawn(crate::cluster::divergence::watch(shared.clone())));
 
             let consensus = crate::cluster::consensus::Consensus {
                 shared: shared.clone(),
@@ -260,7 +271,7 @@ impl Node {
                 tracing::error!(error = %e, "http server failed");
             }
         });
-        Ok(Node { addr, shared, stop: Some(stop), server, threads, transport })
+        Ok(Node { addr, shared, stop: Some(stop), server, threads, tasks, transport })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -282,6 +293,10 @@ impl Node {
             let _ = stop.send(());
         }
         let _ = (&mut self.server).await;
+        for task in std::mem::take(&mut self.tasks) {
+            task.abort();
+            let _ = task.await;
+        }
         let shared = self.shared.clone();
         let threads = std::mem::take(&mut self.threads);
         let _ = tokio::task::spawn_blocking(move || {

@@ -23,9 +23,14 @@ fn genesis() -> Genesis {
 }
 
 async fn start_cluster(dir: &std::path::Path) -> Vec<Node> {
+    start_cluster_with_configs(dir).await.0
+}
+
+async fn start_cluster_with_configs(dir: &std::path::Path) -> (Vec<Node>, Vec<NodeConfig>) {
     let http: Vec<TcpListener> = (0..3).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
     let peer: Vec<TcpListener> = (0..3).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
     let mut nodes = Vec::new();
+    let mut configs = Vec::new();
     let mut listeners: Vec<(TcpListener, TcpListener)> = http.into_iter().zip(peer).collect();
     let addrs: Vec<_> = listeners.iter().map(|(h, p)| (h.local_addr().unwrap(), p.local_addr().unwrap())).collect();
     for i in 0..3 {
@@ -38,9 +43,10 @@ async fn start_cluster(dir: &std::path::Path) -> Vec<Node> {
                 c.peers.push(PeerConfig { id: j as u8 + 1, peer_addr: *pa, http_addr: *ha });
             }
         }
+        configs.push(c.clone());
         nodes.push(Node::start_with_listeners(c, genesis(), Listeners { http: Some(h), peer: Some(p) }).await.unwrap());
     }
-    nodes
+    (nodes, configs)
 }
 
 async fn wait_for_leader(nodes: &[Node]) -> usize {
@@ -137,6 +143,57 @@ async fn a_replica_with_a_different_block_halts_loudly() {
     let h = Client::new(vec![halted[0].url()]);
     let err = h.submit(&transfer(1, 2, 5, 1)).await.unwrap_err();
     assert_eq!(err.code(), "halted");
+    for n in nodes {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_log_is_compacted_and_a_restarted_member_resumes_from_its_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut nodes, configs) = start_cluster_with_configs(dir.path()).await;
+    let leader = wait_for_leader(&nodes).await;
+    let client = Client::new(nodes.iter().map(|n| n.url()).collect());
+    // One transfer per request, one after another: about one slot each.
+    for nonce in 0..150u64 {
+        assert_eq!(client.submit(&transfer(1, 2, 1, nonce)).await.unwrap().status, "committed");
+    }
+    // Every member applied them, so the divergence/compaction watch (every 2 s)
+    // compacts the log: the accepted entries on disk shrink.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let kept: Vec<usize> = nodes.iter().map(|n| n.shared().store.load_paxos().unwrap().accepted.len()).collect();
+        if kept.iter().all(|k| *k < 100) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "log not compacted: accepted entries {kept:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A follower restarts: its replica resumes at its ledger's applied slot
+    // (the compacted entries are gone) and it follows new writes.
+    let victim = (leader + 1) % 3;
+    let node = nodes.remove(victim);
+    node.shutdown().await;
+    let restarted = Node::start_with_genesis(configs[victim].clone(), genesis()).await.unwrap();
+    for nonce in 150..160u64 {
+        assert_eq!(client.submit(&transfer(1, 2, 1, nonce)).await.unwrap().status, "committed");
+    }
+    let target = Client::new(vec![nodes[0].url()]).head().await.unwrap();
+    let mine = Client::new(vec![restarted.url()]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let h = mine.head().await.unwrap();
+        if h.header.height >= target.header.height {
+            assert_eq!(mine.block(target.header.height).await.unwrap().hash, target.hash);
+            break;
+        }
+        assert!(Instant::now() < deadline, "restarted member did not catch up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let account = mine.get_json(&format!("/v1/accounts/{}?consistency=stale", key(1).account())).await.unwrap();
+    assert_eq!(account["nonce"], 160);
+    restarted.shutdown().await;
     for n in nodes {
         n.shutdown().await;
     }

@@ -28,7 +28,15 @@ pub fn run(
         if slot <= applied_at_start {
             continue;
         }
-        if let Command::Batch(batch) = command {
+        let Command::Batch(batch) = command else {
+            // Noop or Config: nothing to apply, but the slot is recorded (see write_block).
+            if write_block(&shared, 0, Vec::new(), Some(slot)).is_err() {
+                return;
+            }
+            let _ = applied.send(slot);
+            continue;
+        };
+        {
             let payload = match BatchPayload::decode(&batch.bytes) {
                 Ok(p) => p,
                 Err(e) => {

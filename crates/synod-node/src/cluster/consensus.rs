@@ -30,6 +30,10 @@ pub enum Input {
     Read {
         reply: oneshot::Sender<Result<Slot, String>>,
     },
+    /// Every member's ledger durably applied this slot: the log up to it may go.
+    Compact {
+        upto_slot: Slot,
+    },
     Stop,
 }
 
@@ -68,6 +72,11 @@ impl Consensus {
                     next_read_id += 1;
                     reads.insert(id, reply);
                     Some(Event::ReadIndex { request_id: id })
+                }
+                Ok(Input::Compact { upto_slot }) => {
+                    // Never past what this node's ledger durably applied.
+                    let upto = upto_slot.min(*cluster.applied.borrow()).min(self.replica.applied_index());
+                    (upto > self.replica.compacted_upto()).then_some(Event::Compact { upto_slot: upto })
                 }
                 Err(RecvTimeoutError::Timeout) => None,
             };

@@ -89,6 +89,8 @@ pub struct ClusterHandle {
     pub http_urls: BTreeMap<NodeId, String>,
     pub pending: pending::Pending,
     pub transport_stats: RwLock<BTreeMap<NodeId, crate::transport::PeerStats>>,
+    /// The slot up to which this node asked the replica to compact its log.
+    pub compacted: std::sync::atomic::AtomicU64,
 }
 
 impl ClusterHandle {
