@@ -16,12 +16,27 @@ pub enum ClientError {
     #[error("{status} {}: {}", body.code, body.message)]
     Api { status: u16, body: ErrorBody },
     #[error("cannot reach {url}: {detail}")]
-    Unreachable { url: String, detail: String },
+    Unreachable { url: String, detail: String, connect: bool },
     #[error("unexpected response from {url}: {detail}")]
     BadResponse { url: String, detail: String },
 }
 
+/// Rounds over all URLs before giving up (with backoff 50 ms doubling to 1 s: about 6 s in all).
+const RETRY_ROUNDS_MAX: u32 = 9;
+
 impl ClientError {
+    /// Worth another try elsewhere or later: the node is unreachable (could not
+    /// connect), or the cluster is between leaders or busy.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Unreachable { connect, .. } => *connect,
+            ClientError::Api { status: 503, body } => {
+                matches!(body.code.as_str(), "not_leader" | "overloaded" | "commit_unknown")
+            }
+            _ => false,
+        }
+    }
+
     pub fn code(&self) -> &str {
         match self {
             ClientError::Api { body, .. } => &body.code,
@@ -56,35 +71,56 @@ impl Client {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<T, ClientError> {
+        // Bounded retries: a node that is down, or a cluster between leaders,
+        // gets another try at the next URL, then a backoff round. Retrying a
+        // transfer is safe: submission is idempotent.
+        let mut backoff = Duration::from_millis(50);
         let mut last = None;
-        for url in &self.urls {
-            let full = format!("{url}{path}");
-            let mut req = self.http.request(method.clone(), &full);
-            if let Some(b) = body {
-                req = req.header("content-type", "application/json").body(b.to_vec());
+        for round in 0..RETRY_ROUNDS_MAX {
+            if round > 0 {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
             }
-            let resp = match req.send().await {
-                Ok(r) => r,
-                Err(e) if e.is_connect() => {
-                    last = Some(ClientError::Unreachable { url: url.clone(), detail: e.to_string() });
-                    continue;
+            for url in &self.urls {
+                match self.request_once(url, method.clone(), path, body).await {
+                    Ok(v) => return Ok(v),
+                    Err(e) if e.is_retryable() => last = Some(e),
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(ClientError::Unreachable { url: url.clone(), detail: e.to_string() }),
-            };
-            let status = resp.status().as_u16();
-            let bytes =
-                resp.bytes().await.map_err(|e| ClientError::BadResponse { url: url.clone(), detail: e.to_string() })?;
-            if !(200..300).contains(&status) {
-                let body: ErrorBody = serde_json::from_slice(&bytes).map_err(|_| ClientError::BadResponse {
-                    url: url.clone(),
-                    detail: format!("status {status}: {}", String::from_utf8_lossy(&bytes)),
-                })?;
-                return Err(ClientError::Api { status, body });
             }
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| ClientError::BadResponse { url: url.clone(), detail: e.to_string() });
         }
-        Err(last.expect("at least one url was tried"))
+        Err(last.expect("at least one attempt"))
+    }
+
+    async fn request_once<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<T, ClientError> {
+        let full = format!("{url}{path}");
+        let mut req = self.http.request(method, &full);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_vec());
+        }
+        let resp = req.send().await.map_err(|e| ClientError::Unreachable {
+            url: url.to_string(),
+            detail: e.to_string(),
+            connect: e.is_connect(),
+        })?;
+        let status = resp.status().as_u16();
+        let bytes =
+            resp.bytes().await.map_err(|e| ClientError::BadResponse { url: url.to_string(), detail: e.to_string() })?;
+        if !(200..300).contains(&status) {
+            let body: ErrorBody = serde_json::from_slice(&bytes).map_err(|_| ClientError::BadResponse {
+                url: url.to_string(),
+                detail: format!("status {status}: {}", String::from_utf8_lossy(&bytes)),
+            })?;
+            return Err(ClientError::Api { status, body });
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::BadResponse { url: url.to_string(), detail: e.to_string() })
     }
 
     pub async fn submit(&self, tx: &SignedTransfer) -> Result<TransferReceipt, ClientError> {
