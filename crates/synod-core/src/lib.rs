@@ -21,6 +21,7 @@ pub mod proof;
 pub mod reject;
 pub mod state;
 pub mod transfer;
+pub mod transition;
 
 pub use account::{Account, AccountId};
 pub use auth::AuthMode;

@@ -10,6 +10,9 @@
 //! - [`Params`]: mainnet and Synod network parameters.
 //! - [`verify_headers`]: checks a file of concatenated headers.
 //! - [`fn@mine`]/[`Midstate`]: nonce search with a SHA-256 midstate.
+//! - [`chain`]: the proof-of-work ledger: blocks of signed transfers with a
+//!   coinbase, fork choice and reorgs, mempool, orphans, multi-threaded miner.
+//! - [`sim`]: a deterministic simulator of proof-of-work networks.
 //!
 //! Nothing here reads a clock, a file or the network: callers pass bytes
 //! and the current time in.
@@ -43,6 +46,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod chain;
 pub mod compact;
 pub mod error;
 pub mod hash;
@@ -51,6 +55,7 @@ pub mod median_time;
 pub mod mine;
 pub mod params;
 pub mod retarget;
+pub mod sim;
 pub mod u256;
 pub mod verify;
 pub mod work;

@@ -23,28 +23,26 @@ pub struct SimArgs {
     /// With --seed: write the client history as JSON lines to this file.
     #[arg(long, requires = "seed")]
     pub history: Option<PathBuf>,
-    /// Cluster size: 3 or 5.
-    #[arg(long, default_value_t = 3)]
-    pub nodes: u8,
-    /// Consensus to simulate (only paxos so far).
+    /// Nodes: 3 or 5 for paxos (default 3); 2 to 16 for pow (default 4).
+    #[arg(long)]
+    pub nodes: Option<u8>,
+    /// Consensus to simulate: paxos (a Multi-Paxos cluster) or pow (a mining
+    /// network through partitions that fork it).
     #[arg(long, default_value = "paxos")]
     pub consensus: String,
 }
 
 pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
-    if a.consensus != "paxos" {
-        bail!("--consensus {}: only paxos is simulated so far", a.consensus);
+    match a.consensus.as_str() {
+        "paxos" => {}
+        "pow" => return run_pow(a),
+        other => bail!("--consensus {other}: expected paxos or pow"),
     }
-    if a.nodes != 3 && a.nodes != 5 {
-        bail!("--nodes must be 3 or 5");
+    let nodes = a.nodes.unwrap_or(3);
+    if nodes != 3 && nodes != 5 {
+        bail!("--nodes must be 3 or 5 for paxos");
     }
-    let opts = SimOptions {
-        nodes: a.nodes,
-        seed_start: a.seed_start,
-        seeds: a.seeds,
-        trace: a.trace,
-        ..SimOptions::default()
-    };
+    let opts = SimOptions { nodes, seed_start: a.seed_start, seeds: a.seeds, trace: a.trace, ..SimOptions::default() };
     if let Some(seed) = a.seed {
         let outcome = run_seed(seed, &opts);
         for line in &outcome.trace {
@@ -66,6 +64,40 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let summary = run_seeds(&opts);
+    println!("{summary}");
+    Ok(if summary.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn run_pow(a: SimArgs) -> anyhow::Result<ExitCode> {
+    use synod_pow::sim::{run_pow_seed, run_pow_seeds, PowSimOptions};
+    let mut opts =
+        PowSimOptions { seeds: a.seeds, seed_start: a.seed_start, trace: a.trace, ..PowSimOptions::default() };
+    if let Some(n) = a.nodes {
+        if !(2..=16).contains(&n) {
+            bail!("--nodes must be 2 to 16 for pow");
+        }
+        opts.nodes = n;
+    }
+    if a.history.is_some() {
+        bail!("--history is for the paxos simulator");
+    }
+    if let Some(seed) = a.seed {
+        let outcome = run_pow_seed(seed, &opts);
+        for line in &outcome.trace {
+            println!("{line}");
+        }
+        return Ok(match &outcome.violation {
+            None => {
+                println!("seed {seed}: ok (trace hash {:016x})", outcome.trace_hash);
+                ExitCode::SUCCESS
+            }
+            Some(v) => {
+                println!("seed {seed}: VIOLATION {}: {}", v.check, v.detail);
+                ExitCode::from(1)
+            }
+        });
+    }
+    let summary = run_pow_seeds(&opts);
     println!("{summary}");
     Ok(if summary.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
