@@ -14,8 +14,16 @@ use synod_paxos::{DurableState, PersistOp, PersistToken, Snapshot};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum DiskRecord {
-    Persist { token: PersistToken, op: PersistOp },
-    Snapshot { snapshot: Snapshot },
+    Persist {
+        token: PersistToken,
+        op: PersistOp,
+    },
+    /// The state machine's recovery point. The ledger keeps its own durable
+    /// store (`store.rs`), so the simulator writes a marker here
+    /// (`LedgerMachine::marker`: height and head hash at `last_slot`).
+    Snapshot {
+        snapshot: Snapshot,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -1,11 +1,13 @@
-//! # synod-sim: deterministic simulation of Synod's consensus core
+//! # synod-sim: deterministic simulation of a Synod cluster
 //!
 //! VOPR-style: N `synod_paxos::Replica`s run unchanged over a simulated
 //! network (`network.rs`), disk (`disk.rs`) and clock (`clock.rs`), each
-//! fake opening with its fault model. Clients (`client.rs`) append batches
-//! and read; every outcome lands in a history. Checks (`checks/`, one
-//! invariant per file, each citing its source) run online on every apply
-//! and at the end of each seed.
+//! fake opening with its fault model, and each replica's chosen slots build
+//! blocks in a real `synod_core::Ledger` the way the node's applier does
+//! (`state_machine.rs`, durable model in `store.rs`). Clients (`client.rs`)
+//! submit real transfers (`workload.rs`) and read accounts; every outcome
+//! lands in a history. Checks (`checks/`, one invariant per file, each
+//! citing its source) run online on every apply and at the end of each seed.
 //!
 //! A run has a *fault phase* (loss, duplication, reordering, long delays,
 //! partitions, crashes and restarts, corrupted reads) and a *quiet phase*
@@ -32,11 +34,13 @@ mod node;
 pub mod options;
 mod outcome;
 pub mod state_machine;
+pub mod store;
 mod trace;
+pub mod workload;
 mod world;
 
 pub use checks::Violation;
-pub use history::{export_history_jsonl, HistoryEntry, Operation, Outcome};
-pub use options::{FaultBounds, SimOptions};
+pub use history::{export_history_jsonl, HistoryEntry, Operation, Outcome, ReadResult, Stage, TransferResult};
+pub use options::{FaultBounds, LedgerBugs, SimOptions};
 pub use outcome::{replay_command, run_seed, run_seeds, SeedOutcome, SeedStats, Summary, Verdict};
 pub use synod_paxos::BugInjection;

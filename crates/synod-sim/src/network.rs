@@ -12,8 +12,10 @@
 use std::collections::BTreeSet;
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
-use synod_paxos::{Batch, Message, NodeId};
+use synod_core::{AccountId, SignedTransfer};
+use synod_paxos::{Message, NodeId};
+
+use crate::history::{ReadResult, TransferResult};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Addr {
@@ -21,10 +23,22 @@ pub enum Addr {
     Client(u8),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RequestKind {
-    Append(Batch),
-    Read,
+    /// Transfers to commit, signed (or not) by the client.
+    Submit(Vec<SignedTransfer>),
+    /// A linearizable read of one account.
+    Read(AccountId),
+}
+
+impl RequestKind {
+    /// A short description for trace lines.
+    pub fn summary(&self) -> String {
+        match self {
+            RequestKind::Submit(transfers) => format!("Submit({} transfers)", transfers.len()),
+            RequestKind::Read(account) => format!("Read({account:?})"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,11 +52,26 @@ pub struct ClientRequest {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientReply {
-    Appended { slot: u64 },
-    ReadOk { index: u64 },
-    Redirect { hint: Option<NodeId> },
+    /// The batch carrying the valid transfers was applied at `slot`.
+    Submitted {
+        slot: u64,
+        results: Vec<TransferResult>,
+    },
+    /// Every transfer was refused before consensus.
+    Refused {
+        results: Vec<TransferResult>,
+    },
+    ReadOk {
+        index: u64,
+        read: ReadResult,
+    },
+    Redirect {
+        hint: Option<NodeId>,
+    },
     Busy,
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -1,24 +1,36 @@
 //! One simulated node: a `Replica` driven exactly as the node runtime drives
-//! it, over a simulated disk, clock and network, with the log state machine
-//! and the client-facing request handling (propose, forward, redirect).
+//! it, over a simulated disk, clock and network, with the ledger state
+//! machine (`state_machine.rs`) and the client-facing request handling of
+//! the node's API: a follower forwards once or redirects; the leader checks
+//! chain id, shape and signature of every transfer (`api/transfers.rs`),
+//! cuts the valid ones into one `BatchPayload` stamped with its own clock
+//! (`cluster/proposer.rs`) and proposes it under a fresh batch id.
 
 use std::collections::BTreeMap;
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use synod_paxos::{Action, Ballot, BatchId, Command, Event, NodeId, ProposeError, ReadError, Replica, ReplicaOptions};
+use synod_core::batch::BatchPayload;
+use synod_core::{RejectReason, SignedTransfer, VerifiedTransfer};
+use synod_paxos::{
+    Action, Ballot, Batch, BatchId, Command, Event, NodeId, ProposeError, ReadError, Replica, ReplicaOptions,
+};
 
-use crate::checks::{agreement, promise, validity};
+use crate::checks::{agreement, block_agreement, promise, validity, Violation};
 use crate::clock::Clock;
 use crate::disk::{Disk, DiskRecord};
+use crate::history::{ReadResult, Stage, TransferResult};
 use crate::network::{Addr, ClientReply, ClientRequest, Packet, RequestKind};
-use crate::state_machine::{Applied, LogMachine};
+use crate::state_machine::{Applied, ApplyOutcome, LedgerMachine};
+use crate::store::BlockRef;
+use crate::workload::GENESIS_MS;
 use crate::world::World;
 
 pub struct SimNode {
     pub opts: ReplicaOptions,
     pub replica: Option<Replica>,
-    pub machine: LogMachine,
+    /// The ledger and its durable store (the store survives crashes).
+    pub machine: LedgerMachine,
     pub disk: Disk,
     pub clock: Clock,
     pub rng: ChaCha8Rng,
@@ -29,10 +41,17 @@ pub struct SimNode {
     /// Highest promise this incarnation read back or issued (promise check).
     promise_floor: Ballot,
     next_request: u64,
+    next_batch: u64,
     /// Proposals and reads handed to the replica, by request id.
-    requests: BTreeMap<u64, ClientRequest>,
+    requests: BTreeMap<u64, Pending>,
     /// Batches proposed here that await their `Apply`, and whom to tell.
     waiting: BTreeMap<BatchId, Waiter>,
+}
+
+struct Pending {
+    request: ClientRequest,
+    /// For a submit: the batch proposed and the transfers refused before it.
+    batch: Option<(BatchId, Vec<Option<TransferResult>>)>,
 }
 
 /// Who to answer when a proposed batch applies, and the slot it was given.
@@ -40,15 +59,18 @@ struct Waiter {
     client: u8,
     op_id: u64,
     slot: u64,
+    /// One per transfer of the request: `Some` if refused before consensus,
+    /// `None` for those in the batch, in order.
+    refused: Vec<Option<TransferResult>>,
 }
 
 impl SimNode {
-    pub fn new(opts: ReplicaOptions, clock: Clock, seed: u64) -> SimNode {
+    pub fn new(opts: ReplicaOptions, machine: LedgerMachine, clock: Clock, seed: u64) -> SimNode {
         let replica = Replica::new(opts.clone()).expect("valid options");
         SimNode {
             opts,
             replica: Some(replica),
-            machine: LogMachine::default(),
+            machine,
             disk: Disk::default(),
             clock,
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -57,6 +79,7 @@ impl SimNode {
             sync_pending: false,
             promise_floor: Ballot::ZERO,
             next_request: 0,
+            next_batch: 0,
             requests: BTreeMap::new(),
             waiting: BTreeMap::new(),
         }
@@ -68,6 +91,33 @@ impl SimNode {
 
     pub fn is_damaged(&self) -> bool {
         self.replica.as_ref().is_some_and(|r| r.is_damaged())
+    }
+
+    /// Unique across nodes and incarnations (the node draws random ids).
+    fn fresh_batch_id(&mut self, id: NodeId) -> BatchId {
+        self.next_batch += 1;
+        assert!(self.next_batch < 1 << 40);
+        BatchId(u64::from(id) << 56 | u64::from(self.incarnation & 0xffff) << 40 | self.next_batch)
+    }
+}
+
+fn rejected(stage: Stage, reason: &RejectReason) -> TransferResult {
+    let expected_nonce = match reason {
+        RejectReason::BadNonce { expected, .. } => Some(*expected),
+        _ => None,
+    };
+    TransferResult::Rejected { stage, code: reason.code().to_string(), expected_nonce }
+}
+
+fn result_of(outcome: &ApplyOutcome) -> TransferResult {
+    match outcome {
+        ApplyOutcome::Committed { position, duplicate } => TransferResult::Committed {
+            height: position.height,
+            index_in_block: position.index_in_block,
+            ledger_index: position.ledger_index,
+            duplicate: *duplicate,
+        },
+        ApplyOutcome::Rejected(reason) => rejected(Stage::Apply, reason),
     }
 }
 
@@ -107,31 +157,63 @@ impl World {
 
     fn node_request(&mut self, id: NodeId, request: ClientRequest) {
         self.trace.line(self.now_ms, || {
-            format!("n{id} <- client {} op {} {:?}", request.client, request.op_id, request.kind)
+            format!("n{id} <- client {} op {} {}", request.client, request.op_id, request.kind.summary())
         });
-        let node = self.nodes.get_mut(&id).unwrap();
-        if let RequestKind::Append(batch) = &request.kind {
-            if let Some(slot) = node.machine.ids.get(&batch.id).copied() {
-                // Already applied here: idempotent success.
-                self.reply(id, request.client, request.op_id, ClientReply::Appended { slot });
-                return;
-            }
-            let leading = node.replica.as_ref().is_some_and(|r| r.is_leader());
-            if let Some(waiter) = node.waiting.get_mut(&batch.id).filter(|_| leading) {
-                // Still in flight here: answer the newest attempt.
-                waiter.client = request.client;
-                waiter.op_id = request.op_id;
-                return;
-            }
+        if matches!(request.kind, RequestKind::Submit(_)) {
+            self.node_submit(id, request);
+            return;
         }
+        let node = self.nodes.get_mut(&id).unwrap();
         node.next_request += 1;
         let request_id = node.next_request;
-        let event = match &request.kind {
-            RequestKind::Append(batch) => Event::Propose { request_id, command: Command::Batch(batch.clone()) },
-            RequestKind::Read => Event::ReadIndex { request_id },
-        };
-        node.requests.insert(request_id, request);
-        self.step_node(id, event);
+        node.requests.insert(request_id, Pending { request, batch: None });
+        self.step_node(id, Event::ReadIndex { request_id });
+    }
+
+    fn node_submit(&mut self, id: NodeId, request: ClientRequest) {
+        let (chain_id, auth) = (self.workload.genesis.chain_id, self.workload.auth);
+        let node = self.nodes.get_mut(&id).unwrap();
+        let replica = node.replica.as_ref().expect("up");
+        if !replica.is_leader() {
+            // api/forward.rs: only the leader serves writes.
+            let hint = replica.leader_hint();
+            self.redirect(id, request, hint);
+            return;
+        }
+        // api/transfers.rs: chain, then shape and signature, before anything
+        // reaches the proposer.
+        let RequestKind::Submit(transfers) = &request.kind else { unreachable!("a submit") };
+        let mut refused = Vec::with_capacity(transfers.len());
+        let mut valid: Vec<SignedTransfer> = Vec::with_capacity(transfers.len());
+        for tx in transfers {
+            let checked = if tx.transfer.chain_id != chain_id {
+                Err(RejectReason::WrongChain { expected: chain_id, got: tx.transfer.chain_id })
+            } else {
+                tx.clone().verify(auth)
+            };
+            match checked {
+                Ok(v) => {
+                    refused.push(None);
+                    valid.push(VerifiedTransfer::into_inner(v));
+                }
+                Err(reason) => refused.push(Some(rejected(Stage::Verify, &reason))),
+            }
+        }
+        if valid.is_empty() {
+            let results = refused.into_iter().map(|r| r.expect("all refused")).collect();
+            self.reply(id, request.client, request.op_id, ClientReply::Refused { results });
+            return;
+        }
+        // cluster/proposer.rs: one payload, stamped with the leader's clock,
+        // under a fresh batch id.
+        let payload = BatchPayload { timestamp_ms: GENESIS_MS + node.clock.local_ms(self.now_ms), transfers: valid };
+        let batch_id = node.fresh_batch_id(id);
+        let bytes = payload.encode();
+        self.proposed.insert(batch_id, bytes.clone());
+        node.next_request += 1;
+        let request_id = node.next_request;
+        node.requests.insert(request_id, Pending { request, batch: Some((batch_id, refused)) });
+        self.step_node(id, Event::Propose { request_id, command: Command::Batch(Batch { id: batch_id, bytes }) });
     }
 
     fn reply(&mut self, id: NodeId, client: u8, op_id: u64, reply: ClientReply) {
@@ -169,30 +251,36 @@ impl World {
             Action::Apply { slot, command } => self.apply(id, slot, command),
             Action::InstallSnapshot { snapshot } => {
                 let node = self.nodes.get_mut(&id).unwrap();
-                node.machine = LogMachine::restore(&snapshot);
-                node.disk.append(&DiskRecord::Snapshot { snapshot });
+                let installed = node.machine.install(&snapshot);
+                let marker = node.machine.marker(snapshot.last_slot);
+                node.disk.append(&DiskRecord::Snapshot { snapshot: marker });
+                // No Apply comes for slots up to the snapshot: forget the
+                // proposals there (their clients retry and learn the outcome).
+                node.waiting.retain(|_, w| w.slot > snapshot.last_slot);
                 self.ensure_sync(id);
                 self.stats.snapshots_installed += 1;
-                self.trace.line(self.now_ms, || format!("n{id} installed snapshot"));
-                let node = &self.nodes[&id];
-                if let Err(v) = agreement::check_snapshot(&self.chosen, id, &node.machine) {
-                    self.fail(v);
+                self.trace.line(self.now_ms, || format!("n{id} installed snapshot up to slot {}", snapshot.last_slot));
+                match installed {
+                    Ok(blocks) => self.check_blocks(id, &blocks),
+                    Err(detail) => self.fail(Violation::new("block_agreement", format!("node {id}: {detail}"))),
                 }
-                self.answer_waiters_from_machine(id);
             }
             Action::SnapshotNeeded { to } => {
-                let snapshot = self.nodes[&id].machine.snapshot();
+                let node = &self.nodes[&id];
+                let snapshot = node.machine.snapshot(node.machine.delivered());
                 self.step_node(id, Event::SnapshotReady { to, snapshot });
             }
             Action::Proposed { request_id, slot } => {
                 let node = self.nodes.get_mut(&id).unwrap();
-                let request = node.requests.remove(&request_id).expect("known request");
-                let RequestKind::Append(batch) = &request.kind else { unreachable!() };
-                node.waiting.insert(batch.id, Waiter { client: request.client, op_id: request.op_id, slot });
-                self.trace.line(self.now_ms, || format!("n{id} proposed batch {} at slot {slot}", batch.id.0));
+                let pending = node.requests.remove(&request_id).expect("known request");
+                let (batch_id, refused) = pending.batch.expect("a proposal carries a batch");
+                let (client, op_id) = (pending.request.client, pending.request.op_id);
+                node.waiting.insert(batch_id, Waiter { client, op_id, slot, refused });
+                self.trace.line(self.now_ms, || format!("n{id} proposed batch {:#x} at slot {slot}", batch_id.0));
             }
             Action::ProposeRejected { request_id, error } => {
-                let request = self.nodes.get_mut(&id).unwrap().requests.remove(&request_id).expect("known request");
+                let pending = self.nodes.get_mut(&id).unwrap().requests.remove(&request_id).expect("known request");
+                let request = pending.request;
                 match error {
                     ProposeError::NotLeader { leader_hint } => self.redirect(id, request, leader_hint),
                     ProposeError::TooManyInflight { .. } => {
@@ -205,13 +293,20 @@ impl World {
             }
             Action::ReadReady { request_id, index } => {
                 let node = self.nodes.get_mut(&id).unwrap();
-                let request = node.requests.remove(&request_id).expect("known request");
-                assert!(node.machine.applied_index >= index, "read ready before the index is applied");
-                let applied = node.machine.applied_index;
-                self.reply(id, request.client, request.op_id, ClientReply::ReadOk { index: applied });
+                let pending = node.requests.remove(&request_id).expect("known request");
+                let RequestKind::Read(account) = pending.request.kind else { unreachable!("reads carry an account") };
+                let applied = node.machine.applied();
+                assert!(applied >= index, "read ready before the index is applied");
+                // api/reads.rs: served from the node's ledger once it applied that far.
+                let ledger = node.machine.ledger();
+                let value = ledger.state().account(&account);
+                let read = ReadResult { height: ledger.head().height, balance: value.balance, nonce: value.nonce };
+                let (client, op_id) = (pending.request.client, pending.request.op_id);
+                self.reply(id, client, op_id, ClientReply::ReadOk { index: applied, read });
             }
             Action::ReadRejected { request_id, error } => {
-                let request = self.nodes.get_mut(&id).unwrap().requests.remove(&request_id).expect("known request");
+                let pending = self.nodes.get_mut(&id).unwrap().requests.remove(&request_id).expect("known request");
+                let request = pending.request;
                 match error {
                     ReadError::NotLeader { leader_hint } => self.redirect(id, request, leader_hint),
                     ReadError::TooManyPending { .. } | ReadError::LeadershipLost => {
@@ -237,48 +332,93 @@ impl World {
             self.fail(v);
             return;
         }
-        self.trace.line(self.now_ms, || format!("n{id} apply {slot} {command:?}"));
         let node = self.nodes.get_mut(&id).unwrap();
-        let applied = node.machine.apply(slot, &command);
+        let applied = match node.machine.apply(slot, &command) {
+            Ok(applied) => applied,
+            Err(detail) => {
+                self.fail(Violation::new("integrity", format!("node {id} slot {slot}: {detail}")));
+                return;
+            }
+        };
         // A proposal whose slot went to another value will not apply from
         // here; forget it so the client's retry is proposed afresh.
-        node.waiting.retain(|batch_id, w| w.slot != slot || matches!(&command, Command::Batch(b) if b.id == *batch_id));
-        if let Applied::Batch { id: batch_id, effective_slot, .. } = applied {
-            if let Some(w) = node.waiting.remove(&batch_id) {
-                self.reply(id, w.client, w.op_id, ClientReply::Appended { slot: effective_slot });
+        let this_batch = match &command {
+            Command::Batch(b) => Some(b.id),
+            _ => None,
+        };
+        node.waiting.retain(|batch_id, w| w.slot != slot || Some(*batch_id) == this_batch);
+        self.trace.line(self.now_ms, || match &applied {
+            Applied::Batch { id: b, block, outcomes } => {
+                let ok = outcomes.iter().filter(|o| matches!(o, ApplyOutcome::Committed { .. })).count();
+                let made = block.map_or("no block".to_string(), |b| format!("block {} {}", b.height, b.hash));
+                format!("n{id} apply {slot} batch {:#x}: {ok}/{} committed, {made}", b.0, outcomes.len())
+            }
+            other => format!("n{id} apply {slot} {}: {other:?}", agreement::describe(&command)),
+        });
+        match applied {
+            Applied::Batch { id: batch_id, block, outcomes } => {
+                if let Some(block) = block {
+                    self.check_blocks(id, &[block]);
+                }
+                let node = self.nodes.get_mut(&id).unwrap();
+                if let Some(w) = node.waiting.remove(&batch_id) {
+                    let mut outcomes = outcomes.iter();
+                    let results: Vec<TransferResult> = w
+                        .refused
+                        .into_iter()
+                        .map(|r| {
+                            r.unwrap_or_else(|| result_of(outcomes.next().expect("one outcome per proposed transfer")))
+                        })
+                        .collect();
+                    assert!(outcomes.next().is_none(), "every outcome answered");
+                    self.reply(id, w.client, w.op_id, ClientReply::Submitted { slot, results });
+                }
+            }
+            Applied::Skipped => {
+                self.stats.slots_skipped += 1;
+                // Already in the durable ledger: the proposal's answer is unknown here.
+                if let Some(batch_id) = this_batch {
+                    self.nodes.get_mut(&id).unwrap().waiting.remove(&batch_id);
+                }
+            }
+            Applied::Undecodable { id: batch_id, error } => {
+                self.fail(Violation::new(
+                    "validity",
+                    format!("node {id} slot {slot}: batch {:#x} does not decode: {error}", batch_id.0),
+                ));
+                return;
+            }
+            Applied::Other => {}
+        }
+        if self.violation.is_none() {
+            self.maybe_compact(id);
+        }
+    }
+
+    fn check_blocks(&mut self, id: NodeId, blocks: &[BlockRef]) {
+        for block in blocks {
+            self.stats.blocks_made += 1;
+            if let Err(v) = block_agreement::check_block(&mut self.blocks, id, block) {
+                self.fail(v);
+                return;
             }
         }
-        self.maybe_compact(id);
     }
 
-    fn answer_waiters_from_machine(&mut self, id: NodeId) {
-        let node = self.nodes.get_mut(&id).unwrap();
-        let done: Vec<(BatchId, u64)> =
-            node.waiting.keys().filter_map(|b| node.machine.ids.get(b).map(|s| (*b, *s))).collect();
-        for (batch_id, slot) in done {
-            let w = self.nodes.get_mut(&id).unwrap().waiting.remove(&batch_id).unwrap();
-            self.reply(id, w.client, w.op_id, ClientReply::Appended { slot });
-        }
-        // Proposals whose slot the snapshot covers without them lost their
-        // slot: no Apply will come for it, so forget them (the client retries).
-        let node = self.nodes.get_mut(&id).unwrap();
-        let covered = node.machine.applied_index;
-        node.waiting.retain(|_, w| w.slot > covered);
-    }
-
-    /// Snapshot then compact, the order the replica requires: the snapshot
-    /// record precedes the Truncate record on the same append-only disk, so
-    /// no crash can keep the truncate without the snapshot.
+    /// Compaction: the ledger is durable up to the applied slot, so a
+    /// marker record, then the replica may truncate. The marker precedes the
+    /// Truncate record on the same append-only disk, so no crash can keep
+    /// the truncate without it.
     fn maybe_compact(&mut self, id: NodeId) {
         let Some(every) = self.faults.compact_every else { return };
         let node = self.nodes.get_mut(&id).unwrap();
         let Some(replica) = node.replica.as_ref() else { return };
-        let applied = node.machine.applied_index;
+        let applied = node.machine.delivered();
         if applied < replica.compacted_upto() + every || applied != replica.applied_index() {
             return;
         }
-        let snapshot = node.machine.snapshot();
-        node.disk.append(&DiskRecord::Snapshot { snapshot });
+        let marker = node.machine.marker(applied);
+        node.disk.append(&DiskRecord::Snapshot { snapshot: marker });
         self.ensure_sync(id);
         self.step_node(id, Event::Compact { upto_slot: applied });
     }
@@ -290,7 +430,7 @@ impl World {
         }
         node.sync_pending = true;
         let (incarnation, upto) = (node.incarnation, node.disk.len());
-        let latency = self.rng.gen_range(1..=self.faults.sync_ms_max);
+        let latency = rand::Rng::gen_range(&mut self.rng, 1..=self.faults.sync_ms_max);
         self.schedule(self.now_ms + latency, crate::world::SimEvent::DiskSynced { node: id, incarnation, upto });
     }
 
@@ -315,10 +455,10 @@ impl World {
         node.replica = None;
         node.disk.crash();
         node.incarnation += 1;
+        node.next_batch = 0;
         node.sync_pending = false;
         node.requests.clear();
         node.waiting.clear();
-        node.machine = LogMachine::default();
         self.stats.crashes += 1;
         self.trace.line(self.now_ms, || format!("n{id} crashed"));
     }
@@ -328,23 +468,33 @@ impl World {
         let node = self.nodes.get_mut(&id).unwrap();
         assert!(!node.is_up());
         let recovered = node.disk.recover(corrupt, &mut node.rng);
-        node.machine = recovered.snapshot.as_ref().map(LogMachine::restore).unwrap_or_default();
         let damaged = recovered.durable.damaged;
         let durable_promise = recovered.durable.promised;
         let replica = Replica::recover(node.opts.clone(), recovered.durable).expect("valid options");
         let restart_check = promise::check_restart(id, durable_promise, replica.promised(), damaged);
+        // The ledger comes back from its own store, as of its last durable block.
+        node.machine.restart(replica.applied_index());
+        let marker_check = recovered.snapshot.as_ref().map_or(Ok(()), |m| node.machine.check_marker(m));
         node.promise_floor = if damaged { Ballot::ZERO } else { durable_promise };
         node.replica = Some(replica);
         node.incarnation_start = node.disk.len();
         if damaged {
             self.stats.damaged_restarts += 1;
         }
-        self.trace.line(self.now_ms, || format!("n{id} restarted (damaged records: {})", recovered.damaged_records));
+        self.trace.line(self.now_ms, || {
+            let node = &self.nodes[&id];
+            format!(
+                "n{id} restarted (damaged records: {}), ledger at block {} slot {}",
+                recovered.damaged_records,
+                node.machine.store().height(),
+                node.machine.store().applied_slot()
+            )
+        });
         if let Err(v) = restart_check {
             self.fail(v);
         }
-        if let Err(v) = agreement::check_snapshot(&self.chosen, id, &self.nodes[&id].machine) {
-            self.fail(v);
+        if let Err(detail) = marker_check {
+            self.fail(Violation::new("durability", format!("node {id} restarted: {detail}")));
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct SimOptions {
     pub trace: bool,
     #[doc(hidden)]
     pub bugs: BugInjection,
+    #[doc(hidden)]
+    pub ledger_bugs: LedgerBugs,
     pub clients: u8,
     /// Simulated time with faults, then with the network healed and every
     /// node up. Liveness is judged at the end of the quiet phase.
@@ -25,6 +27,10 @@ pub struct SimOptions {
     pub threads: usize,
     /// Stop `run_seeds` at the first violation.
     pub stop_on_violation: bool,
+    /// Chance a seed's genesis requires Ed25519 signatures (every transfer
+    /// signed and verified); the other seeds run trusted-client mode
+    /// (`AuthMode::None`, unsigned transfers). See `workload.rs`.
+    pub signed_seed_chance: f64,
 }
 
 impl Default for SimOptions {
@@ -35,14 +41,32 @@ impl Default for SimOptions {
             seeds: 100,
             trace: false,
             bugs: BugInjection::default(),
+            ledger_bugs: LedgerBugs::default(),
             clients: 3,
             fault_ms: 3_000,
             quiet_ms: 3_000,
             faults: FaultBounds::default(),
             threads: 0,
             stop_on_violation: true,
+            signed_seed_chance: 0.25,
         }
     }
+}
+
+/// Deliberate bugs in the simulator's model of the node's applier and
+/// ledger storage, for the teeth tests of the ledger checks.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LedgerBugs {
+    /// After a restart, also skip the first slot above the durable applied slot.
+    pub skip_slot_after_restart: bool,
+    /// The applied slot is durable without its block (two transactions, not
+    /// one): a crash loses the last block but keeps its slot.
+    pub non_atomic_apply: bool,
+    /// Never answer a resubmission as a committed duplicate.
+    pub no_duplicate_resolution: bool,
+    /// Each node stamps blocks with its own time, not the payload's.
+    pub local_timestamp: bool,
 }
 
 /// Upper bounds of the per-seed fault intensities.
@@ -73,6 +97,12 @@ pub struct FaultBounds {
     /// restart is corrupted with probability up to `corrupt_read_max`.
     pub corrupt_seed_chance: f64,
     pub corrupt_read_max: f64,
+    /// Chance a seed compacts its consensus log (every 10–80 slots). The
+    /// node runtime does not compact yet.
+    pub compact_chance: f64,
+    /// Chance the quiet phase starts with a full-cluster restart: every node
+    /// crashes and restarts at the same instant.
+    pub cluster_restart_chance: f64,
     /// Clock rate error bound: each node's clock runs at `1 ± drift`
     /// relative to true simulated time, `drift <= clock_drift_ppm_max`.
     pub clock_drift_ppm_max: u64,
@@ -93,6 +123,8 @@ impl Default for FaultBounds {
             sync_ms_max: 8,
             corrupt_seed_chance: 0.2,
             corrupt_read_max: 0.02,
+            compact_chance: 0.7,
+            cluster_restart_chance: 0.1,
             clock_drift_ppm_max: 50_000,
         }
     }

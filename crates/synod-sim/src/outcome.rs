@@ -5,18 +5,39 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::checks::{durability, integrity, linearizability, liveness, Violation};
+use synod_core::ledger::SignaturePolicy;
+
+use crate::checks::{block_agreement, durability, integrity, linearizability, liveness, state_agreement, Violation};
 use crate::history::HistoryEntry;
 use crate::options::SimOptions;
+use crate::state_machine::{replay, LedgerMachine};
 use crate::world::World;
 
 /// Counters for one seed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SeedStats {
-    pub appends_ok: u64,
-    pub appends_unknown: u64,
-    pub appends_failed: u64,
+    pub submits_ok: u64,
+    pub submits_unknown: u64,
+    pub submits_failed: u64,
     pub reads_ok: u64,
+    /// Transfers answered committed for the first time / as duplicates.
+    pub transfers_committed: u64,
+    pub duplicate_answers: u64,
+    /// Transfers rejected by the ledger when their slot applied / refused
+    /// by the leader before consensus.
+    pub transfers_rejected: u64,
+    pub transfers_refused: u64,
+    /// Transfers answered `rejected` by the ledger that a still pending copy
+    /// (an earlier attempt of the same request) committed later anyway.
+    pub rejected_then_committed: u64,
+    /// Slots a restarted node skipped because its durable ledger had them.
+    pub slots_skipped: u64,
+    /// Height and size of the longest ledger at the end.
+    pub blocks: u64,
+    pub ledger_transfers: u64,
+    /// Blocks made or installed, summed over nodes.
+    pub blocks_made: u64,
+    pub signed_seeds: u64,
     pub messages: u64,
     pub crashes: u64,
     pub partitions: u64,
@@ -24,15 +45,24 @@ pub struct SeedStats {
     pub snapshots_installed: u64,
     pub damaged_restarts: u64,
     pub max_slot: u64,
-    pub duplicates_skipped: u64,
 }
 
 impl SeedStats {
     fn add(&mut self, o: &SeedStats) {
-        self.appends_ok += o.appends_ok;
-        self.appends_unknown += o.appends_unknown;
-        self.appends_failed += o.appends_failed;
+        self.submits_ok += o.submits_ok;
+        self.submits_unknown += o.submits_unknown;
+        self.submits_failed += o.submits_failed;
         self.reads_ok += o.reads_ok;
+        self.transfers_committed += o.transfers_committed;
+        self.duplicate_answers += o.duplicate_answers;
+        self.transfers_rejected += o.transfers_rejected;
+        self.transfers_refused += o.transfers_refused;
+        self.rejected_then_committed += o.rejected_then_committed;
+        self.slots_skipped += o.slots_skipped;
+        self.blocks += o.blocks;
+        self.ledger_transfers += o.ledger_transfers;
+        self.blocks_made += o.blocks_made;
+        self.signed_seeds += o.signed_seeds;
         self.messages += o.messages;
         self.crashes += o.crashes;
         self.partitions += o.partitions;
@@ -40,7 +70,6 @@ impl SeedStats {
         self.snapshots_installed += o.snapshots_installed;
         self.damaged_restarts += o.damaged_restarts;
         self.max_slot = self.max_slot.max(o.max_slot);
-        self.duplicates_skipped += o.duplicates_skipped;
     }
 }
 
@@ -103,17 +132,41 @@ pub fn run_seed(seed: u64, opts: &SimOptions) -> SeedOutcome {
     }
     let mut stats = world.stats.clone();
     for entry in &world.history {
-        use crate::history::{Operation, Outcome};
+        use crate::history::{Operation, Outcome, Stage, TransferResult};
         match (&entry.operation, &entry.outcome) {
-            (Operation::Append { .. }, Outcome::Ok { .. }) => stats.appends_ok += 1,
-            (Operation::Append { .. }, Outcome::Unknown | Outcome::Pending) => stats.appends_unknown += 1,
-            (Operation::Append { .. }, Outcome::Fail { .. }) => stats.appends_failed += 1,
-            (Operation::Read, Outcome::Ok { .. }) => stats.reads_ok += 1,
+            (Operation::Submit { .. }, Outcome::Ok { results, .. }) => {
+                stats.submits_ok += 1;
+                for result in results {
+                    match result {
+                        TransferResult::Committed { duplicate: false, .. } => stats.transfers_committed += 1,
+                        TransferResult::Committed { duplicate: true, .. } => stats.duplicate_answers += 1,
+                        TransferResult::Rejected { stage: Stage::Apply, .. } => stats.transfers_rejected += 1,
+                        TransferResult::Rejected { stage: Stage::Verify, .. } => stats.transfers_refused += 1,
+                    }
+                }
+            }
+            (Operation::Submit { .. }, Outcome::Unknown | Outcome::Pending) => stats.submits_unknown += 1,
+            (Operation::Submit { .. }, Outcome::Fail { .. }) => stats.submits_failed += 1,
+            (Operation::Read { .. }, Outcome::Ok { .. }) => stats.reads_ok += 1,
             _ => {}
         }
     }
+    if let Some(longest) = world.nodes.values().max_by_key(|n| n.machine.store().height()) {
+        let store = longest.machine.store();
+        stats.rejected_then_committed = world
+            .history
+            .iter()
+            .flat_map(|e| e.pairs())
+            .filter(|(call, result)| {
+                matches!(result, crate::history::TransferResult::Rejected { stage: crate::history::Stage::Apply, .. })
+                    && store.position(&call.id).is_some()
+            })
+            .count() as u64;
+    }
     stats.max_slot = world.chosen.keys().next_back().copied().unwrap_or(0);
-    stats.duplicates_skipped = world.nodes.values().map(|n| n.machine.duplicates).max().unwrap_or(0);
+    stats.blocks = world.nodes.values().map(|n| n.machine.store().height()).max().unwrap_or(0);
+    stats.ledger_transfers = world.nodes.values().map(|n| n.machine.ledger().tree().len()).max().unwrap_or(0);
+    stats.signed_seeds = u64::from(world.workload.auth == synod_core::AuthMode::Ed25519);
     let verdict = match world.violation.take() {
         None => Verdict::Ok,
         Some(v) => Verdict::Violation { check: v.check, detail: v.detail },
@@ -129,9 +182,21 @@ pub fn run_seed(seed: u64, opts: &SimOptions) -> SeedOutcome {
     }
 }
 
+/// The end-of-run checks, safety first; liveness before the checks that
+/// need converged nodes.
 fn final_checks(world: &World) -> Result<(), Violation> {
-    let machines: Vec<(u8, &crate::state_machine::LogMachine)> =
-        world.nodes.iter().map(|(id, n)| (*id, &n.machine)).collect();
+    let genesis = &world.workload.genesis;
+    let nodes: Vec<(u8, &LedgerMachine)> = world.nodes.iter().map(|(id, n)| (*id, &n.machine)).collect();
+    block_agreement::check_all(&world.blocks, &nodes)?;
+    integrity::check(&world.history, &nodes)?;
+    // The longest chain holds every other (block agreement): the reference.
+    let (reference_id, reference_machine) =
+        *nodes.iter().max_by_key(|(id, m)| (m.store().height(), std::cmp::Reverse(*id))).expect("nodes");
+    let reference = replay(genesis, reference_machine.store().blocks(), SignaturePolicy::Verify).map_err(|e| {
+        Violation::new("state_agreement", format!("node {reference_id}: its blocks do not replay from genesis: {e}"))
+    })?;
+    linearizability::check(&world.history)?;
+    linearizability::check_ledger(&world.history, &reference)?;
     let ends: Vec<liveness::NodeEnd> = world
         .nodes
         .iter()
@@ -139,14 +204,13 @@ fn final_checks(world: &World) -> Result<(), Violation> {
             id: *id,
             up: n.is_up(),
             damaged: n.is_damaged(),
-            applied_index: n.machine.applied_index,
+            applied_index: n.machine.applied(),
             commit_index: n.replica.as_ref().map_or(0, |r| r.commit_index()),
         })
         .collect();
-    integrity::check(&world.chosen, &machines, &world.history)?;
-    linearizability::check(&world.history)?;
     liveness::check(&world.history, &ends, world.opts.quiet_ms)?;
-    durability::check(&world.history, &machines)?;
+    state_agreement::check(genesis, &nodes, (reference_id, &reference))?;
+    durability::check(&world.history, &nodes)?;
     Ok(())
 }
 
@@ -173,15 +237,23 @@ impl std::fmt::Display for Summary {
         let t = &self.totals;
         write!(
             f,
-            "synod sim: {} seeds x {} nodes: {} ok, {} violations | appends ok {} unknown {} failed {}, reads {}, crashes {}, partitions {}, elections {}, snapshots {}, damaged restarts {}",
+            "synod sim: {} seeds x {} nodes: {} ok, {} violations | submits ok {} unknown {} failed {}, reads {}, transfers committed {} (+{} duplicate answers) rejected {} (later committed {}) refused {}, blocks {}, signed seeds {}, restart skips {}, crashes {}, partitions {}, elections {}, snapshots {}, damaged restarts {}",
             self.seeds_run,
             self.nodes,
             self.ok,
             self.violations.len(),
-            t.appends_ok,
-            t.appends_unknown,
-            t.appends_failed,
+            t.submits_ok,
+            t.submits_unknown,
+            t.submits_failed,
             t.reads_ok,
+            t.transfers_committed,
+            t.duplicate_answers,
+            t.transfers_rejected,
+            t.rejected_then_committed,
+            t.transfers_refused,
+            t.blocks,
+            t.signed_seeds,
+            t.slots_skipped,
             t.crashes,
             t.partitions,
             t.elections_won,

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use synod_core::block::BlockHash;
+use synod_core::AuthMode;
 use synod_paxos::{BatchId, ClusterConfig, Command, NodeId, ReplicaOptions, Slot};
 
 use crate::checks::Violation;
@@ -15,7 +17,9 @@ use crate::history::HistoryEntry;
 use crate::network::{Addr, Network, Packet, Partition};
 use crate::node::SimNode;
 use crate::options::SimOptions;
+use crate::state_machine::LedgerMachine;
 use crate::trace::Trace;
+use crate::workload::Workload;
 
 #[derive(Clone, Debug)]
 pub enum SimEvent {
@@ -44,6 +48,8 @@ pub struct Faults {
     pub sync_ms_max: u64,
     pub corrupt_read: f64,
     pub compact_every: Option<u64>,
+    /// The quiet phase starts with every node crashed and restarted at once.
+    pub cluster_restart: bool,
 }
 
 pub struct World {
@@ -60,8 +66,11 @@ pub struct World {
     pub clients: Vec<Client>,
     pub network: Network,
     pub config: ClusterConfig,
+    pub workload: Workload,
     // Checker state.
     pub chosen: BTreeMap<Slot, Command>,
+    /// Hash and slot of every block height any node made (block agreement).
+    pub blocks: Vec<(BlockHash, Slot)>,
     pub proposed: BTreeMap<BatchId, Vec<u8>>,
     pub history: Vec<HistoryEntry>,
     pub violation: Option<Violation>,
@@ -99,22 +108,27 @@ impl World {
             } else {
                 0.0
             },
-            compact_every: if rng.gen_bool(0.7) { Some(rng.gen_range(10..=80)) } else { None },
+            compact_every: if rng.gen_bool(b.compact_chance) { Some(rng.gen_range(10..=80)) } else { None },
+            cluster_restart: b.cluster_restart_chance > 0.0 && rng.gen_bool(b.cluster_restart_chance),
         };
+        let auth = if rng.gen_bool(opts.signed_seed_chance) { AuthMode::Ed25519 } else { AuthMode::None };
+        let workload = Workload::new(auth, opts.clients);
         let config = ClusterConfig::new((1..=opts.nodes).collect());
         let mut nodes = BTreeMap::new();
         for id in 1..=opts.nodes {
             let mut ro = ReplicaOptions::new(id, config.clone());
             ro.bugs = opts.bugs;
-            ro.limits.value_bytes_max = 256;
+            // Room for 4 transfers with memos; the 8-transfer batches exceed it.
+            ro.limits.value_bytes_max = 1024;
             ro.limits.inflight_slots_max = 16;
             ro.limits.fetch_entries_max = 32;
             let drift = rng.gen_range(-(b.clock_drift_ppm_max as i64)..=b.clock_drift_ppm_max as i64);
             let offset = rng.gen_range(0..1_000_000);
-            let node = SimNode::new(ro.clone(), crate::clock::Clock::new(offset, drift), rng.gen());
+            let machine = LedgerMachine::with_bugs(&workload.genesis, id, opts.ledger_bugs);
+            let node = SimNode::new(ro.clone(), machine, crate::clock::Clock::new(offset, drift), rng.gen());
             nodes.insert(id, node);
         }
-        let clients = (0..opts.clients).map(|_| Client::new()).collect();
+        let clients = (0..opts.clients).map(Client::new).collect();
         let mut world = World {
             seed,
             opts: opts.clone(),
@@ -129,7 +143,9 @@ impl World {
             clients,
             network,
             config,
+            workload,
             chosen: BTreeMap::new(),
+            blocks: Vec::new(),
             proposed: BTreeMap::new(),
             history: Vec::new(),
             violation: None,
@@ -138,8 +154,13 @@ impl World {
         };
         world.trace.line(0, || {
             format!(
-                "seed {seed}: {} nodes, loss {:.3} dup {:.3} delay<={} ms, {:?}",
-                opts.nodes, world.network.loss, world.network.duplicate, world.network.delay_ms_max, world.faults
+                "seed {seed}: {} nodes, auth {:?}, loss {:.3} dup {:.3} delay<={} ms, {:?}",
+                opts.nodes,
+                world.workload.auth,
+                world.network.loss,
+                world.network.duplicate,
+                world.network.delay_ms_max,
+                world.faults
             )
         });
         for id in 1..=opts.nodes {
@@ -280,6 +301,12 @@ impl World {
         self.network.long_delay_chance = 0.0;
         self.faults.corrupt_read = 0.0;
         self.trace.line(self.now_ms, || "quiet period: network healed, every node up, clean reads".to_string());
+        if self.faults.cluster_restart {
+            self.trace.line(self.now_ms, || "full-cluster restart".to_string());
+            for id in 1..=self.opts.nodes {
+                self.crash(id);
+            }
+        }
         for id in 1..=self.opts.nodes {
             let node = &self.nodes[&id];
             if node.is_up() && node.is_damaged() {

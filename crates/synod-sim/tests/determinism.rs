@@ -19,6 +19,18 @@ fn same_seed_twice_gives_the_same_trace() {
 }
 
 #[test]
+fn signed_seeds_replay_exactly_too() {
+    let opts = SimOptions { signed_seed_chance: 1.0, trace: true, ..SimOptions::default() };
+    let a = run_seed(11, &opts);
+    let b = run_seed(11, &opts);
+    assert!(a.is_ok(), "{:?}", a.verdict);
+    assert!(a.trace[0].contains("auth Ed25519"), "{}", a.trace[0]);
+    assert_eq!(a.stats.signed_seeds, 1);
+    assert_eq!(a.trace_hash, b.trace_hash);
+    assert_eq!(a.history, b.history);
+}
+
+#[test]
 fn tracing_does_not_change_the_run() {
     let quiet = run_seed(5, &SimOptions::default());
     let traced = run_seed(5, &SimOptions { trace: true, ..SimOptions::default() });

@@ -63,3 +63,62 @@ fn teeth_explore() {
         }
     }
 }
+
+/// Cost of unsigned vs signed seeds (`CHANCE=0.25` for one mix).
+#[test]
+#[ignore]
+fn cost() {
+    let chances: Vec<f64> = match std::env::var("CHANCE") {
+        Ok(c) => vec![c.parse().unwrap()],
+        Err(_) => vec![0.0, 1.0],
+    };
+    for chance in chances {
+        let start = std::time::Instant::now();
+        let summary =
+            run_seeds(&SimOptions { seeds: 200, threads: 1, signed_seed_chance: chance, ..SimOptions::default() });
+        println!("signed {chance}: {:?} {}", start.elapsed(), summary.passed());
+    }
+}
+
+/// Seeds where a transfer answered `rejected` was committed later anyway.
+#[test]
+#[ignore]
+fn rejected_then_committed() {
+    let seeds: u64 = std::env::var("SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
+    for seed in 0..seeds {
+        let outcome = run_seed(seed, &SimOptions::default());
+        if outcome.stats.rejected_then_committed > 0 {
+            println!("seed {seed}: {}", outcome.stats.rejected_then_committed);
+        }
+    }
+}
+
+/// The node runtime's situation: no log compaction, then a full-cluster
+/// restart once more than `promise_entries_max` (512) slots are accepted.
+/// `SEEDS=20 FAULT_MS=12000 cargo test ... --exact full_restart_without_compaction`
+#[test]
+#[ignore]
+fn full_restart_without_compaction() {
+    let seeds: u64 = std::env::var("SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let fault_ms: u64 = std::env::var("FAULT_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(12_000);
+    let faults = FaultBounds {
+        compact_chance: 0.0,
+        cluster_restart_chance: 1.0,
+        crash_interval_ms_min: 0,
+        partition_interval_ms_min: 0,
+        corrupt_seed_chance: 0.0,
+        ..FaultBounds::default()
+    };
+    let quiet_ms: u64 = std::env::var("QUIET_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(3_000);
+    let opts = SimOptions { seeds, fault_ms, quiet_ms, faults, stop_on_violation: false, ..SimOptions::default() };
+    let summary = run_seeds(&opts);
+    println!("{summary}");
+    for (seed, check, detail) in summary.violations.iter().take(5) {
+        let max_slot = run_seed(*seed, &opts).stats.max_slot;
+        println!("seed {seed} (max slot {max_slot}): {check}: {}", &detail[..detail.len().min(160)]);
+    }
+    if let Ok(seed) = std::env::var("SEED") {
+        let outcome = run_seed(seed.parse().unwrap(), &SimOptions { trace: true, ..opts });
+        std::fs::write("/tmp/sim-trace.txt", outcome.trace.join("\n")).unwrap();
+    }
+}

@@ -17,7 +17,18 @@ fn thousand_seeds_three_nodes_pass_every_check() {
         t.crashes > 1_000 && t.partitions > 1_000 && t.snapshots_installed > 50 && t.damaged_restarts > 20,
         "{summary}"
     );
-    assert!(t.appends_ok > 50_000 && t.reads_ok > 10_000 && t.appends_failed > 0, "{summary}");
+    assert!(t.submits_ok > 50_000 && t.reads_ok > 10_000 && t.submits_failed > 0, "{summary}");
+    // The ledger really ran: transfers committed, every kind of answer given,
+    // signed and unsigned seeds both.
+    assert!(
+        t.transfers_committed > 50_000
+            && t.duplicate_answers > 1_000
+            && t.transfers_rejected > 1_000
+            && t.transfers_refused > 100
+            && t.signed_seeds > 100
+            && t.signed_seeds < 900,
+        "{summary}"
+    );
 }
 
 #[test]

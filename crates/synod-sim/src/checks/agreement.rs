@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use synod_paxos::{Command, NodeId, Slot};
 
 use super::Violation;
-use crate::state_machine::LogMachine;
 
 /// Online: called for every `Apply`; `chosen` remembers the first value
 /// any replica applied per slot.
@@ -25,24 +24,21 @@ pub fn check_apply(
         Some(first) if first == command => Ok(()),
         Some(first) => Err(Violation::new(
             "agreement",
-            format!("node {node} applied {command:?} at slot {slot}, another replica applied {first:?}"),
+            format!(
+                "node {node} applied {} at slot {slot}, another replica applied {}",
+                describe(command),
+                describe(first)
+            ),
         )),
     }
 }
 
-/// A snapshot installed or restored on `node` must agree with every slot
-/// it records: each effective batch slot holds that batch.
-pub fn check_snapshot(chosen: &BTreeMap<Slot, Command>, node: NodeId, machine: &LogMachine) -> Result<(), Violation> {
-    for (id, slot) in &machine.ids {
-        match chosen.get(slot) {
-            Some(Command::Batch(batch)) if batch.id == *id => {}
-            other => {
-                return Err(Violation::new(
-                    "agreement",
-                    format!("node {node} snapshot puts batch {} at slot {slot}, chosen there: {other:?}", id.0),
-                ))
-            }
+/// A command without its payload bytes, for messages.
+pub fn describe(command: &Command) -> String {
+    match command {
+        Command::Batch(batch) => {
+            format!("batch {:#x} ({} bytes, crc {:08x})", batch.id.0, batch.bytes.len(), crc32fast::hash(&batch.bytes))
         }
+        other => format!("{other:?}"),
     }
-    Ok(())
 }

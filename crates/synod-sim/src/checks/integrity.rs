@@ -1,60 +1,63 @@
-//! Integrity: every batch takes effect at most once, at the same slot on
-//! every replica (the first slot it was chosen in), and a proposal refused
-//! with a definite error is never chosen.
+//! Integrity: a transfer takes effect at most once, and a definite refusal
+//! is never committed.
+//! - At most once: the store refuses (online) a block holding a transfer id
+//!   the ledger already holds; the nonce rule is what should prevent it.
+//! - A transfer refused before consensus (chain, shape, signature), an
+//!   operation refused as a whole (every transfer refused, or too large to
+//!   propose), and a transfer rejected for a nonce below the account's that
+//!   was *not* resolved as a committed duplicate can never be in any ledger:
+//!   the last means another transfer used that nonce, so this one is dead.
+//!
 //! Source: the at-most-once requirement of state machine replication
-//! (Schneider, "Implementing Fault-Tolerant Services Using the State Machine
-//! Approach", 1990, §3: replicas process the same requests in the same
-//! order); Lamport's validity for refused proposals.
+//! (Schneider 1990, §3); Lamport's validity for refused proposals; the
+//! nonce rule of docs/PROTOCOL.md (replay protection) and the node's
+//! idempotent resubmission (`committer::resolve_rejection`).
 
-use std::collections::BTreeMap;
-
-use synod_paxos::{BatchId, Command, Slot};
+use synod_paxos::NodeId;
 
 use super::Violation;
-use crate::history::{HistoryEntry, Operation, Outcome};
-use crate::state_machine::LogMachine;
+use crate::history::{HistoryEntry, Operation, Outcome, Stage, TransferCall, TransferResult};
+use crate::state_machine::LedgerMachine;
 
-pub fn check(
-    chosen: &BTreeMap<Slot, Command>,
-    machines: &[(u8, &LogMachine)],
-    history: &[HistoryEntry],
-) -> Result<(), Violation> {
-    let mut first_slot: BTreeMap<BatchId, Slot> = BTreeMap::new();
-    for (slot, command) in chosen {
-        if let Command::Batch(batch) = command {
-            first_slot.entry(batch.id).or_insert(*slot);
-        }
-    }
-    for (node, machine) in machines {
-        for (id, slot) in &machine.ids {
-            if first_slot.get(id) != Some(slot) {
+pub fn check(history: &[HistoryEntry], nodes: &[(NodeId, &LedgerMachine)]) -> Result<(), Violation> {
+    let never = |entry: &HistoryEntry, call: &TransferCall, why: &str| -> Result<(), Violation> {
+        for (node, machine) in nodes {
+            if let Some(position) = machine.store().position(&call.id) {
                 return Err(Violation::new(
                     "integrity",
                     format!(
-                        "node {node} applied batch {} at slot {slot}, first chosen at {:?}",
-                        id.0,
-                        first_slot.get(id)
+                        "transfer {} (client {} op {}, {why}) is in node {node}'s ledger at {position:?}",
+                        call.id, entry.client, entry.op_id
                     ),
                 ));
             }
         }
-        for (id, slot) in &first_slot {
-            if *slot <= machine.applied_index && !machine.ids.contains_key(id) {
-                return Err(Violation::new(
-                    "integrity",
-                    format!("node {node} skipped batch {} chosen at {slot}", id.0),
-                ));
-            }
-        }
-    }
+        Ok(())
+    };
     for entry in history {
-        if let (Operation::Append { batch_id, .. }, Outcome::Fail { reason }) = (&entry.operation, &entry.outcome) {
-            if let Some(slot) = first_slot.get(&BatchId(*batch_id)) {
-                return Err(Violation::new(
-                    "integrity",
-                    format!("batch {batch_id} failed ({reason}) yet chosen at {slot}"),
-                ));
+        let Operation::Submit { transfers } = &entry.operation else { continue };
+        match &entry.outcome {
+            Outcome::Fail { reason } => {
+                for call in transfers {
+                    never(entry, call, &format!("operation failed: {reason}"))?;
+                }
             }
+            Outcome::Ok { results, .. } => {
+                for (call, result) in transfers.iter().zip(results) {
+                    match result {
+                        TransferResult::Rejected { stage: Stage::Verify, code, .. } => {
+                            never(entry, call, &format!("refused before consensus: {code}"))?
+                        }
+                        TransferResult::Rejected { stage: Stage::Apply, expected_nonce: Some(e), .. }
+                            if call.nonce < *e =>
+                        {
+                            never(entry, call, &format!("rejected: nonce {} below {e}", call.nonce))?
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Outcome::Pending | Outcome::Unknown => {}
         }
     }
     Ok(())

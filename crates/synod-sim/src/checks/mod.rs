@@ -1,12 +1,27 @@
 //! Invariant checks, one per file, each citing where it comes from. The
-//! online checks run on every `Apply`; the others run at the end of a seed.
+//! online ones run on every `Apply`, persist, snapshot install and restart;
+//! the others at the end of a seed (`outcome.rs`, `final_checks`).
+//!
+//! | check | consensus layer | ledger layer |
+//! |---|---|---|
+//! | `agreement` | one value per slot | |
+//! | `validity` | only proposed values chosen | |
+//! | `promise` | P1a, durable promises | |
+//! | `block_agreement` | | same block at every height on every node |
+//! | `state_agreement` | | same head and accounts; state = replay of blocks; conservation |
+//! | `integrity` | | at most once; definite refusals never committed |
+//! | `durability` | compaction never outruns the ledger | acknowledged transfers never lost |
+//! | `linearizability` | slots | ledger indices, heights, read values |
+//! | `liveness` | every operation completes, replicas converge | |
 
 pub mod agreement;
+pub mod block_agreement;
 pub mod durability;
 pub mod integrity;
 pub mod linearizability;
 pub mod liveness;
 pub mod promise;
+pub mod state_agreement;
 pub mod validity;
 
 /// A broken invariant.

@@ -24,6 +24,9 @@ pub fn check_apply(
     if ok {
         Ok(())
     } else {
-        Err(Violation::new("validity", format!("node {node} applied unproposed {command:?} at slot {slot}")))
+        Err(Violation::new(
+            "validity",
+            format!("node {node} applied unproposed {} at slot {slot}", super::agreement::describe(command)),
+        ))
     }
 }
