@@ -198,3 +198,43 @@ async fn the_log_is_compacted_and_a_restarted_member_resumes_from_its_ledger() {
         n.shutdown().await;
     }
 }
+
+/// The story: with more than `promise_entries_max` (512) accepted slots per
+/// acceptor and no snapshot point, a whole-cluster restart made every promise
+/// truncated, every candidate stepped down to fetch, and no leader was ever
+/// elected (found by the simulator). The ledger is now the snapshot point on
+/// restart, so promises only carry the slots above what each node applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_whole_cluster_restart_after_many_slots_elects_a_leader_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (nodes, configs) = start_cluster_with_configs(dir.path()).await;
+    wait_for_leader(&nodes).await;
+    let client = Client::new(nodes.iter().map(|n| n.url()).collect());
+    for nonce in 0..600u64 {
+        assert_eq!(client.submit(&transfer(1, 2, 1, nonce)).await.unwrap().status, "committed");
+    }
+    let head = client.head().await.unwrap();
+    // Let every member apply everything, then stop them all at once.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while nodes.iter().any(|n| n.shared().store.head_height().unwrap() < head.header.height) {
+        assert!(Instant::now() < deadline, "members did not apply everything");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for n in nodes {
+        n.shutdown().await;
+    }
+    let mut nodes = Vec::new();
+    for c in &configs {
+        nodes.push(Node::start_with_genesis(c.clone(), genesis()).await.unwrap());
+    }
+    let leader = wait_for_leader(&nodes).await;
+    let client = Client::new(nodes.iter().map(|n| n.url()).collect());
+    let receipt = client.submit(&transfer(1, 2, 1, 600)).await.unwrap();
+    assert_eq!(receipt.status, "committed");
+    assert_eq!(receipt.height, Some(head.header.height + 1), "the chain continues where it stopped");
+    let block = Client::new(vec![nodes[leader].url()]).block(head.header.height + 1).await.unwrap();
+    assert_eq!(block.header.prev_hash, head.hash.0);
+    for n in nodes {
+        n.shutdown().await;
+    }
+}
