@@ -275,7 +275,7 @@ impl Ledger {
         self.head = block.header.clone();
         self.head_hash = self.head.hash();
         let mut touched: Vec<(AccountId, Account)> = overlay.changed.into_iter().collect();
-        touched.sort_by(|a, b| a.0.cmp(&b.0));
+        touched.sort_by_key(|a| a.0);
         touched
     }
 }

@@ -45,6 +45,8 @@ pub struct ConsistencyProof {
 /// Either kind, tagged by `"type"` in a saved file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
+// Documents are built one at a time for a user; the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum ProofDocument {
     Inclusion(InclusionProof),
     Consistency(ConsistencyProof),

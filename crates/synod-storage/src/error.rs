@@ -4,7 +4,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("database: {0}")]
-    Db(#[from] redb::Error),
+    Db(Box<redb::Error>),
     #[error("the data directory holds no ledger (no genesis); start it with a genesis first")]
     NoGenesis,
     #[error("the data directory already holds a different genesis")]
@@ -21,7 +21,7 @@ pub enum OpenError {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
-    Db(#[from] redb::Error),
+    Db(Box<redb::Error>),
     #[error("checksum mismatch in table {table} at key {key}: torn or corrupted write")]
     Corrupt { table: &'static str, key: String },
     #[error("stored record in table {table} at key {key} does not decode: {detail}")]
@@ -33,10 +33,10 @@ pub enum StoreError {
 macro_rules! db_error {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
-            fn from(e: $t) -> Self { StoreError::Db(e.into()) }
+            fn from(e: $t) -> Self { StoreError::Db(Box::new(e.into())) }
         }
         impl From<$t> for OpenError {
-            fn from(e: $t) -> Self { OpenError::Db(e.into()) }
+            fn from(e: $t) -> Self { OpenError::Db(Box::new(e.into())) }
         }
     )*};
 }

@@ -138,7 +138,7 @@ fn create(dir: &Path, auth: AuthMode) -> anyhow::Result<Genesis> {
         crate::keyfile::write(&dir.join("keys").join(format!("{name}.json")), &key)?;
         allocations.push(Allocation { account: key.account(), amount: DEMO_BALANCE });
     }
-    allocations.sort_by(|a, b| a.account.cmp(&b.account));
+    allocations.sort_by_key(|a| a.account);
     let genesis = Genesis {
         // A random chain id: transfers signed for one dev ledger cannot be replayed on another.
         chain_id: rand::rngs::OsRng.next_u32() as u64,

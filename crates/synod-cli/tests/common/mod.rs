@@ -30,6 +30,8 @@ pub struct Server {
 
 impl Server {
     /// Starts `synod <args>` and waits (up to 60 s) for its "listening on URL" line.
+    // The child is killed and waited for in `Drop` (or by `interrupt`/`kill9`).
+    #[allow(clippy::zombie_processes)]
     pub fn start(args: &[&str]) -> Server {
         let mut child =
             synod().args(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("synod starts");
