@@ -47,6 +47,8 @@ enum Command {
     /// Proof-of-work tools.
     #[command(subcommand)]
     Pow(cmd::pow::PowCommand),
+    /// Load-test a ledger and check every acknowledged transfer; --check for PASS/FAIL profiles.
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Pow(c) => cmd::pow::run(c),
         Command::Sim(a) => cmd::sim::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
     };
     match result {
         Ok(code) => code,
