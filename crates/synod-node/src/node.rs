@@ -149,7 +149,8 @@ impl Node {
             let mut members: Vec<u8> = config.peers.iter().map(|p| p.id).collect();
             members.push(node_id);
             members.sort_unstable();
-            let options = ReplicaOptions::new(node_id, ClusterConfig::new(members));
+            let mut options = ReplicaOptions::new(node_id, ClusterConfig::new(members));
+            options.limits.value_bytes_max = crate::cluster::VALUE_BYTES_MAX;
             // The ledger is the snapshot: it durably holds every slot up to
             // `applied_at_start`, so the replica resumes there, and accepted
             // entries at or below it are no longer needed.

@@ -36,8 +36,12 @@ pub use consensus::Input;
 /// dropped and retransmitted; proposals beyond it are refused as overloaded).
 pub const CONSENSUS_INPUTS_MAX: usize = 65_536;
 
-/// Transfers per proposed batch: keeps a batch under the replica's 1 MiB value limit.
-pub const BATCH_TRANSFERS_MAX: usize = 4_096;
+/// Transfers per proposed batch: one full request (8,192 transfers, at most
+/// about 1.8 MB encoded) always fits in one proposal.
+pub const BATCH_TRANSFERS_MAX: usize = crate::limits::REQUEST_TRANSFERS_MAX;
+
+/// Largest proposed value: a block's worth of records (4 MiB) plus the batch header.
+pub const VALUE_BYTES_MAX: usize = synod_core::limits::BLOCK_BYTES_MAX + 64;
 
 /// A proposal not applied within this long is answered `commit_unknown`.
 pub const PROPOSAL_TIMEOUT_MS: u64 = 10_000;

@@ -1,7 +1,7 @@
 //! Client requests waiting for their batch to be applied, keyed by batch id.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use synod_core::TransferId;
@@ -19,6 +19,8 @@ pub struct PendingBatch {
 #[derive(Default)]
 pub struct Pending {
     batches: Mutex<HashMap<u64, PendingBatch>>,
+    /// Signalled whenever a batch leaves (applied, failed or expired).
+    left: Condvar,
 }
 
 impl Pending {
@@ -28,7 +30,17 @@ impl Pending {
     }
 
     pub fn take(&self, batch_id: u64) -> Option<PendingBatch> {
-        self.batches.lock().expect("pending lock").remove(&batch_id)
+        let taken = self.batches.lock().expect("pending lock").remove(&batch_id);
+        if taken.is_some() {
+            self.left.notify_all();
+        }
+        taken
+    }
+
+    /// Blocks until fewer than `max` batches are pending (or `timeout` passed).
+    pub fn wait_below(&self, max: usize, timeout: Duration) {
+        let batches = self.batches.lock().expect("pending lock");
+        let _unused = self.left.wait_timeout_while(batches, timeout, |b| b.len() >= max).expect("pending lock");
     }
 
     /// Answers a batch that will not be applied by this proposal.
