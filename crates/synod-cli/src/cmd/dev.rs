@@ -44,6 +44,22 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
     let genesis_path = a.data_dir.join("genesis.json");
     let fresh = !genesis_path.exists();
     let genesis = if fresh { create(&a.data_dir, a.auth)? } else { synod_node::node::read_genesis(&genesis_path)? };
+    // A dev ledger keeps the cluster size it was created with: a node that ran
+    // in a cluster and then alone (or the reverse) would build blocks the
+    // others never agreed to.
+    let nodes_path = a.data_dir.join("nodes");
+    match std::fs::read_to_string(&nodes_path) {
+        Ok(text) => {
+            let created: u8 = text.trim().parse().with_context(|| format!("{} is damaged", nodes_path.display()))?;
+            if created != a.nodes {
+                bail!(
+                    "{} was created with --nodes {created}; run it with --nodes {created}, or use another --data-dir",
+                    a.data_dir.display()
+                );
+            }
+        }
+        Err(_) => std::fs::write(&nodes_path, format!("{}\n", a.nodes))?,
+    }
     // Bind every port first: with --port 0 the real ports are known before any node starts.
     let mut http = Vec::new();
     let mut peer = Vec::new();
