@@ -96,6 +96,7 @@ impl Consensus {
             let mut status = cluster.status.write().expect("status lock");
             status.role = role_name(self.replica.role());
             status.leader = self.replica.leader_hint();
+            status.ballot = self.replica.promised().to_string();
             status.commit_index = self.replica.commit_index();
             status.applied_index = *cluster.applied.borrow();
             status.elections_started = self.replica.stats().elections_started;
@@ -142,7 +143,6 @@ impl Consensus {
             }
             Action::RoleChanged { role, ballot } => {
                 tracing::info!(node = cluster.node_id, role = role_name(role), %ballot, "role changed");
-                cluster.status.write().expect("status lock").ballot = ballot.to_string();
             }
             // This runtime never compacts its log (a known limit, see docs), so
             // peers never need snapshots from it and it never receives one.

@@ -51,6 +51,7 @@ pub const PROPOSAL_TIMEOUT_MS: u64 = 10_000;
 pub struct ClusterStatus {
     pub node_id: NodeId,
     pub role: &'static str,
+    /// The highest ballot this node promised (the current leader's, in a stable cluster).
     pub ballot: String,
     pub leader: Option<NodeId>,
     pub commit_index: Slot,
