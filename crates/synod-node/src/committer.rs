@@ -224,44 +224,65 @@ pub fn write_block(
     candidates: Vec<VerifiedTransfer>,
     slot: Option<u64>,
 ) -> Result<Vec<SubmitOutcome>, Vec<TransferId>> {
-    let built = {
+    write_blocks(shared, vec![(timestamp_ms, candidates)], slot).map(|mut all| all.pop().expect("one input"))
+}
+
+/// Applies each input as the next block, in order, and makes all of them
+/// durable in ONE fsynced transaction (with the last log slot, in replicated
+/// mode): a group of ready slots costs one fsync. Returns the outcomes per
+/// input, or, if storage failed, every candidate's id: the node is then halted.
+pub fn write_blocks(
+    shared: &Shared,
+    inputs: Vec<(u64, Vec<VerifiedTransfer>)>,
+    slot: Option<u64>,
+) -> Result<Vec<Vec<SubmitOutcome>>, Vec<TransferId>> {
+    let built: Vec<_> = {
         let mut ledger = shared.ledger.write().expect("ledger lock");
-        ledger.build_block(timestamp_ms, candidates)
+        inputs.into_iter().map(|(timestamp_ms, candidates)| ledger.build_block(timestamp_ms, candidates)).collect()
     };
     let fsync_started = Instant::now();
-    let stored = match slot {
-        None => built.block.as_ref().map_or(Ok(()), |b| shared.store.append_block(b, &built.touched)),
-        // Every slot is recorded, even one that made no block (a Noop, or a batch
-        // whose transfers were all refused): after log compaction a restarted
-        // node must resume exactly after the last slot it applied.
-        Some(slot) => shared.store.append_applied_slot(built.block.as_ref(), &built.touched, slot),
-    };
+    let blocks: Vec<(&synod_core::Block, &[(synod_core::AccountId, synod_core::Account)])> =
+        built.iter().filter_map(|b| b.block.as_ref().map(|block| (block, b.touched.as_slice()))).collect();
+    // Every slot is recorded, even one that made no block (a Noop, or a batch
+    // whose transfers were all refused): after log compaction a restarted node
+    // must resume exactly after the last slot it applied.
+    let stored = if blocks.is_empty() && slot.is_none() { Ok(()) } else { shared.store.append_group(&blocks, slot) };
     if let Err(e) = stored {
         // The in-memory ledger is now ahead of the disk: continuing would
         // answer from state that a restart would not have. Stop writing.
         tracing::error!(error = %e, "storage failed; halting writes");
         shared.halted.store(true, Ordering::SeqCst);
-        return Err(built.outcomes.iter().map(|o| o.id).collect());
+        return Err(built.iter().flat_map(|b| b.outcomes.iter().map(|o| o.id)).collect());
     }
-    if let Some(block) = &built.block {
+    let fsync_seconds = fsync_started.elapsed().as_secs_f64();
+    let m = &shared.metrics;
+    for (block, _) in &blocks {
         shared.blocks_committed.fetch_add(1, Ordering::Relaxed);
         shared.transfers_committed.fetch_add(block.transfers.len() as u64, Ordering::Relaxed);
-        let m = &shared.metrics;
-        m.block_fsync_seconds.observe(fsync_started.elapsed().as_secs_f64());
         m.blocks_committed.inc();
         m.transfers_committed.inc_by(block.transfers.len() as u64);
         m.batch_transfers.observe(block.transfers.len() as f64);
     }
-    let rejected = built.outcomes.iter().filter(|o| o.result.is_err()).count();
-    shared.metrics.transfers_rejected.inc_by(rejected as u64);
-    let in_block: std::collections::HashMap<TransferId, TransferPosition> =
-        built.outcomes.iter().filter_map(|o| o.result.as_ref().ok().map(|p| (o.id, *p))).collect();
+    if !blocks.is_empty() {
+        m.block_fsync_seconds.observe(fsync_seconds);
+    }
+    // Transfers committed anywhere in the group, for duplicates within it.
+    let in_group: std::collections::HashMap<TransferId, TransferPosition> = built
+        .iter()
+        .flat_map(|b| b.outcomes.iter().filter_map(|o| o.result.as_ref().ok().map(|p| (o.id, *p))))
+        .collect();
     Ok(built
-        .outcomes
         .into_iter()
-        .map(|o| match o.result {
-            Ok(position) => SubmitOutcome::Committed { id: o.id, position, duplicate: false },
-            Err(reason) => resolve_rejection(shared, o.id, reason, &in_block),
+        .map(|b| {
+            let rejected = b.outcomes.iter().filter(|o| o.result.is_err()).count();
+            m.transfers_rejected.inc_by(rejected as u64);
+            b.outcomes
+                .into_iter()
+                .map(|o| match o.result {
+                    Ok(position) => SubmitOutcome::Committed { id: o.id, position, duplicate: false },
+                    Err(reason) => resolve_rejection(shared, o.id, reason, &in_group),
+                })
+                .collect()
         })
         .collect())
 }

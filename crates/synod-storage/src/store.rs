@@ -171,6 +171,26 @@ impl Store {
         self.append(block, touched, Some(slot))
     }
 
+    /// Several blocks (in height order) and, in a cluster, the last log slot
+    /// they came from, in one fsynced transaction: all of them survive a crash
+    /// or none does.
+    pub fn append_group(
+        &self,
+        blocks: &[(&Block, &[(AccountId, Account)])],
+        slot: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate);
+        if let Some(slot) = slot {
+            Self::record_applied_slot(&txn, slot)?;
+        }
+        for (block, touched) in blocks {
+            Self::write_block(&txn, block, touched)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
     /// The last log slot the ledger applied durably (0: none).
     pub fn applied_slot(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read()?;
@@ -191,9 +211,12 @@ impl Store {
         touched: &[(AccountId, Account)],
         slot: Option<u64>,
     ) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate);
-        if let Some(slot) = slot {
+        let blocks: Vec<(&Block, &[(AccountId, Account)])> = block.map(|b| (b, touched)).into_iter().collect();
+        self.append_group(&blocks, slot)
+    }
+
+    fn record_applied_slot(txn: &redb::WriteTransaction, slot: u64) -> Result<(), StoreError> {
+        {
             let mut meta = txn.open_table(META)?;
             let previous = match meta.get("applied_slot")? {
                 Some(v) => {
@@ -205,10 +228,6 @@ impl Store {
             assert!(slot > previous, "slots are applied in increasing order ({slot} after {previous})");
             meta.insert("applied_slot", seal(META_NAME, b"applied_slot", &slot.to_be_bytes()).as_slice())?;
         }
-        if let Some(block) = block {
-            Self::write_block(&txn, block, touched)?;
-        }
-        txn.commit()?;
         Ok(())
     }
 

@@ -9,11 +9,14 @@ use synod_core::VerifiedTransfer;
 use synod_paxos::{Command, Slot};
 use tokio::sync::watch;
 
-use crate::committer::{answer, write_block, SubmitOutcome};
+use crate::committer::{answer, write_blocks, SubmitOutcome};
 use crate::shared::Shared;
 
 /// `applied_at_start`: the slot the durable ledger had applied when the node
 /// started; the replica re-delivers earlier slots, which are skipped.
+/// Most chosen slots applied in one transaction (one fsync).
+pub const SLOTS_PER_WRITE_MAX: usize = 64;
+
 pub fn run(
     shared: Arc<Shared>,
     chosen: Receiver<(Slot, Command)>,
@@ -22,50 +25,66 @@ pub fn run(
 ) {
     let cluster = shared.cluster.as_ref().expect("applier runs in replicated mode");
     let mut last: Slot = 0;
-    while let Ok((slot, command)) = chosen.recv() {
-        assert!(slot > last, "slots are applied in order (slot {slot} after {last})");
-        last = slot;
-        if slot <= applied_at_start {
+    while let Ok(first) = chosen.recv() {
+        // Every slot that is ready now goes into the same write.
+        let mut group = vec![first];
+        while group.len() < SLOTS_PER_WRITE_MAX {
+            match chosen.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut inputs = Vec::with_capacity(group.len());
+        let mut batch_ids = Vec::with_capacity(group.len());
+        for (slot, command) in group {
+            assert!(slot > last, "slots are applied in order (slot {slot} after {last})");
+            last = slot;
+            if slot <= applied_at_start {
+                continue;
+            }
+            match command {
+                Command::Batch(batch) => match BatchPayload::decode(&batch.bytes) {
+                    Ok(payload) => {
+                        // Crash-fault model: the leader verified every signature
+                        // before proposing, and every replica applies the same bytes.
+                        let candidates: Vec<VerifiedTransfer> =
+                            payload.transfers.into_iter().map(VerifiedTransfer::assume_verified).collect();
+                        batch_ids.push((batch.id.0, candidates.iter().map(|c| c.get().id()).collect::<Vec<_>>()));
+                        inputs.push((payload.timestamp_ms, candidates));
+                    }
+                    Err(e) => {
+                        // Every replica decodes the same bytes and skips the same slot.
+                        tracing::error!(slot, error = %e, "chosen batch does not decode; skipped");
+                        cluster.pending.fail(batch.id.0, "invalid_batch", "the batch did not decode");
+                    }
+                },
+                // Noop or Config: nothing to apply; the slot is still recorded.
+                Command::Noop | Command::Config(_) => {}
+            }
+        }
+        if last <= applied_at_start {
             continue;
         }
-        let Command::Batch(batch) = command else {
-            // Noop or Config: nothing to apply, but the slot is recorded (see write_block).
-            if write_block(&shared, 0, Vec::new(), Some(slot)).is_err() {
-                return;
-            }
-            let _ = applied.send(slot);
-            continue;
-        };
-        {
-            let payload = match BatchPayload::decode(&batch.bytes) {
-                Ok(p) => p,
-                Err(e) => {
-                    // Every replica decodes the same bytes and skips the same slot.
-                    tracing::error!(slot, error = %e, "chosen batch does not decode; skipped");
-                    cluster.pending.fail(batch.id.0, "invalid_batch", "the batch did not decode");
-                    let _ = applied.send(slot);
-                    continue;
-                }
-            };
-            // Crash-fault model: the leader verified every signature before
-            // proposing, and every replica applies the same bytes.
-            let candidates: Vec<VerifiedTransfer> =
-                payload.transfers.into_iter().map(VerifiedTransfer::assume_verified).collect();
-            let ids: Vec<_> = candidates.iter().map(|c| c.get().id()).collect();
-            let outcomes = match write_block(&shared, payload.timestamp_ms, candidates, Some(slot)) {
-                Ok(o) => o,
-                Err(ids) => {
-                    if let Some(p) = cluster.pending.take(batch.id.0) {
+        let outcomes = match write_blocks(&shared, inputs, Some(last)) {
+            Ok(o) => o,
+            Err(ids) => {
+                let failed: std::collections::HashSet<_> = ids.into_iter().collect();
+                for (batch_id, ids) in batch_ids {
+                    if let Some(p) = cluster.pending.take(batch_id) {
+                        assert!(ids.iter().all(|id| failed.contains(id)));
                         answer(p.replies, ids.into_iter().map(|id| SubmitOutcome::Failed { id }).collect());
                     }
-                    return;
                 }
-            };
-            if let Some(p) = cluster.pending.take(batch.id.0) {
+                return;
+            }
+        };
+        assert_eq!(outcomes.len(), batch_ids.len(), "one result per applied batch");
+        for ((batch_id, ids), outcomes) in batch_ids.into_iter().zip(outcomes) {
+            if let Some(p) = cluster.pending.take(batch_id) {
                 assert_eq!(p.ids, ids, "a pending batch id maps to the transfers it was proposed with");
                 answer(p.replies, outcomes);
             }
         }
-        let _ = applied.send(slot);
+        let _ = applied.send(last);
     }
 }
