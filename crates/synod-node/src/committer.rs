@@ -257,8 +257,6 @@ pub fn write_blocks(
     let fsync_seconds = fsync_started.elapsed().as_secs_f64();
     let m = &shared.metrics;
     for (block, _) in &blocks {
-        shared.blocks_committed.fetch_add(1, Ordering::Relaxed);
-        shared.transfers_committed.fetch_add(block.transfers.len() as u64, Ordering::Relaxed);
         m.blocks_committed.inc();
         m.transfers_committed.inc_by(block.transfers.len() as u64);
         m.batch_transfers.observe(block.transfers.len() as f64);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -128,8 +128,6 @@ impl Node {
             halted: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             started_at: std::time::Instant::now(),
-            blocks_committed: AtomicU64::new(0),
-            transfers_committed: AtomicU64::new(0),
             cluster,
             metrics: Default::default(),
         };

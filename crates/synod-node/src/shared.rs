@@ -1,6 +1,6 @@
 //! State shared between the HTTP handlers and the committer.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use synod_core::{AuthMode, Ledger};
@@ -27,8 +27,6 @@ pub struct Shared {
     /// Set by `Node::shutdown`; background tasks exit when they see it.
     pub stopping: AtomicBool,
     pub started_at: std::time::Instant,
-    pub blocks_committed: AtomicU64,
-    pub transfers_committed: AtomicU64,
     /// Replicated mode; `None` for a single node.
     pub cluster: Option<crate::cluster::ClusterHandle>,
     pub metrics: crate::metrics::Metrics,

@@ -156,19 +156,7 @@ impl Store {
     /// Makes one block durable with everything derived from it, in a single
     /// fsynced transaction: either all of it survives a crash or none of it.
     pub fn append_block(&self, block: &Block, touched: &[(AccountId, Account)]) -> Result<(), StoreError> {
-        self.append(Some(block), touched, None)
-    }
-
-    /// For a replicated node: records that the ledger applied log slot `slot`,
-    /// atomically with the block it produced (if any), so a restart re-applies
-    /// exactly the slots after it.
-    pub fn append_applied_slot(
-        &self,
-        block: Option<&Block>,
-        touched: &[(AccountId, Account)],
-        slot: u64,
-    ) -> Result<(), StoreError> {
-        self.append(block, touched, Some(slot))
+        self.append_group(&[(block, touched)], None)
     }
 
     /// Several blocks (in height order) and, in a cluster, the last log slot
@@ -203,16 +191,6 @@ impl Store {
             detail: "not 8 bytes".into(),
         })?;
         Ok(u64::from_be_bytes(bytes))
-    }
-
-    fn append(
-        &self,
-        block: Option<&Block>,
-        touched: &[(AccountId, Account)],
-        slot: Option<u64>,
-    ) -> Result<(), StoreError> {
-        let blocks: Vec<(&Block, &[(AccountId, Account)])> = block.map(|b| (b, touched)).into_iter().collect();
-        self.append_group(&blocks, slot)
     }
 
     fn record_applied_slot(txn: &redb::WriteTransaction, slot: u64) -> Result<(), StoreError> {

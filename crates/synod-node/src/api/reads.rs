@@ -225,7 +225,6 @@ pub async fn genesis(State(shared): State<Arc<Shared>>) -> Result<Json<GenesisIn
 
 #[utoipa::path(get, path = "/v1/status", responses((status = 200, body = StatusInfo)))]
 pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo>, ApiError> {
-    use std::sync::atomic::Ordering::Relaxed;
     let head = head_block(&shared)?;
     let accounts = shared.ledger.read().expect("ledger lock").state().account_count() as u64;
     Ok(Json(StatusInfo {
@@ -242,8 +241,8 @@ pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo
             v["peers"] = serde_json::to_value(&*peers).unwrap_or_default();
             v
         }),
-        blocks_committed_since_start: shared.blocks_committed.load(Relaxed),
-        transfers_committed_since_start: shared.transfers_committed.load(Relaxed),
+        blocks_committed_since_start: shared.metrics.blocks_committed.get(),
+        transfers_committed_since_start: shared.metrics.transfers_committed.get(),
         uptime_ms: shared.started_at.elapsed().as_millis() as u64,
         halted: shared.is_halted(),
     }))

@@ -3,6 +3,9 @@
 //! node periodically compares its head block with the block its peers have
 //! at the same height and halts loudly on a mismatch: a fork is a bug that
 //! must stop the node, never be served.
+//!
+//! The same loop compacts the consensus log (`compact` below), since both need
+//! the peers' view: their head blocks and their applied slots.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
