@@ -37,6 +37,8 @@ enum Command {
     Block(cmd::client::BlockArgs),
     /// Show the head block.
     Head(cmd::client::HeadArgs),
+    /// Show a node's status (consensus, height, peers; mining for proof of work).
+    Status(cmd::client::HeadArgs),
     /// Fetch or check inclusion and consistency proofs.
     #[command(subcommand)]
     Proof(cmd::proof::ProofCommand),
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Tx(a) => cmd::client::tx(a),
         Command::Block(a) => cmd::client::block(a),
         Command::Head(a) => cmd::client::head(a),
+        Command::Status(a) => cmd::client::status(a),
         Command::Proof(c) => cmd::proof::run(c),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Pow(c) => cmd::pow::run(c),

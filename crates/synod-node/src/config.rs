@@ -34,7 +34,26 @@ pub struct NodeConfig {
     /// Peers must agree on it (default: the genesis chain id).
     #[serde(default)]
     pub cluster_id: Option<u64>,
+    /// `paxos` (the default: a single node, or a Multi-Paxos cluster when
+    /// `peers` is set) or `pow` (a proof-of-work network; see `[pow]`).
+    #[serde(default)]
+    pub consensus: ConsensusKind,
+    /// Proof-of-work network parameters and mining (only with `consensus = "pow"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pow: Option<crate::pow::PowSettings>,
 }
+
+/// Which consensus a node runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsensusKind {
+    #[default]
+    Paxos,
+    Pow,
+}
+
+/// Most peers a proof-of-work node is configured with.
+pub const POW_PEERS_MAX: usize = 32;
 
 /// Another member of the cluster.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,6 +76,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, source: toml::de::Error },
     #[error("block_transfers_max must be 1..={max}, got {got}")]
     BlockSize { got: usize, max: usize },
+    #[error("proof-of-work mode: {0}")]
+    Pow(String),
     #[error("replicated mode needs node_id, peer_addr and 2 to 6 peers with distinct ids other than node_id: {0}")]
     Cluster(String),
 }
@@ -73,6 +94,8 @@ impl NodeConfig {
             peer_addr: None,
             peers: Vec::new(),
             cluster_id: None,
+            consensus: ConsensusKind::Paxos,
+            pow: None,
         }
     }
 
@@ -88,6 +111,12 @@ impl NodeConfig {
         let max = crate::limits::BLOCK_TRANSFERS_MAX;
         if self.block_transfers_max == 0 || self.block_transfers_max > max {
             return Err(ConfigError::BlockSize { got: self.block_transfers_max, max });
+        }
+        if self.consensus == ConsensusKind::Pow {
+            return self.validate_pow();
+        }
+        if self.pow.is_some() {
+            return Err(ConfigError::Pow("a [pow] section needs consensus = \"pow\"".into()));
         }
         if self.peers.is_empty() {
             return Ok(());
@@ -105,6 +134,30 @@ impl NodeConfig {
         ids.dedup();
         if ids.len() != self.peers.len() + 1 {
             return Err(ConfigError::Cluster("duplicate node ids".into()));
+        }
+        Ok(())
+    }
+
+    fn validate_pow(&self) -> Result<(), ConfigError> {
+        if let Some(pow) = &self.pow {
+            pow.validate().map_err(|e| ConfigError::Pow(e.to_string()))?;
+        }
+        if self.peers.len() > POW_PEERS_MAX {
+            return Err(ConfigError::Pow(format!("{} peers; the limit is {POW_PEERS_MAX}", self.peers.len())));
+        }
+        if self.peers.is_empty() {
+            return Ok(());
+        }
+        let id = self.node_id.ok_or_else(|| ConfigError::Pow("node_id is missing".into()))?;
+        if self.peer_addr.is_none() {
+            return Err(ConfigError::Pow("peer_addr is missing".into()));
+        }
+        let mut ids: Vec<u8> = self.peers.iter().map(|p| p.id).collect();
+        ids.push(id);
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() != self.peers.len() + 1 {
+            return Err(ConfigError::Pow("duplicate node ids".into()));
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod limits;
 pub mod metrics;
 pub mod node;
+pub mod pow;
 pub mod shared;
 pub mod transport;
 

@@ -12,8 +12,10 @@ pub mod checksum;
 pub mod crash_backend;
 pub mod error;
 pub mod paxos_log;
+pub mod pow_store;
 pub mod store;
 mod tables;
 
 pub use error::{OpenError, StoreError};
+pub use pow_store::{PowStore, StoredPowBlock};
 pub use store::{Loaded, Store};

@@ -379,7 +379,7 @@ impl Store {
 /// redb asserts on some malformed files instead of returning an error; a
 /// damaged disk must give the operator a typed error, not a crash with a
 /// backtrace, so opening runs behind `catch_unwind`.
-fn contain_panic<T>(f: impl FnOnce() -> T) -> Result<T, OpenError> {
+pub(crate) fn contain_panic<T>(f: impl FnOnce() -> T) -> Result<T, OpenError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
         let detail = panic
             .downcast_ref::<String>()

@@ -35,11 +35,35 @@ pub struct DevArgs {
     /// Transfer authentication for a new dev ledger: ed25519 or none (trusted clients).
     #[arg(long, default_value = "ed25519")]
     pub auth: AuthMode,
+    /// paxos (a Multi-Paxos cluster, or one node with --nodes 1) or pow (a
+    /// proof-of-work network of mining nodes with a low difficulty and a
+    /// block every few seconds).
+    #[arg(long, default_value = "paxos", value_parser = ["paxos", "pow"])]
+    pub consensus: String,
 }
 
+/// The dev proof-of-work network: a block about every 4 s once the first
+/// retarget (after 20 blocks) has matched the difficulty to the miners.
+pub fn dev_pow_spec() -> synod_node::pow::PowChainSpec {
+    synod_node::pow::PowChainSpec {
+        spacing_secs: 4,
+        retarget_interval: 20,
+        pow_limit_zero_bits: 18,
+        ..Default::default()
+    }
+}
+
+/// Hash budget of each dev miner: three of them use a few percent of a core,
+/// and at the minimum difficulty (2^18 hashes) find a block every ~1.7 s.
+pub const DEV_POW_HASHES_PER_SEC: u64 = 50_000;
+
 pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
+    let pow = a.consensus == "pow";
     if ![1, 3, 5].contains(&a.nodes) {
         bail!("--nodes {}: use 1, 3 or 5", a.nodes);
+    }
+    if pow && a.auth != AuthMode::Ed25519 {
+        bail!("--consensus pow needs --auth ed25519: a proof-of-work network is open to anyone");
     }
     let genesis_path = a.data_dir.join("genesis.json");
     let fresh = !genesis_path.exists();
@@ -60,6 +84,20 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
         }
         Err(_) => std::fs::write(&nodes_path, format!("{}\n", a.nodes))?,
     }
+    // Likewise its consensus: a Paxos ledger and a proof-of-work chain are different ledgers.
+    let consensus_path = a.data_dir.join("consensus");
+    match std::fs::read_to_string(&consensus_path) {
+        Ok(text) if text.trim() != a.consensus => bail!(
+            "{} was created with --consensus {}; use that, or another --data-dir",
+            a.data_dir.display(),
+            text.trim()
+        ),
+        Ok(_) => {}
+        Err(_) if fresh || !pow => std::fs::write(&consensus_path, format!("{}\n", a.consensus))?,
+        Err(_) => {
+            bail!("{} holds a Paxos dev ledger; use another --data-dir for --consensus pow", a.data_dir.display())
+        }
+    }
     // Bind every port first: with --port 0 the real ports are known before any node starts.
     let mut http = Vec::new();
     let mut peer = Vec::new();
@@ -67,7 +105,7 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
         let port = |base: u16| if a.port == 0 { 0 } else { base + i };
         let h = std::net::TcpListener::bind(("127.0.0.1", port(a.port))).context("binding the HTTP port")?;
         http.push(h);
-        if a.nodes > 1 {
+        if a.nodes > 1 || pow {
             let p = std::net::TcpListener::bind(("127.0.0.1", port(a.port.saturating_add(100))))
                 .context("binding a peer port")?;
             peer.push(p);
@@ -82,6 +120,9 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if pow {
+        return run_pow(&a, configs, genesis, http, peer, fresh);
+    }
     super::runtime().block_on(async move {
         let mut nodes = Vec::new();
         let mut peer = peer.into_iter();
@@ -91,7 +132,7 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
         }
         let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
         let leader = wait_for_leader(&nodes).await;
-        banner(&a.data_dir, &urls, leader, &genesis, fresh);
+        banner(&a.data_dir, &urls, leader, &genesis, fresh, false);
         wait_for_stop().await;
         eprintln!("stopping...");
         for node in nodes {
@@ -112,6 +153,17 @@ fn configs(
     for (i, h) in http.iter().enumerate() {
         let id = i as u8 + 1;
         let mut c = NodeConfig::new(a.data_dir.join(format!("node{id}")), h.local_addr()?, genesis_path.to_path_buf());
+        if a.consensus == "pow" {
+            let miner = miner_key(&a.data_dir, id)?;
+            c.consensus = synod_node::config::ConsensusKind::Pow;
+            c.pow = Some(synod_node::pow::PowSettings {
+                chain: dev_pow_spec(),
+                mine: true,
+                miner_account: Some(miner.account()),
+                miner_threads: 1,
+                hashes_per_sec_max: DEV_POW_HASHES_PER_SEC,
+            });
+        }
         if !peer.is_empty() {
             c.node_id = Some(id);
             c.peer_addr = Some(peer[i].local_addr()?);
@@ -128,6 +180,44 @@ fn configs(
         out.push(c);
     }
     Ok(out)
+}
+
+/// Node `id`'s miner key (`keys/miner<id>.json`), created on first use:
+/// its coinbases pay this account.
+fn miner_key(dir: &Path, id: u8) -> anyhow::Result<Keypair> {
+    let path = dir.join("keys").join(format!("miner{id}.json"));
+    if path.exists() {
+        return crate::keyfile::read(&path);
+    }
+    let key = Keypair::generate(&mut rand::rngs::OsRng);
+    crate::keyfile::write(&path, &key)?;
+    Ok(key)
+}
+
+fn run_pow(
+    a: &DevArgs,
+    configs: Vec<NodeConfig>,
+    genesis: Genesis,
+    http: Vec<std::net::TcpListener>,
+    peer: Vec<std::net::TcpListener>,
+    fresh: bool,
+) -> anyhow::Result<ExitCode> {
+    super::runtime().block_on(async move {
+        let mut nodes = Vec::new();
+        for ((config, h), p) in configs.into_iter().zip(http).zip(peer) {
+            let listeners = synod_node::node::Listeners { http: Some(h), peer: Some(p) };
+            nodes.push(synod_node::pow::PowNode::start(config, genesis.clone(), listeners).await?);
+        }
+        let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
+        banner(&a.data_dir, &urls, None, &genesis, fresh, true);
+        wait_for_stop().await;
+        eprintln!("stopping...");
+        for node in nodes {
+            node.shutdown().await;
+        }
+        eprintln!("stopped; run `synod dev --consensus pow` again to resume from {}", a.data_dir.display());
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// The id of the node that leads, once one does (bounded wait: 10 s).
@@ -166,7 +256,7 @@ fn create(dir: &Path, auth: AuthMode) -> anyhow::Result<Genesis> {
     Ok(genesis)
 }
 
-fn banner(dir: &Path, urls: &[String], leader: Option<u8>, genesis: &Genesis, fresh: bool) {
+fn banner(dir: &Path, urls: &[String], leader: Option<u8>, genesis: &Genesis, fresh: bool, pow: bool) {
     let keys = dir.join("keys");
     let url = &urls[0];
     println!("synod dev: node 1 listening on {url}  (chain {}, auth {:?})", genesis.chain_id, genesis.auth);
@@ -174,6 +264,16 @@ fn banner(dir: &Path, urls: &[String], leader: Option<u8>, genesis: &Genesis, fr
         println!("           node {} listening on {u}", i + 1);
     }
     match leader {
+        _ if pow => {
+            let spec = dev_pow_spec();
+            println!(
+                "  consensus proof of work, {} mining nodes (~{} s per block after the first retarget); \
+                 miner keys in {}/miner<N>.json",
+                urls.len(),
+                spec.spacing_secs,
+                dir.join("keys").display()
+            )
+        }
         Some(l) => {
             println!("  consensus Multi-Paxos, {} nodes; node {l} leads (any node accepts requests)", urls.len())
         }
@@ -189,10 +289,19 @@ fn banner(dir: &Path, urls: &[String], leader: Option<u8>, genesis: &Genesis, fr
     println!("  synod balance {}/alice.json{node}", keys.display());
     println!("  synod transfer --key {}/alice.json --to {}/bob.json --amount 25{node}", keys.display(), keys.display());
     println!("  synod head{node}");
-    println!("  synod tx <ID> --proof --save proof.json{node}");
-    println!("  synod proof verify proof.json");
+    if pow {
+        println!("  synod tx <ID>{node}    (pending, then confirmed with a growing count of confirmations)");
+    } else {
+        println!("  synod tx <ID> --proof --save proof.json{node}");
+        println!("  synod proof verify proof.json");
+    }
     println!("  curl {url}/v1/status");
-    println!("Ctrl-C stops; `synod verify --data-dir {}` audits the stopped ledger.", dir.display());
+    if pow {
+        println!("  curl {url}/v1/head");
+        println!("Ctrl-C stops; the next `synod dev --consensus pow` resumes the chain from disk.");
+    } else {
+        println!("Ctrl-C stops; `synod verify --data-dir {}` audits the stopped ledger.", dir.display());
+    }
 }
 
 /// Ctrl-C or SIGTERM.

@@ -1,0 +1,344 @@
+//! The HTTP/JSON API of a proof-of-work node. The routes are the Paxos
+//! node's, with proof-of-work answers: a submitted transfer is `pending`
+//! (in the mempool) until mined, and `GET /v1/transfers/{id}` reports its
+//! confirmations. Every read runs as a query on the chain thread, so it sees
+//! one consistent best chain.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use synod_core::{AccountId, SignedTransfer, TransferId};
+use synod_pow::chain::{ChainState, PowBlock, SubmitError, TransferStatus};
+use synod_pow::{Header, U256};
+use tokio::sync::oneshot;
+
+use super::driver::{peer_rows, ChainView, PowInput};
+use super::PowShared;
+use crate::api::error::ApiError;
+use crate::api::transfers::parse_body;
+use crate::api::types::{BatchReceipt, TransferReceipt};
+
+/// Longest a handler waits for the chain thread (which may be validating a
+/// large block) before answering `overloaded`.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn router(shared: Arc<PowShared>) -> Router {
+    Router::new()
+        .route("/v1/transfers", post(submit))
+        .route("/v1/transfers/{id}", get(transfer))
+        .route("/v1/accounts/{id}", get(account))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/v1/head", get(head))
+        .route("/v1/genesis", get(genesis))
+        .route("/v1/status", get(status))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::not_found("no such route on a proof-of-work node; see docs/PROTOCOL.md §8") })
+        .layer(DefaultBodyLimit::max(crate::limits::HTTP_BODY_BYTES_MAX))
+        .with_state(shared)
+}
+
+/// Runs `f` on the chain thread and returns its result.
+async fn query<T: Send + 'static>(
+    shared: &PowShared,
+    f: impl FnOnce(&ChainView<'_>) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    if shared.is_halted() {
+        return Err(ApiError::halted());
+    }
+    let (tx, rx) = oneshot::channel();
+    let q: super::driver::Query = Box::new(move |view| {
+        let _ = tx.send(f(view));
+    });
+    shared.inputs.try_send(PowInput::Query(q)).map_err(|_| ApiError::overloaded("the chain thread is busy"))?;
+    match tokio::time::timeout(QUERY_TIMEOUT, rx).await {
+        Ok(Ok(v)) => Ok(v),
+        _ => Err(ApiError::overloaded("the chain thread did not answer in time")),
+    }
+}
+
+fn submit_error(e: &SubmitError) -> ApiError {
+    match e {
+        SubmitError::Rejected(r) => ApiError::rejected(r),
+        SubmitError::Duplicate | SubmitError::AlreadyConfirmed { .. } => {
+            ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string())
+        }
+        SubmitError::NonceGap { .. } | SubmitError::ReplacementFeeTooLow { .. } => {
+            ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string())
+        }
+        SubmitError::FeeTooLow { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()),
+        SubmitError::MempoolFull { .. } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string()),
+    }
+}
+
+async fn submit_one(shared: &PowShared, tx: SignedTransfer) -> Result<TransferId, ApiError> {
+    let (reply, rx) = oneshot::channel();
+    shared
+        .inputs
+        .try_send(PowInput::Submit { tx: Box::new(tx), reply })
+        .map_err(|_| ApiError::overloaded("the chain thread is busy"))?;
+    shared.metrics.transfers_submitted.inc();
+    match tokio::time::timeout(QUERY_TIMEOUT, rx).await {
+        Ok(Ok(Ok(id))) => Ok(id),
+        Ok(Ok(Err(e))) => Err(submit_error(&e)),
+        _ => Err(ApiError::overloaded("the chain thread did not answer in time")),
+    }
+}
+
+fn pending_receipt(id: String) -> TransferReceipt {
+    TransferReceipt {
+        id,
+        status: "pending".into(),
+        height: None,
+        index_in_block: None,
+        ledger_index: None,
+        duplicate: false,
+        code: None,
+        message: None,
+    }
+}
+
+/// `POST /v1/transfers`: one transfer (202 with a `pending` receipt, or the
+/// error) or a batch (200, one receipt each). Accepted means "in this node's
+/// mempool and announced to its peers", not confirmed: watch
+/// `GET /v1/transfers/{id}` for confirmations.
+async fn submit(State(shared): State<Arc<PowShared>>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.body_text()).into_response();
+        }
+    };
+    let (txs, single) = match parse_body(&body) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    if single {
+        let tx = txs.into_iter().next().expect("one transfer");
+        let id = tx.id();
+        return match submit_one(&shared, tx).await {
+            Ok(id) => (StatusCode::ACCEPTED, Json(pending_receipt(id.to_string()))).into_response(),
+            Err(e) => e.with_id(id).into_response(),
+        };
+    }
+    let mut results = Vec::with_capacity(txs.len());
+    for tx in txs {
+        let id = tx.id().to_string();
+        results.push(match submit_one(&shared, tx).await {
+            Ok(_) => pending_receipt(id),
+            Err(e) => TransferReceipt {
+                id,
+                status: "rejected".into(),
+                height: None,
+                index_in_block: None,
+                ledger_index: None,
+                duplicate: false,
+                code: Some(e.body.code),
+                message: Some(e.body.message),
+            },
+        });
+    }
+    Json(BatchReceipt { results }).into_response()
+}
+
+fn parse_id<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e| ApiError::invalid_field(format!("{what}: {e}")))
+}
+
+/// `GET /v1/transfers/{id}`: `confirmed` (with height, block hash and
+/// confirmations), `pending` (in the mempool) or 404.
+async fn transfer(State(shared): State<Arc<PowShared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id: TransferId = parse_id(&id, "transfer id")?;
+    let found = query(&shared, move |v| match v.chain.transfer_status(&id) {
+        TransferStatus::Confirmed { height, index, confirmations } => {
+            let block = v.chain.block_at(height).expect("confirmed transfers are in the best chain");
+            let tx = &block.transfers[index as usize];
+            Some(json!({
+                "id": id.to_string(),
+                "status": "confirmed",
+                "confirmations": confirmations,
+                "height": height,
+                "index_in_block": index,
+                "block_hash": block.hash().to_string(),
+                "transfer": tx,
+            }))
+        }
+        TransferStatus::Pending => {
+            let entry = v.chain.mempool().get(&id).expect("pending transfers are in the mempool");
+            Some(json!({ "id": id.to_string(), "status": "pending", "confirmations": 0, "transfer": entry.tx }))
+        }
+        TransferStatus::Unknown => None,
+    })
+    .await?;
+    found.map(Json).ok_or_else(|| ApiError::not_found(format!("transfer {id} is neither confirmed nor pending here")))
+}
+
+/// `GET /v1/accounts/{id}`: the balance on the best chain; `nonce` is the
+/// nonce the account's next transfer should carry (confirmed transfers plus
+/// those waiting in this node's mempool).
+async fn account(State(shared): State<Arc<PowShared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id: AccountId = parse_id(&id, "account id")?;
+    let v = query(&shared, move |v| {
+        let a = v.chain.account(&id);
+        json!({
+            "id": id.to_string(),
+            "balance": a.balance,
+            "nonce": v.chain.next_nonce(&id),
+            "confirmed_nonce": a.nonce,
+            "height": v.chain.best_tip().height,
+        })
+    })
+    .await?;
+    Ok(Json(v))
+}
+
+fn header_json(h: &Header) -> Value {
+    json!({
+        "version": h.version,
+        "prev_hash": h.prev_hash.to_string(),
+        "merkle_root": hex::encode(h.merkle_root),
+        "time": h.time,
+        "bits": format!("{:08x}", h.bits),
+        "nonce": h.nonce,
+    })
+}
+
+fn block_json(chain: &ChainState, block: &PowBlock) -> Value {
+    let height = block.height();
+    let transfers: Vec<Value> = block
+        .transfers
+        .iter()
+        .map(|t| {
+            let mut v = serde_json::to_value(t).expect("transfers serialise");
+            v["id"] = t.id().to_string().into();
+            v
+        })
+        .collect();
+    json!({
+        "hash": block.hash().to_string(),
+        "height": height,
+        "confirmations": chain.best_tip().height - height + 1,
+        "header": header_json(&block.header),
+        "coinbase": {
+            "miner": block.coinbase.miner.to_string(),
+            "amount": block.coinbase.amount,
+            "extra_nonce": block.coinbase.extra_nonce,
+        },
+        "transfers": transfers,
+    })
+}
+
+/// `GET /v1/blocks/{height}`: the best chain's block at `height` (404 above the tip).
+async fn block(State(shared): State<Arc<PowShared>>, Path(height): Path<String>) -> Result<Json<Value>, ApiError> {
+    let height: u64 = parse_id(&height, "height")?;
+    let found = query(&shared, move |v| {
+        if height == 0 {
+            let tree = v.chain.tree();
+            let e = tree.entry(&tree.genesis());
+            return Some(json!({ "hash": tree.genesis().to_string(), "height": 0, "header": header_json(&e.header) }));
+        }
+        v.chain.block_at(height).map(|b| block_json(v.chain, b))
+    })
+    .await?;
+    found.map(Json).ok_or_else(|| ApiError::not_found(format!("no block at height {height} on the best chain")))
+}
+
+/// Difficulty relative to the network's minimum (1.0 at the pow limit):
+/// how many times more hashes a block needs than the easiest block.
+fn difficulty(chain: &ChainState) -> f64 {
+    let target = chain.next_target();
+    let limit = chain.config().params.pow_limit();
+    to_f64(limit) / to_f64(&target).max(1.0)
+}
+
+fn to_f64(v: &U256) -> f64 {
+    v.limbs().iter().rev().fold(0.0, |acc, &limb| acc * 18_446_744_073_709_551_616.0 + limb as f64)
+}
+
+/// `GET /v1/head`: the best tip.
+async fn head(State(shared): State<Arc<PowShared>>) -> Result<Json<Value>, ApiError> {
+    let v = query(&shared, |v| {
+        let tip = v.chain.best_tip();
+        let header = v.chain.tree().entry(&tip.hash).header;
+        json!({
+            "hash": tip.hash.to_string(),
+            "height": tip.height,
+            "chain_work": tip.chain_work.to_string(),
+            "header": header_json(&header),
+        })
+    })
+    .await?;
+    Ok(Json(v))
+}
+
+async fn genesis(State(shared): State<Arc<PowShared>>) -> Json<Value> {
+    Json(json!({ "hash": hex::encode(shared.genesis.hash()), "genesis": shared.genesis }))
+}
+
+/// `GET /v1/status`: the common status fields (`consensus: "pow"`) plus a
+/// `pow` object: tip, chain work, difficulty, hash rate, mempool, peers.
+async fn status(State(shared): State<Arc<PowShared>>) -> Result<Json<Value>, ApiError> {
+    let (chain_id, auth, mining, threads) = (shared.chain_id, shared.auth, shared.mining, shared.miner_threads);
+    let uptime_ms = shared.started_at.elapsed().as_millis() as u64;
+    let identity = hex::encode(shared.identity);
+    let node_id = shared.node_id;
+    let blocks_mined = shared.metrics.blocks_mined.get();
+    let v = query(&shared, move |v| {
+        let tip = v.chain.best_tip();
+        let stats = v.chain.stats();
+        json!({
+            "chain_id": chain_id,
+            "auth": auth,
+            "consensus": "pow",
+            "height": tip.height,
+            "ledger_size": v.chain.confirmed_transfers().len(),
+            "head_hash": tip.hash.to_string(),
+            "accounts": v.chain.state().accounts().len(),
+            "blocks_committed_since_start": 0,
+            "transfers_committed_since_start": 0,
+            "uptime_ms": uptime_ms,
+            "halted": false,
+            "pow": {
+                "node_id": node_id,
+                "chain_identity": identity,
+                "tip": tip.hash.to_string(),
+                "height": tip.height,
+                "tip_time": tip.time,
+                "chain_work": tip.chain_work.to_string(),
+                "difficulty": difficulty(v.chain),
+                "next_bits": format!("{:08x}", v.chain.tree().next_bits(&tip.hash, &v.chain.config().params)),
+                "target_spacing_secs": v.chain.config().params.target_spacing(),
+                "mining": mining,
+                "miner_threads": threads,
+                "hashrate_hashes_per_second": v.hash_rate,
+                "blocks_mined_since_start": blocks_mined,
+                "mempool_transfers": v.chain.mempool().len(),
+                "mempool_bytes": v.chain.mempool().bytes(),
+                "orphan_blocks": v.chain.orphans().len(),
+                "blocks_known": v.chain.tree().len(),
+                "reorgs": stats.reorgs,
+                "max_reorg_depth": stats.max_reorg_depth,
+                "invalid_blocks": stats.invalid_blocks,
+                "supply": v.chain.state().supply(),
+                "peers": peer_rows(v),
+            }
+        })
+    })
+    .await?;
+    Ok(Json(v))
+}
+
+async fn metrics(State(shared): State<Arc<PowShared>>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], shared.metrics.encode()).into_response()
+}

@@ -1,0 +1,76 @@
+//! Prometheus metrics of a proof-of-work node (`GET /metrics`), prefixed
+//! `synod_pow_`.
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+pub struct PowMetrics {
+    registry: Registry,
+    pub blocks_mined: Counter,
+    pub blocks_stored: Counter,
+    pub peers_banned: Counter,
+    pub messages_dropped: Counter,
+    pub transfers_submitted: Counter,
+    /// Seconds to write and fsync the blocks one input made the chain accept.
+    pub fsync_seconds: Histogram,
+    pub tip_height: Gauge,
+    pub mempool_transfers: Gauge,
+    pub peers_connected: Gauge,
+    pub orphan_blocks: Gauge,
+    /// Hashes per second over the last 5 s, all mining threads.
+    pub hash_rate: Gauge,
+}
+
+impl Default for PowMetrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("synod_pow");
+        let m = PowMetrics {
+            registry: Registry::default(),
+            blocks_mined: Counter::default(),
+            blocks_stored: Counter::default(),
+            peers_banned: Counter::default(),
+            messages_dropped: Counter::default(),
+            transfers_submitted: Counter::default(),
+            fsync_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
+            tip_height: Gauge::default(),
+            mempool_transfers: Gauge::default(),
+            peers_connected: Gauge::default(),
+            orphan_blocks: Gauge::default(),
+            hash_rate: Gauge::default(),
+        };
+        registry.register("blocks_mined", "Blocks this node mined that joined its best chain", m.blocks_mined.clone());
+        registry.register(
+            "blocks_stored",
+            "Blocks made durable (best chain and side branches)",
+            m.blocks_stored.clone(),
+        );
+        registry.register("peers_banned", "Bans of misbehaving peers", m.peers_banned.clone());
+        registry.register(
+            "messages_dropped",
+            "Gossip messages dropped on a full peer queue",
+            m.messages_dropped.clone(),
+        );
+        registry.register(
+            "transfers_submitted",
+            "Transfers clients submitted to this node",
+            m.transfers_submitted.clone(),
+        );
+        registry.register("fsync_seconds", "Time to write and fsync accepted blocks", m.fsync_seconds.clone());
+        registry.register("tip_height", "Height of the best chain's tip", m.tip_height.clone());
+        registry.register("mempool_transfers", "Transfers waiting in the mempool", m.mempool_transfers.clone());
+        registry.register("peers_connected", "Peers with an open outbound connection", m.peers_connected.clone());
+        registry.register("orphan_blocks", "Blocks waiting for their parent", m.orphan_blocks.clone());
+        registry.register("hashrate_hashes_per_second", "Mining hash rate over the last 5 s", m.hash_rate.clone());
+        PowMetrics { registry, ..m }
+    }
+}
+
+impl PowMetrics {
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
