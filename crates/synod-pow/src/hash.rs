@@ -14,7 +14,12 @@ use crate::u256::U256;
 /// Bitcoin treats these bytes as a little-endian number (`UintToArith256`)
 /// and therefore prints them reversed, so the leading zeros of a mined hash
 /// show at the front: `Display`/`FromStr` use that convention.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+///
+/// Ordered by its bytes (an arbitrary but fixed order, so sets of hashes
+/// iterate deterministically). Serde: the displayed hex string in
+/// human-readable formats (JSON), the 32 bytes in wire order otherwise
+/// (postcard: 32 raw bytes, no length).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct BlockHash(pub [u8; 32]);
 
 impl BlockHash {
@@ -63,6 +68,27 @@ impl FromStr for BlockHash {
         hex::decode_to_slice(s, &mut bytes).map_err(|e| HashParseError(e.to_string()))?;
         bytes.reverse();
         Ok(BlockHash(bytes))
+    }
+}
+
+impl serde::Serialize for BlockHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            self.0.serialize(s)
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BlockHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+            text.parse().map_err(serde::de::Error::custom)
+        } else {
+            <[u8; 32]>::deserialize(d).map(BlockHash)
+        }
     }
 }
 

@@ -12,6 +12,8 @@
 //! - [`fn@mine`]/[`Midstate`]: nonce search with a SHA-256 midstate.
 //! - [`chain`]: the proof-of-work ledger: blocks of signed transfers with a
 //!   coinbase, fork choice and reorgs, mempool, orphans, multi-threaded miner.
+//! - [`gossip`]: block and transfer relay with headers-first sync and
+//!   misbehaviour bans, driven by the node runtime and the simulator.
 //! - [`sim`]: a deterministic simulator of proof-of-work networks.
 //!
 //! Nothing here reads a clock, a file or the network: callers pass bytes
@@ -49,6 +51,7 @@
 pub mod chain;
 pub mod compact;
 pub mod error;
+pub mod gossip;
 pub mod hash;
 pub mod header;
 pub mod median_time;

@@ -98,6 +98,10 @@ pub struct ChainStats {
     pub orphans_dropped: u64,
     /// Transfers of rolled-back blocks admitted back into the mempool.
     pub returned_to_mempool: u64,
+    /// Entries dropped from the stored-blocks log because the driver did not
+    /// drain it ([`ChainState::take_stored_blocks`]); stays 0 for a driver
+    /// that drains after every `receive_block`.
+    pub stored_log_dropped: u64,
 }
 
 /// One node's proof-of-work chain.
@@ -114,6 +118,9 @@ pub struct ChainState {
     pub(super) orphans: OrphanPool,
     pub(super) sigs: SigCache,
     pub(super) stats: ChainStats,
+    /// Blocks inserted into the tree since the last `take_stored_blocks`,
+    /// parents first; at most `stored_log_max()` entries.
+    pub(super) stored_log: Vec<SharedBlock>,
 }
 
 impl ChainState {
@@ -133,8 +140,40 @@ impl ChainState {
             orphans: OrphanPool::new(l.orphan_max_blocks, l.orphan_max_bytes),
             sigs: SigCache::new(l.sig_cache_entries),
             stats: ChainStats::default(),
+            stored_log: Vec::new(),
             config,
         })
+    }
+
+    /// Every block newly inserted into the block tree since the last call
+    /// (on the best chain or a side branch, orphans that got connected
+    /// included), parents before children, so a driver can persist exactly
+    /// what the chain accepted. Blocks found invalid later stay in the tree
+    /// (marked) and are reported too.
+    ///
+    /// Bounded: one [`Self::receive_block`] inserts at most
+    /// [`Self::stored_log_max`] blocks (the block and the orphans it
+    /// connects), and the log holds at most that many. A driver that drains
+    /// after every `receive_block` never loses an entry; one that does not
+    /// loses the oldest, counted in [`ChainStats::stored_log_dropped`].
+    pub fn take_stored_blocks(&mut self) -> Vec<SharedBlock> {
+        std::mem::take(&mut self.stored_log)
+    }
+
+    /// Most entries the stored-blocks log holds: one block plus a full orphan pool.
+    pub fn stored_log_max(&self) -> usize {
+        1 + self.config.limits.orphan_max_blocks
+    }
+
+    /// Inserts a checked block into the tree and logs it for the driver.
+    fn store(&mut self, block: SharedBlock) {
+        self.tree.insert(block.clone());
+        if self.stored_log.len() == self.stored_log_max() {
+            self.stored_log.remove(0);
+            self.stats.stored_log_dropped += 1;
+        }
+        self.stored_log.push(block);
+        assert!(self.stored_log.len() <= self.stored_log_max(), "stored-blocks log within its bound");
     }
 
     /// The configuration.
@@ -284,8 +323,13 @@ impl ChainState {
             return BlockOutcome::Invalid(e);
         }
         let old_tip = self.best_tip();
-        self.tree.insert(block);
+        let stored_before = self.tree.len();
+        self.store(block);
         self.adopt_orphans(hash);
+        assert!(
+            self.tree.len() - stored_before <= self.stored_log_max(),
+            "one block inserts at most itself and a full orphan pool"
+        );
         self.activate_best_chain();
         let new_tip = self.best_tip();
         if let BlockStatus::Invalid(e) = &self.tree.entry(&hash).status {
@@ -320,7 +364,7 @@ impl ChainState {
                 let hash = child.hash();
                 match self.tree.check_child(&child, &self.config.params) {
                     Ok(()) => {
-                        self.tree.insert(child);
+                        self.store(child);
                         queue.push(hash);
                     }
                     Err(_) => {

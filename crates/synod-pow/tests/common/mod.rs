@@ -11,6 +11,8 @@ use synod_pow::chain::{
 };
 use synod_pow::Compact;
 
+pub mod net;
+
 pub const CHAIN: u64 = 9;
 /// Genesis time, Unix seconds.
 pub const T0: i64 = 1_700_000_000;
