@@ -284,3 +284,54 @@ async fn a_store_from_another_network_is_refused() {
     let err = PowNode::start(c, genesis(), Listeners::default()).await.err().expect("refused");
     assert!(err.to_string().contains("different genesis"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_sending_a_malformed_block_is_banned_and_then_ignored() {
+    use synod_node::transport::{Transport, TransportConfig};
+    use synod_pow::gossip::GossipMsg;
+
+    let dir = tempfile::tempdir().unwrap();
+    let listeners =
+        [(); 2].map(|_| (TcpListener::bind("127.0.0.1:0").unwrap(), TcpListener::bind("127.0.0.1:0").unwrap()));
+    let addrs: Vec<Addrs> =
+        listeners.iter().map(|(h, p)| Addrs { http: h.local_addr().unwrap(), peer: p.local_addr().unwrap() }).collect();
+    let [(h, p), (_, fake_listener)] = listeners;
+    let node =
+        start(config(dir.path(), 0, &addrs, false), &genesis(), Listeners { http: Some(h), peer: Some(p) }).await;
+    let url = node.url();
+
+    // Node 2 is a hand-driven transport speaking the network's handshake.
+    let identity = node.shared().identity;
+    let cluster_id = u64::from_be_bytes(identity[..8].try_into().unwrap());
+    let peers = [(1u8, addrs[0].peer)].into_iter().collect();
+    let (inbound_tx, _inbound_rx) = tokio::sync::mpsc::channel(64);
+    fake_listener.set_nonblocking(true).unwrap();
+    let fake = Transport::<GossipMsg>::start_on(
+        tokio::net::TcpListener::from_std(fake_listener).unwrap(),
+        TransportConfig::new(cluster_id, 2, addrs[1].peer, peers),
+        inbound_tx,
+    )
+    .await
+    .unwrap();
+    let peer_row = |s: &Value| s["pow"]["peers"]["2"].clone();
+    wait_until!("the node sees peer 2", {
+        get(&url, "/v1/status").await.is_some_and(|s| peer_row(&s)["connected"] == true)
+    });
+    assert_eq!(peer_row(&get(&url, "/v1/status").await.unwrap())["ban_score"], 0);
+
+    fake.send(1, GossipMsg::Block(vec![0xff; 200])).unwrap();
+    wait_until!("the ban", {
+        get(&url, "/v1/status").await.is_some_and(|s| !peer_row(&s)["banned_until_ms"].is_null())
+    });
+    let row = peer_row(&get(&url, "/v1/status").await.unwrap());
+    assert!(row["ban_score"].as_u64().unwrap() >= 100, "{row}");
+    let metrics = reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("synod_pow_peers_banned_total 1"), "{metrics}");
+
+    // The node still serves, and its chain is untouched.
+    let s = get(&url, "/v1/status").await.unwrap();
+    assert_eq!(s["pow"]["height"], 0);
+    assert_eq!(s["pow"]["invalid_blocks"], 0);
+    fake.shutdown().await;
+    node.shutdown().await;
+}
