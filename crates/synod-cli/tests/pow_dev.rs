@@ -60,7 +60,9 @@ fn dev_pow_mines_confirms_transfers_and_resumes_from_disk() {
     let status = json(&run(&["status", "--node", &urls[1], "--json"]));
     assert_eq!(status["consensus"], "pow");
 
-    let r = json(&run(&["transfer", "--key", alice_s, "--to", bob_s, "--amount", "25", "--node", &urls[0], "--json"]));
+    let r = json(&run(&[
+        "transfer", "--key", alice_s, "--to", bob_s, "--amount", "25", "--fee", "3", "--node", &urls[0], "--json",
+    ]));
     assert_eq!(r["status"], "pending");
     let id = r["id"].as_str().unwrap().to_string();
 
@@ -76,6 +78,8 @@ fn dev_pow_mines_confirms_transfers_and_resumes_from_disk() {
     assert!(human.contains("confirmations"), "{human}");
     let b = json(&run(&["balance", bob_s, "--node", &urls[2], "--json"]));
     assert_eq!(b["balance"], 1_000_000_025u64);
+    let a = json(&run(&["balance", alice_s, "--node", &urls[2], "--json"]));
+    assert_eq!(a["balance"], 1_000_000_000u64 - 25 - 3, "amount and fee leave the sender");
 
     let before = height(&urls[0]);
     assert!(server.interrupt().success());

@@ -26,6 +26,9 @@ pub struct TransferArgs {
     /// Nonce to use (default: the account's next nonce, asked from the node).
     #[arg(long)]
     pub nonce: Option<u64>,
+    /// Fee paid to the miner (proof-of-work mode only; Paxos ledgers require 0).
+    #[arg(long, default_value_t = 0)]
+    pub fee: u64,
     #[command(flatten)]
     pub opts: ClientOpts,
 }
@@ -44,8 +47,9 @@ pub fn transfer(a: TransferArgs) -> anyhow::Result<ExitCode> {
         if memo.len() > synod_core::limits::MEMO_BYTES_MAX {
             bail!("memo is {} bytes; the limit is {}", memo.len(), synod_core::limits::MEMO_BYTES_MAX);
         }
-        let tx = Transfer { chain_id: status.chain_id, from: key.account(), to, amount: a.amount, fee: 0, nonce, memo }
-            .sign(&key);
+        let tx =
+            Transfer { chain_id: status.chain_id, from: key.account(), to, amount: a.amount, fee: a.fee, nonce, memo }
+                .sign(&key);
         match client.submit(&tx).await {
             Ok(receipt) => {
                 if a.opts.json {
