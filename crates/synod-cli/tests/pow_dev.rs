@@ -84,6 +84,13 @@ fn dev_pow_mines_confirms_transfers_and_resumes_from_disk() {
     let before = height(&urls[0]);
     assert!(server.interrupt().success());
 
+    // The offline audit re-validates every stored block of every node.
+    let audit = json(&run(&["verify", "--data-dir", data_s, "--json"]));
+    assert_eq!(audit["ok"], true);
+    let dbs = audit["databases"].as_array().unwrap();
+    assert_eq!(dbs.len(), 3);
+    assert!(dbs.iter().all(|d| d["height"].as_u64().unwrap() >= 1), "{audit}");
+
     // Resume: the chain comes back from disk (and keeps growing).
     let server = Server::start(&["dev", "--consensus", "pow", "--data-dir", data_s, "--port", "0"]);
     let node = server.url.clone();

@@ -20,7 +20,9 @@ use crate::store::contain_panic;
 use crate::{OpenError, StoreError};
 
 /// "chain" -> the 32-byte identity of the chain (genesis and consensus
-/// parameters) this file belongs to.
+/// parameters) this file belongs to; "descriptor" -> the node's description
+/// of that chain (its genesis and parameters, JSON), so that an offline
+/// auditor can rebuild the chain from the file alone.
 const POW_META: TableDefinition<&str, &[u8]> = TableDefinition::new("pow_meta");
 /// block hash (32 bytes) -> height u64 BE || canonical block bytes.
 const POW_BLOCKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pow_blocks");
@@ -42,20 +44,51 @@ pub struct PowStore {
 
 impl PowStore {
     /// Opens (or creates) the file at `path` for the chain whose identity is
-    /// `chain`. A file written for another chain is refused with
+    /// `chain` and whose description is `descriptor` (kept for auditors). A
+    /// file written for another chain is refused with
     /// [`OpenError::GenesisMismatch`]: its blocks would all be invalid here.
-    pub fn open(path: &Path, chain: [u8; 32]) -> Result<PowStore, OpenError> {
+    pub fn open(path: &Path, chain: [u8; 32], descriptor: &[u8]) -> Result<PowStore, OpenError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let path = path.to_path_buf();
         let db = contain_panic(move || Database::create(path))??;
         let store = PowStore { db };
-        store.bind_chain(chain)?;
+        store.bind_chain(chain, descriptor)?;
         Ok(store)
     }
 
-    fn bind_chain(&self, chain: [u8; 32]) -> Result<(), OpenError> {
+    /// Opens an existing file for reading what it holds (the offline
+    /// auditor): returns the store, its chain identity and its descriptor.
+    pub fn open_existing(path: &Path) -> Result<(PowStore, [u8; 32], Vec<u8>), OpenError> {
+        if !path.exists() {
+            return Err(OpenError::NoGenesis);
+        }
+        let path = path.to_path_buf();
+        let db = contain_panic(move || Database::open(path))??;
+        let store = PowStore { db };
+        let txn = store.db.begin_read()?;
+        let meta = match txn.open_table(POW_META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Err(OpenError::NoGenesis),
+            Err(e) => return Err(e.into()),
+        };
+        let read = |key: &'static str| -> Result<Vec<u8>, OpenError> {
+            let value = meta.get(key)?.ok_or(OpenError::NoGenesis)?;
+            Ok(unseal(POW_META_NAME, key.as_bytes(), value.value())?.to_vec())
+        };
+        let chain: [u8; 32] = read("chain")?.try_into().map_err(|_| StoreError::Undecodable {
+            table: POW_META_NAME,
+            key: "chain".into(),
+            detail: "not 32 bytes".into(),
+        })?;
+        let descriptor = read("descriptor")?;
+        drop(meta);
+        drop(txn);
+        Ok((store, chain, descriptor))
+    }
+
+    fn bind_chain(&self, chain: [u8; 32], descriptor: &[u8]) -> Result<(), OpenError> {
         let txn = self.db.begin_read()?;
         match txn.open_table(POW_META) {
             Ok(table) => {
@@ -73,6 +106,7 @@ impl PowStore {
         {
             let mut meta = txn.open_table(POW_META)?;
             meta.insert("chain", seal(POW_META_NAME, b"chain", &chain).as_slice())?;
+            meta.insert("descriptor", seal(POW_META_NAME, b"descriptor", descriptor).as_slice())?;
             txn.open_table(POW_BLOCKS)?;
         }
         txn.commit()?;
@@ -183,13 +217,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pow.redb");
         {
-            let store = PowStore::open(&path, [7; 32]).unwrap();
+            let store = PowStore::open(&path, [7; 32], b"d").unwrap();
             assert!(store.is_empty().unwrap());
             store.put_blocks(&[block(3, 2), block(1, 1)]).unwrap();
             store.put_blocks(&[block(2, 1), block(1, 1)]).unwrap();
         }
-        let store = PowStore::open(&path, [7; 32]).unwrap();
+        let store = PowStore::open(&path, [7; 32], b"d").unwrap();
         let all = store.load_all().unwrap();
+        drop(store);
+        let (store, chain, descriptor) = PowStore::open_existing(&path).unwrap();
+        assert_eq!((chain, descriptor.as_slice()), ([7; 32], b"d".as_slice()));
+        assert_eq!(store.load_all().unwrap(), all);
         assert_eq!(all, vec![block(1, 1), block(2, 1), block(3, 2)]);
     }
 
@@ -197,14 +235,14 @@ mod tests {
     fn another_chain_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pow.redb");
-        drop(PowStore::open(&path, [7; 32]).unwrap());
-        assert!(matches!(PowStore::open(&path, [8; 32]), Err(OpenError::GenesisMismatch)));
+        drop(PowStore::open(&path, [7; 32], b"d").unwrap());
+        assert!(matches!(PowStore::open(&path, [8; 32], b"d"), Err(OpenError::GenesisMismatch)));
     }
 
     #[test]
     fn a_damaged_block_is_reported_not_loaded() {
         let dir = tempfile::tempdir().unwrap();
-        let store = PowStore::open(&dir.path().join("pow.redb"), [7; 32]).unwrap();
+        let store = PowStore::open(&dir.path().join("pow.redb"), [7; 32], b"d").unwrap();
         store.put_blocks(&[block(1, 1), block(2, 2)]).unwrap();
         assert!(store.corrupt_block(&[2; 32]).unwrap());
         match store.load_all() {

@@ -16,32 +16,70 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
+/// Database file names: a Paxos or single node's ledger, a proof-of-work node's blocks.
+const DB_NAMES: [&str; 2] = ["synod.redb", "pow.redb"];
+
 /// The databases under `dir`: its own, or those of the nodes of a dev directory.
 fn databases(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let own = dir.join("synod.redb");
-    if own.exists() {
-        return Ok(vec![own]);
+    let own: Vec<PathBuf> = DB_NAMES.iter().map(|n| dir.join(n)).filter(|p| p.exists()).collect();
+    if !own.is_empty() {
+        return Ok(own);
     }
     let mut found = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
-            let db = e.path().join("synod.redb");
-            if db.exists() {
-                found.push(db);
-            }
+            found.extend(DB_NAMES.iter().map(|n| e.path().join(n)).filter(|p| p.exists()));
         }
     }
     found.sort();
     if found.is_empty() {
-        bail!("no synod.redb in {} or its node subdirectories", dir.display());
+        bail!("no synod.redb or pow.redb in {} or its node subdirectories", dir.display());
     }
     Ok(found)
+}
+
+/// Audits a proof-of-work node's block store; returns its JSON report and whether it failed.
+fn audit_pow(db: &Path, json: bool) -> (serde_json::Value, bool) {
+    match synod_node::pow::audit::audit(db) {
+        Ok(r) => {
+            if !json {
+                println!(
+                    "OK {}: proof-of-work chain {} height {} tip {} work {} — {} blocks stored, {} transfers, {} accounts, supply {}",
+                    db.display(),
+                    r.chain_id,
+                    r.height,
+                    r.tip,
+                    r.chain_work,
+                    r.blocks,
+                    r.transfers,
+                    r.accounts,
+                    r.supply
+                );
+            }
+            let mut v = serde_json::to_value(&r).expect("the report serialises");
+            v["database"] = db.display().to_string().into();
+            v["ok"] = true.into();
+            (v, false)
+        }
+        Err(e) => {
+            if !json {
+                println!("FAILED {}: first inconsistency at height {}: {e}", db.display(), e.height());
+            }
+            (serde_json::json!({ "database": db, "ok": false, "height": e.height(), "error": e.to_string() }), true)
+        }
+    }
 }
 
 pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut reports = Vec::new();
     let mut failed = false;
     for db in databases(&a.data_dir)? {
+        if db.file_name().is_some_and(|n| n == "pow.redb") {
+            let (report, bad) = audit_pow(&db, a.json);
+            failed |= bad;
+            reports.push(report);
+            continue;
+        }
         let store = match Store::open(&db) {
             Ok(s) => s,
             Err(e) => bail!("cannot open {} (is the node still running?): {e}", db.display()),

@@ -16,6 +16,7 @@
 //! from its peers whatever it missed while down.
 
 pub mod api;
+pub mod audit;
 pub mod driver;
 pub mod metrics;
 pub mod miner;
@@ -106,7 +107,9 @@ impl PowNode {
             ));
         }
         let identity = settings.chain.identity(&chain_config);
-        let store = PowStore::open(&config.data_dir.join("pow.redb"), identity)?;
+        let descriptor = audit::Descriptor { genesis: genesis.clone(), chain: settings.chain.clone() };
+        let descriptor = serde_json::to_vec(&descriptor).expect("the descriptor serialises");
+        let store = PowStore::open(&config.data_dir.join("pow.redb"), identity, &descriptor)?;
         let mut chain = ChainState::new(chain_config).map_err(|e| StartError::Consensus(e.to_string()))?;
         let (replayed, refused) = tokio::task::block_in_place(|| driver::replay_stored(&mut chain, &store))?;
         let tip = chain.best_tip();
