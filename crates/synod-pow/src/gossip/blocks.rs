@@ -176,25 +176,27 @@ impl Gossip {
         self.blocks_in_flight.has_room(peer) && self.peers.get(&peer).is_some_and(|p| !p.is_banned(now_ms))
     }
 
-    /// Who to ask for a pending block: its sender if it can be asked, else
-    /// the least busy peer that showed this height and did not say it lacks
-    /// the block; peers that let a request for it time out come last.
+    /// Who to ask for a pending block: its sender if it can be asked; else
+    /// the least busy peer that showed this height; else (the sender went
+    /// away, the others showed less) the least busy peer at all. Never a
+    /// peer that said it lacks the block; one that let a request for it
+    /// time out only when no other will do.
     fn pick_peer(&self, hash: &BlockHash, height: u64, source: PeerId, now_ms: u64) -> Option<PeerId> {
-        let usable = |id: PeerId, allow_slow: bool| {
+        let usable = |id: PeerId, allow_slow: bool, allow_short: bool| {
             let p = &self.peers[&id];
             self.can_ask(id, now_ms)
-                && (id == source || p.best_height >= height)
+                && (id == source || p.best_height >= height || allow_short)
                 && !p.lacks.contains(hash)
                 && (allow_slow || !p.slow.contains(hash))
         };
-        if self.peers.contains_key(&source) && usable(source, false) {
+        if self.peers.contains_key(&source) && usable(source, false, false) {
             return Some(source);
         }
-        [false, true].into_iter().find_map(|allow_slow| {
+        [(false, false), (false, true), (true, true)].into_iter().find_map(|(allow_slow, allow_short)| {
             self.peers
                 .keys()
                 .copied()
-                .filter(|&id| usable(id, allow_slow))
+                .filter(|&id| usable(id, allow_slow, allow_short))
                 .min_by_key(|&id| (self.blocks_in_flight.count(id), id))
         })
     }

@@ -140,23 +140,31 @@ impl Gossip {
         p.unconnecting_headers = 0;
         let params = &chain.config().params;
         let mut last = None;
+        let mut added = 0;
+        // Whether the last header placed was pending already: another peer
+        // is ahead of this one on the same chain.
+        let mut last_was_pending = false;
         for (header, hash) in &headers {
             height += 1;
             work = work.saturating_add(&block_proof(header.bits));
+            last_was_pending = false;
             if let Some(e) = chain.tree().get(hash) {
                 if !e.is_candidate() {
                     break;
                 }
-            } else if !self.pending.contains(hash) {
+            } else if self.pending.contains(hash) {
+                last_was_pending = true;
+            } else {
                 // Too far ahead of our clock: not yet (no one's fault); no room: later.
                 if time_too_far(header.time, now_secs, params) || !self.pending.has_room(1) {
                     break;
                 }
                 self.pending.insert(*hash, *header, height, work, peer);
-                self.stats.headers_accepted += 1;
+                added += 1;
             }
             last = Some(*hash);
         }
+        self.stats.headers_accepted += added;
         let p = self.peers.get_mut(&peer).expect("connected");
         p.note_best(height, work);
         let Some(last) = last else {
@@ -164,12 +172,12 @@ impl Gossip {
         };
         p.known.insert(InvItem::Block(last));
         if batch.len() == max {
-            // There is more: continue from the last header we placed.
             self.stats.header_batches_full += 1;
-            p.headers_continue_from = Some(last);
-        } else {
-            p.headers_continue_from = None;
         }
+        // A full batch means there is more: continue from the last header we
+        // placed, unless another peer already brought us that far on the same
+        // chain (it continues; polls and announcements cover a later split).
+        p.headers_continue_from = (batch.len() == max && !last_was_pending).then_some(last);
     }
 
     /// A batch whose first header links to nothing we know: ask again with
