@@ -131,6 +131,7 @@ impl Gossip {
         let mut doomed = Vec::new();
         let mut asks: BTreeMap<PeerId, Vec<InvItem>> = BTreeMap::new();
         let mut lowest = None;
+        let mut any_room = self.peers.keys().any(|&p| self.can_ask(p, now_ms));
         for (height, hash) in self.pending.in_height_order() {
             if chain.tree().contains(&hash) {
                 stored.push(hash);
@@ -142,7 +143,7 @@ impl Gossip {
                 continue;
             }
             let low = *lowest.get_or_insert(height);
-            if height >= low + window || !self.peers.keys().any(|&p| self.can_ask(p, now_ms)) {
+            if height >= low + window || !any_room {
                 break;
             }
             if self.blocks_in_flight.contains(&hash) || chain.orphans().contains(&hash) {
@@ -151,6 +152,7 @@ impl Gossip {
             if let Some(peer) = self.pick_peer(&hash, height, entry.source, now_ms) {
                 self.blocks_in_flight.insert(hash, peer, now_ms.saturating_add(self.limits.request_timeout_ms));
                 asks.entry(peer).or_default().push(InvItem::Block(hash));
+                any_room = self.peers.keys().any(|&p| self.can_ask(p, now_ms));
             }
         }
         for hash in stored {
