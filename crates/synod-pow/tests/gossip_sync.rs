@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use common::net::{small_limits, Net};
 use common::*;
+use synod_pow::chain::BlockOutcome;
 use synod_pow::gossip::{GossipMsg, InvItem};
 
 /// A node with `n` blocks mined by miner 1.
@@ -156,4 +157,50 @@ fn diverged_branches_reorg_to_the_heavier_one() {
     assert!(net.tips_agree());
     assert_eq!(net.nodes[1].chain.best_tip(), heavier);
     assert!(net.nodes[1].chain.stats().reorgs >= 1);
+}
+
+#[test]
+fn a_full_batch_of_headers_we_already_store_still_continues() {
+    // Story: a node that had stored the start of a peer's branch as a side
+    // branch got full batches of headers it already had, treated them as
+    // "nothing new", stopped asking, and never learnt the rest of the branch.
+    let base = chain_of(2);
+    let mut a = base.clone();
+    let a_blocks = mine_n(&mut a, miner(1), 20, 10);
+    let mut b = base;
+    mine_n(&mut b, miner(2), 7, 10);
+    // B holds A's first 6 blocks on a lighter side branch.
+    for blk in &a_blocks[..6] {
+        assert!(matches!(b.receive_block(blk.clone(), T0 + 1000), BlockOutcome::StoredSideBranch));
+    }
+    let mut net = Net::new(vec![a, b], small_limits());
+    net.connect(0, 1);
+    net.run();
+    assert!(net.tips_agree(), "B follows A's heavier branch to its tip");
+}
+
+#[test]
+fn when_the_peer_syncing_headers_stops_answering_another_takes_over() {
+    // Only one peer continues a shared chain's headers; if it goes silent,
+    // the others must be asked long before the slow poll.
+    let limits = small_limits();
+    let mut net = Net::new(vec![chain_of(23), chain_of(23), node()], limits.clone());
+    net.connect(0, 2);
+    net.connect(1, 2);
+    // Node 0's answer to the first GetHeaders arrives first; then node 0 goes silent.
+    let mut headers_from_0 = 0;
+    net.drop_if = Box::new(move |d| {
+        if d.from == 0 && d.to == 2 {
+            headers_from_0 += usize::from(d.msg.kind() == "headers");
+            return headers_from_0 > 1 || d.msg.kind() != "headers";
+        }
+        false
+    });
+    net.run();
+    assert!(!net.tips_agree());
+    for _ in 0..40 {
+        net.tick(limits.request_timeout_ms);
+    }
+    assert!(40 * limits.request_timeout_ms < limits.sync_poll_ms);
+    assert_eq!(net.nodes[2].chain.best_tip(), net.nodes[1].chain.best_tip());
 }

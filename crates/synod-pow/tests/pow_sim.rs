@@ -1,5 +1,6 @@
 //! The proof-of-work network simulator: at least 100 seeds through
-//! partitions that fork the chain, with every check of `synod_pow::sim`.
+//! partitions that fork the chain, nodes running the gossip core over lossy
+//! links, a late joiner and an attacker, with every check of `synod_pow::sim`.
 
 use std::time::Instant;
 
@@ -19,6 +20,13 @@ fn one_hundred_seeds_converge_with_exact_state_and_supply() {
     assert!(t.orphaned > 0 && t.partitions >= 100 && t.double_spends > 0, "{summary}");
     assert!(t.returned_to_mempool > 0 && t.invalid_rejected > 0, "{summary}");
     assert!(t.transfers_confirmed > 1000, "{summary}");
+    // The gossip core was really exercised: lossy and duplicating links, a
+    // late joiner syncing more than two header batches behind, an attacker
+    // banned by the nodes it reached.
+    assert!(t.duplicated > 0 && t.messages_dropped > 0, "{summary}");
+    assert!(t.late_join_gap > 2 * opts.headers_max as u64, "{summary}");
+    assert!(t.late_header_batches_full >= 2 * summary.seeds_run, "{summary}");
+    assert!(t.bans >= 3 * summary.seeds_run && t.attacks_refused > 0, "{summary}");
 }
 
 #[test]

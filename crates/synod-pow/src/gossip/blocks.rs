@@ -131,6 +131,7 @@ impl Gossip {
         let mut doomed = Vec::new();
         let mut asks: BTreeMap<PeerId, Vec<InvItem>> = BTreeMap::new();
         let mut lowest = None;
+        let mut any_room = self.peers.keys().any(|&p| self.can_ask(p, now_ms));
         for (height, hash) in self.pending.in_height_order() {
             if chain.tree().contains(&hash) {
                 stored.push(hash);
@@ -142,7 +143,7 @@ impl Gossip {
                 continue;
             }
             let low = *lowest.get_or_insert(height);
-            if height >= low + window || !self.peers.keys().any(|&p| self.can_ask(p, now_ms)) {
+            if height >= low + window || !any_room {
                 break;
             }
             if self.blocks_in_flight.contains(&hash) || chain.orphans().contains(&hash) {
@@ -151,6 +152,7 @@ impl Gossip {
             if let Some(peer) = self.pick_peer(&hash, height, entry.source, now_ms) {
                 self.blocks_in_flight.insert(hash, peer, now_ms.saturating_add(self.limits.request_timeout_ms));
                 asks.entry(peer).or_default().push(InvItem::Block(hash));
+                any_room = self.peers.keys().any(|&p| self.can_ask(p, now_ms));
             }
         }
         for hash in stored {
@@ -176,25 +178,27 @@ impl Gossip {
         self.blocks_in_flight.has_room(peer) && self.peers.get(&peer).is_some_and(|p| !p.is_banned(now_ms))
     }
 
-    /// Who to ask for a pending block: its sender if it can be asked, else
-    /// the least busy peer that showed this height and did not say it lacks
-    /// the block; peers that let a request for it time out come last.
+    /// Who to ask for a pending block: its sender if it can be asked; else
+    /// the least busy peer that showed this height; else (the sender went
+    /// away, the others showed less) the least busy peer at all. Never a
+    /// peer that said it lacks the block; one that let a request for it
+    /// time out only when no other will do.
     fn pick_peer(&self, hash: &BlockHash, height: u64, source: PeerId, now_ms: u64) -> Option<PeerId> {
-        let usable = |id: PeerId, allow_slow: bool| {
+        let usable = |id: PeerId, allow_slow: bool, allow_short: bool| {
             let p = &self.peers[&id];
             self.can_ask(id, now_ms)
-                && (id == source || p.best_height >= height)
+                && (id == source || p.best_height >= height || allow_short)
                 && !p.lacks.contains(hash)
                 && (allow_slow || !p.slow.contains(hash))
         };
-        if self.peers.contains_key(&source) && usable(source, false) {
+        if self.peers.contains_key(&source) && usable(source, false, false) {
             return Some(source);
         }
-        [false, true].into_iter().find_map(|allow_slow| {
+        [(false, false), (false, true), (true, true)].into_iter().find_map(|(allow_slow, allow_short)| {
             self.peers
                 .keys()
                 .copied()
-                .filter(|&id| usable(id, allow_slow))
+                .filter(|&id| usable(id, allow_slow, allow_short))
                 .min_by_key(|&id| (self.blocks_in_flight.count(id), id))
         })
     }

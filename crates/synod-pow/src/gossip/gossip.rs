@@ -36,6 +36,9 @@ pub struct Gossip {
     pub(super) recent_rejects: BoundedSet<TransferId>,
     pub(super) events: VecDeque<GossipEvent>,
     pub(super) stats: GossipStats,
+    /// The peer syncing headers with us went away or stopped answering: ask
+    /// everyone on the next tick (only one peer continues a shared chain).
+    pub(super) headers_resync: bool,
 }
 
 impl Gossip {
@@ -53,6 +56,7 @@ impl Gossip {
             recent_rejects: BoundedSet::new(limits.recent_rejects_max),
             events: VecDeque::new(),
             stats: GossipStats::default(),
+            headers_resync: false,
             limits,
         }
     }
@@ -117,6 +121,7 @@ impl Gossip {
             return;
         };
         self.forget_requests(peer);
+        self.headers_resync |= p.headers_continue_from.is_some() || p.headers_asked_ms.is_some();
         if let Some(until) = p.banned_until_ms {
             if self.bans.len() >= self.limits.bans_max {
                 // Forget the ban that ends first.
@@ -197,12 +202,19 @@ impl Gossip {
             }
             if p.headers_asked_ms.is_some_and(|t| t.saturating_add(self.limits.request_timeout_ms) <= now_ms) {
                 p.headers_asked_ms = None;
+                self.headers_resync = true;
             }
         }
         self.bans.retain(|_, until| *until > now_ms);
         self.transfers_in_flight.remove_expired(now_ms);
         self.on_block_timeouts(chain, now_ms, &mut out);
         self.continue_headers(chain, now_ms, &mut out);
+        if std::mem::take(&mut self.headers_resync) {
+            let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+            for peer in peers {
+                self.maybe_get_headers(peer, chain, now_ms, &mut out);
+            }
+        }
         self.poll_headers(chain, now_ms, &mut out);
         self.fill_downloads(chain, now_ms, &mut out);
         self.finish(out)

@@ -131,7 +131,7 @@ impl Gossip {
             self.pending.get(&first_parent).map(|h| (h.height, h.chain_work)).or_else(|| {
                 chain.tree().get(&first_parent).filter(|e| e.is_candidate()).map(|e| (e.height, e.chain_work))
             });
-        let Some((mut height, mut work)) = parent else {
+        let Some((parent_height, parent_work)) = parent else {
             self.on_unconnecting_headers(peer, chain, now_ms, out);
             return;
         };
@@ -139,37 +139,47 @@ impl Gossip {
         let p = self.peers.get_mut(&peer).expect("connected");
         p.unconnecting_headers = 0;
         let params = &chain.config().params;
+        let (mut height, mut work) = (parent_height, parent_work);
+        // The last header placed (stored or pending), with its height and work.
         let mut last = None;
+        let mut added = 0;
+        // Whether the last header placed was pending already: another peer
+        // is ahead of this one on the same chain.
+        let mut last_was_pending = false;
         for (header, hash) in &headers {
-            height += 1;
-            work = work.saturating_add(&block_proof(header.bits));
-            if let Some(e) = chain.tree().get(hash) {
+            let (h, w) = (height + 1, work.saturating_add(&block_proof(header.bits)));
+            let stored = chain.tree().get(hash);
+            // (A stored block may linger among pending headers until pruned.)
+            let was_pending = stored.is_none() && self.pending.contains(hash);
+            if let Some(e) = stored {
                 if !e.is_candidate() {
                     break;
                 }
-            } else if !self.pending.contains(hash) {
+            } else if !was_pending {
                 // Too far ahead of our clock: not yet (no one's fault); no room: later.
                 if time_too_far(header.time, now_secs, params) || !self.pending.has_room(1) {
                     break;
                 }
-                self.pending.insert(*hash, *header, height, work, peer);
-                self.stats.headers_accepted += 1;
+                self.pending.insert(*hash, *header, h, w, peer);
+                added += 1;
             }
+            (height, work, last_was_pending) = (h, w, was_pending);
             last = Some(*hash);
         }
-        let p = self.peers.get_mut(&peer).expect("connected");
-        p.note_best(height, work);
+        self.stats.headers_accepted += added;
         let Some(last) = last else {
             return;
         };
+        let p = self.peers.get_mut(&peer).expect("connected");
+        p.note_best(height, work);
         p.known.insert(InvItem::Block(last));
         if batch.len() == max {
-            // There is more: continue from the last header we placed.
             self.stats.header_batches_full += 1;
-            p.headers_continue_from = Some(last);
-        } else {
-            p.headers_continue_from = None;
         }
+        // A full batch means there is more: continue from the last header we
+        // placed, unless another peer already brought us that far on the same
+        // chain (it continues; polls and announcements cover a later split).
+        p.headers_continue_from = (batch.len() == max && !last_was_pending).then_some(last);
     }
 
     /// A batch whose first header links to nothing we know: ask again with

@@ -3,8 +3,10 @@
 
 use std::collections::HashSet;
 
-use crate::chain::ChainState;
+use crate::chain::{ChainState, SharedBlock};
+use crate::gossip::Gossip;
 use crate::hash::BlockHash;
+use crate::sim::world::World;
 
 /// A broken property: which check, and what was seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,14 +21,55 @@ pub(crate) fn fail(check: &'static str, detail: String) -> Result<(), Violation>
     Err(Violation { check, detail })
 }
 
-/// Mempool and orphan pool within their bounds.
-pub(crate) fn bounds(node: usize, chain: &ChainState) -> Result<(), Violation> {
+/// Mempool, orphan pool and the gossip core's sets within their bounds.
+pub(crate) fn bounds(node: usize, chain: &ChainState, gossip: &Gossip) -> Result<(), Violation> {
     let (m, o) = (chain.mempool(), chain.orphans());
     if m.len() > m.max_transfers() || m.bytes() > m.max_bytes() {
         return fail("mempool_bound", format!("node {node}: {} transfers, {} bytes", m.len(), m.bytes()));
     }
     if o.len() > o.max_blocks() || o.bytes() > o.max_bytes() {
         return fail("orphan_bound", format!("node {node}: {} orphans, {} bytes", o.len(), o.bytes()));
+    }
+    let l = gossip.limits();
+    let peers = gossip.peers(0);
+    let window_ok = peers.iter().all(|p| p.blocks_in_flight <= l.blocks_in_flight_per_peer);
+    let in_flight: usize = peers.iter().map(|p| p.blocks_in_flight).sum();
+    if peers.len() > l.peers_max || !window_ok || in_flight != gossip.blocks_in_flight() {
+        return fail("gossip_in_flight_bound", format!("node {node}: {peers:?}"));
+    }
+    if gossip.pending_headers() > l.pending_headers_max || gossip.stats().events_dropped > 0 {
+        return fail("gossip_bound", format!("node {node}: {} pending headers", gossip.pending_headers()));
+    }
+    Ok(())
+}
+
+/// What a driver persists after a call (the stored-blocks log) is exactly
+/// what the tree took, parents first, and nothing was dropped.
+pub(crate) fn stored_log(node: usize, chain: &ChainState, stored: &[SharedBlock]) -> Result<(), Violation> {
+    for b in stored {
+        let hash = b.hash();
+        let (Some(e), Some(parent)) = (chain.tree().get(&hash), chain.tree().get(&b.header.prev_hash)) else {
+            return fail("stored_log", format!("node {node}: logged block {hash} or its parent is not stored"));
+        };
+        if parent.seq >= e.seq {
+            return fail("stored_log", format!("node {node}: block {hash} logged before its parent"));
+        }
+    }
+    if chain.stats().stored_log_dropped > 0 {
+        return fail("stored_log", format!("node {node}: the stored-blocks log dropped entries"));
+    }
+    Ok(())
+}
+
+/// Every node the attacker sent provably bad data still bans it.
+pub(crate) fn attacker_banned(world: &World) -> Result<(), Violation> {
+    let Some(a) = world.attacker() else {
+        return Ok(());
+    };
+    for (i, n) in world.nodes.iter().enumerate() {
+        if n.attacker_offended && !n.gossip.is_banned(a as u64, world.now_ms) {
+            return fail("attacker_not_banned", format!("node {i} no longer bans the attacker"));
+        }
     }
     Ok(())
 }

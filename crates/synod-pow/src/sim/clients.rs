@@ -6,7 +6,6 @@ use rand::Rng;
 use synod_core::{AccountId, SignedTransfer, Transfer};
 
 use crate::sim::checks::Violation;
-use crate::sim::network::Msg;
 use crate::sim::world::World;
 
 impl World<'_> {
@@ -17,6 +16,9 @@ impl World<'_> {
     pub(super) fn client(&mut self) -> Result<(), Violation> {
         let sender = self.rng.gen_range(0..self.keys.len());
         let node = self.rng.gen_range(0..self.nodes.len());
+        if !self.nodes[node].joined {
+            return Ok(());
+        }
         let chain = &self.nodes[node].chain;
         let from = self.keys[sender].account();
         let balance = chain.account(&from).balance;
@@ -35,27 +37,37 @@ impl World<'_> {
         let memo = vec![self.rng.gen(); self.rng.gen_range(0..=8)];
         let transfer = Transfer { chain_id: chain.config().chain_id(), from, to, amount, fee, nonce, memo };
         let first = transfer.clone().sign(&self.keys[sender]);
-        self.submit(node, first);
+        self.submit(node, first)?;
         if self.links.is_partitioned() && self.rng.gen_bool(0.3) {
-            let other: Vec<usize> =
-                (0..self.nodes.len()).filter(|&o| self.links.group(o) != self.links.group(node)).collect();
+            let other: Vec<usize> = (0..self.nodes.len())
+                .filter(|&o| self.nodes[o].joined && self.links.group(o) != self.links.group(node))
+                .collect();
+            if other.is_empty() {
+                return Ok(());
+            }
             let target = other[self.rng.gen_range(0..other.len())];
             let mut twin = transfer;
             twin.to = AccountId(self.rng.gen());
             let twin = twin.sign(&self.keys[sender]);
             self.stats.double_spends += 1;
-            self.submit(target, twin);
+            self.submit(target, twin)?;
         }
         Ok(())
     }
 
-    fn submit(&mut self, node: usize, tx: SignedTransfer) {
+    fn submit(&mut self, node: usize, tx: SignedTransfer) -> Result<(), Violation> {
         self.stats.transfers_submitted += 1;
-        let result = self.nodes[node].chain.submit_transfer(tx.clone());
+        let now_ms = self.now_ms;
+        let mut result = None;
+        self.gossip_call(node, |g, c| {
+            let (r, actions) = g.on_local_transfer(tx.clone(), c, now_ms);
+            result = Some(r);
+            actions
+        })?;
         self.log(|| format!("client -> node {node}: transfer {} nonce {}: {result:?}", tx.id(), tx.transfer.nonce));
-        if result.is_ok() {
+        if matches!(result, Some(Ok(_))) {
             self.stats.transfers_accepted += 1;
-            self.broadcast(node, None, &Msg::Tx(Box::new(tx)));
         }
+        Ok(())
     }
 }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use rand::Rng;
 
-use crate::chain::{mine_block, BlockOutcome, HashCounter, MineOutcome, MinerConfig, PowBlock};
+use crate::chain::{mine_block, record_len, BlockOutcome, HashCounter, MineOutcome, MinerConfig, PowBlock};
+use crate::gossip::GossipMsg;
 use crate::sim::checks::{fail, Violation};
-use crate::sim::network::Msg;
 use crate::sim::world::{hash_word, mix, Event, World};
 use crate::work::block_proof;
 use crate::U256;
@@ -22,7 +22,7 @@ impl World<'_> {
     /// difficulty. Exponential
     /// times are memoryless, so redrawing on every tip change is exact.
     pub(super) fn schedule_mine(&mut self, node: usize) {
-        if !self.mining {
+        if !self.mining || !self.nodes[node].joined {
             return;
         }
         let total: u64 = self.nodes.iter().map(|n| n.power).sum();
@@ -39,7 +39,8 @@ impl World<'_> {
         self.push(delay, Event::Mine { node, gen });
     }
 
-    /// Builds a template on the node's tip, solves it for real, and sends it.
+    /// Builds a template on the node's tip, solves it for real, and hands it
+    /// to the node's gossip core (which applies and announces it).
     pub(super) fn mine(&mut self, node: usize) -> Result<(), Violation> {
         let now = self.now_secs(node);
         let n = &self.nodes[node];
@@ -51,20 +52,24 @@ impl World<'_> {
         else {
             return fail("mining", format!("node {node} found no nonce for an easy target"));
         };
-        let block = mined.block;
-        let outcome = self.nodes[node].chain.receive_block(block.clone(), now);
+        let block = Arc::new(mined.block);
+        let now_ms = self.now_ms;
+        let mut outcome = None;
+        self.gossip_call(node, |g, c| {
+            let (o, actions) = g.on_mined_block((*block).clone(), c, now_ms, now);
+            outcome = Some(o);
+            actions
+        })?;
         self.log(|| format!("node {node} mined {} at height {}: {outcome:?}", block.hash(), block.height()));
         mix(&mut self.trace_hash, hash_word(&block.hash()));
-        if !matches!(outcome, BlockOutcome::Extended { .. }) {
+        if !matches!(outcome, Some(BlockOutcome::Extended { .. })) {
             return fail("own_block", format!("node {node}: its own template gave {outcome:?}"));
         }
         self.stats.blocks_mined += 1;
-        let shared = Arc::new(block);
-        self.broadcast(node, None, &Msg::Block(shared.clone()));
+        self.last_mined = Some(block.clone());
         if self.rng.gen_range(0..1000) < self.opts.tamper_per_mille {
-            self.send_tampered(node, &shared, &target)?;
+            self.send_tampered(node, &block, &target)?;
         }
-        self.schedule_mine(node);
         Ok(())
     }
 
@@ -73,7 +78,11 @@ impl World<'_> {
     /// coinbase, or a transfer spent twice.
     fn send_tampered(&mut self, node: usize, block: &PowBlock, target: &crate::U256) -> Result<(), Violation> {
         let mut bad = block.clone();
-        if !bad.transfers.is_empty() && self.rng.gen_bool(0.5) {
+        let max_bytes = self.nodes[node].chain.config().limits.max_block_bytes;
+        let spend_twice = self.rng.gen_bool(0.5);
+        // The copy must still fit: an oversize block is provably bad, and its
+        // sender would rightly be banned.
+        if spend_twice && !bad.transfers.is_empty() && bad.encoded_len() + record_len(&bad.transfers[0]) <= max_bytes {
             let again = bad.transfers[0].clone();
             bad.coinbase.amount += again.transfer.fee;
             bad.transfers.push(again);
@@ -88,8 +97,14 @@ impl World<'_> {
         };
         self.tampered.insert(mined.hash);
         self.stats.tampered_blocks += 1;
-        self.log(|| format!("node {node} also sends tampered {}", mined.hash));
-        self.broadcast(node, None, &Msg::Block(Arc::new(mined.block)));
+        self.log(|| format!("node {node} also pushes tampered {}", mined.hash));
+        // Pushed unasked to every peer, as a block of its own would be.
+        let bytes = GossipMsg::Block(mined.block.encode()).to_bytes();
+        for to in 0..self.nodes.len() {
+            if self.conns.is_open(node, to) {
+                self.send_bytes(node, to, bytes.clone());
+            }
+        }
         Ok(())
     }
 }

@@ -1,38 +1,20 @@
-//! Messages between simulated nodes, and the links that carry (or drop) them.
+//! The simulated network between [`crate::gossip::Gossip`] cores: which
+//! nodes can reach each other (partitions), which connections are up
+//! (joined, not dropped after a ban), and the fault model of the links.
+//!
+//! Fault model: every message is encoded to bytes and decoded by the
+//! receiver; it is delayed by a uniform latency, so messages overtake each
+//! other; during the active phase it is lost with `loss_per_mille` and
+//! delivered twice with `dup_per_mille`; a partition drops everything
+//! between groups. Connections are not torn down by partitions (as TCP
+//! connections that merely stall): the gossip core's timeouts and polls
+//! must cope.
 
-use synod_core::SignedTransfer;
-
-use crate::chain::SharedBlock;
-use crate::hash::BlockHash;
-
-/// What nodes send each other: full blocks on a new tip or on request,
-/// requests for missing blocks, periodic tip announcements, and transfers.
-#[derive(Clone, Debug)]
-pub enum Msg {
-    /// A block.
-    Block(SharedBlock),
-    /// "Send me this block."
-    GetBlock(BlockHash),
-    /// "My best tip is this."
-    Tip(BlockHash),
-    /// A transfer to relay.
-    Tx(Box<SignedTransfer>),
-}
-
-impl Msg {
-    /// Short name for traces.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Msg::Block(_) => "block",
-            Msg::GetBlock(_) => "getblock",
-            Msg::Tip(_) => "tip",
-            Msg::Tx(_) => "tx",
-        }
-    }
-}
+use std::collections::BTreeSet;
 
 /// Which nodes can reach each other: `None` when healed, else a group per
-/// node (messages between groups are dropped).
+/// node (messages between groups are dropped). Peers beyond the groups (the
+/// attacker) are never partitioned.
 #[derive(Clone, Debug, Default)]
 pub struct Links {
     groups: Option<Vec<u8>>,
@@ -57,13 +39,37 @@ impl Links {
     /// True if `a` and `b` can talk.
     pub fn connected(&self, a: usize, b: usize) -> bool {
         match &self.groups {
-            None => true,
-            Some(g) => g[a] == g[b],
+            Some(g) if a < g.len() && b < g.len() => g[a] == g[b],
+            _ => true,
         }
     }
 
     /// The group of `node` (0 when healed).
     pub fn group(&self, node: usize) -> u8 {
         self.groups.as_ref().map_or(0, |g| g[node])
+    }
+}
+
+/// The connections that are up, as unordered pairs of peer ids.
+#[derive(Clone, Debug, Default)]
+pub struct Connections {
+    pairs: BTreeSet<(usize, usize)>,
+}
+
+impl Connections {
+    /// Brings the connection between `a` and `b` up.
+    pub fn open(&mut self, a: usize, b: usize) {
+        assert_ne!(a, b, "no self-connections");
+        self.pairs.insert((a.min(b), a.max(b)));
+    }
+
+    /// Drops it (after a ban).
+    pub fn close(&mut self, a: usize, b: usize) {
+        self.pairs.remove(&(a.min(b), a.max(b)));
+    }
+
+    /// True if up.
+    pub fn is_open(&self, a: usize, b: usize) -> bool {
+        self.pairs.contains(&(a.min(b), a.max(b)))
     }
 }

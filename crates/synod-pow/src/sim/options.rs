@@ -32,6 +32,8 @@ pub struct PowSimOptions {
     pub latency_ms: (u64, u64),
     /// Messages lost outside partitions, per mille (active phase only).
     pub loss_per_mille: u32,
+    /// Messages delivered twice, per mille (active phase only).
+    pub dup_per_mille: u32,
     /// Mined blocks that a node also sends in a tampered (invalid) variant, per mille.
     pub tamper_per_mille: u32,
     /// Each node's block limit in transfers (sets `max_block_bytes`).
@@ -40,6 +42,16 @@ pub struct PowSimOptions {
     pub mempool_transfers: usize,
     /// Each node's orphan pool bound in blocks.
     pub orphan_blocks: usize,
+    /// Gossip `headers_max`: small, so a late joiner needs several header rounds.
+    pub headers_max: usize,
+    /// The last node joins the network this many seconds in (0: from the
+    /// start) and must catch up by headers-first sync.
+    pub late_join_secs: u64,
+    /// A misbehaving peer (no chain of its own) sends invalid blocks,
+    /// headers and bytes to every node until each has banned it.
+    pub attacker: bool,
+    /// Milliseconds between the attacker's rounds.
+    pub attack_every_ms: u64,
     /// Worker threads for `run_pow_seeds` (0: all cores).
     pub threads: usize,
     /// Stop claiming new seeds after the first failure.
@@ -64,10 +76,15 @@ impl Default for PowSimOptions {
             transfer_every_ms: 2_000,
             latency_ms: (20, 400),
             loss_per_mille: 20,
+            dup_per_mille: 10,
             tamper_per_mille: 40,
             block_transfers: 12,
             mempool_transfers: 48,
             orphan_blocks: 8,
+            headers_max: 8,
+            late_join_secs: 300,
+            attacker: true,
+            attack_every_ms: 45_000,
             threads: 0,
             stop_on_violation: false,
             trace: false,

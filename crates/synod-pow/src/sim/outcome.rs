@@ -42,8 +42,22 @@ pub struct PowSeedStats {
     pub messages: u64,
     /// Messages lost or cut by a partition.
     pub messages_dropped: u64,
+    /// Messages the network delivered twice.
+    pub duplicated: u64,
     /// Sync rounds needed to converge after healing.
     pub settle_rounds: u64,
+    /// Offences the attacker sent.
+    pub attacks: u64,
+    /// Of its blocks, those refused as invalid.
+    pub attacks_refused: u64,
+    /// Nodes that banned the attacker.
+    pub bans: u64,
+    /// Misbehaviour points charged to honest peers (network duplicates only).
+    pub honest_misbehaviour: u64,
+    /// How many blocks behind the late node joined (the most of any seed).
+    pub late_join_gap: u64,
+    /// Full header batches the late node received (each asks for the next).
+    pub late_header_batches_full: u64,
 }
 
 impl PowSeedStats {
@@ -64,6 +78,13 @@ impl PowSeedStats {
         self.messages += o.messages;
         self.messages_dropped += o.messages_dropped;
         self.settle_rounds = self.settle_rounds.max(o.settle_rounds);
+        self.duplicated += o.duplicated;
+        self.attacks += o.attacks;
+        self.attacks_refused += o.attacks_refused;
+        self.bans += o.bans;
+        self.honest_misbehaviour += o.honest_misbehaviour;
+        self.late_join_gap = self.late_join_gap.max(o.late_join_gap);
+        self.late_header_batches_full += o.late_header_batches_full;
     }
 }
 
@@ -145,7 +166,7 @@ impl std::fmt::Display for PowSummary {
         let t = &self.totals;
         write!(
             f,
-            "synod sim --consensus pow: {} seeds x {} nodes: {} ok, {} violations | blocks mined {}, reorgs {} (deepest {}), orphans {}, partitions {}, transfers confirmed {} of {} submitted, double spends {}, returned to mempool {}, tampered blocks {} (refused {})",
+            "synod sim --consensus pow: {} seeds x {} nodes: {} ok, {} violations | blocks mined {}, reorgs {} (deepest {}), orphans {}, partitions {}, transfers confirmed {} of {} submitted, double spends {}, returned to mempool {}, tampered blocks {} (refused {}), attacker banned {} times after {} offences, late joiner {} full header batches (up to {} blocks behind)",
             self.seeds_run,
             self.opts.nodes,
             self.ok,
@@ -161,6 +182,10 @@ impl std::fmt::Display for PowSummary {
             t.returned_to_mempool,
             t.tampered_blocks,
             t.invalid_rejected,
+            t.bans,
+            t.attacks,
+            t.late_header_batches_full,
+            t.late_join_gap,
         )?;
         if let Some((seed, v)) = self.violations.first() {
             write!(

@@ -1,9 +1,10 @@
 //! The event loop of one seed: nodes mine (block-find times drawn from an
 //! exponential distribution scaled by difficulty, each block then solved for
-//! real against its easy target), gossip blocks and transfers over lossy,
-//! delayed links that partitions cut, and clients send transfers (and double
-//! spends across partitions). After the active phase the network heals and
-//! settles, and the checks run.
+//! real against its easy target) and run the [`Gossip`] core over lossy,
+//! delayed, duplicating links that partitions cut; clients send transfers
+//! (and double spends across partitions); one node joins late and an
+//! attacker sends invalid data. After the active phase the network heals
+//! and settles, and the checks run.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -13,10 +14,11 @@ use synod_core::crypto::Keypair;
 use synod_core::genesis::Allocation;
 use synod_core::{AccountId, AuthMode, Genesis};
 
-use crate::chain::{BlockOutcome, ChainConfig, ChainState, SharedBlock, EMPTY_BLOCK_BYTES};
+use crate::chain::{ChainConfig, ChainState, SharedBlock, EMPTY_BLOCK_BYTES};
+use crate::gossip::{Gossip, GossipLimits};
 use crate::hash::BlockHash;
-use crate::sim::checks::{self, fail, Violation};
-use crate::sim::network::{Links, Msg};
+use crate::sim::checks::{self, Violation};
+use crate::sim::network::{Connections, Links};
 use crate::sim::options::PowSimOptions;
 use crate::sim::outcome::PowSeedStats;
 
@@ -24,14 +26,16 @@ use crate::sim::outcome::PowSeedStats;
 pub const GENESIS_SECS: u64 = 1_700_000_000;
 /// Balance of each client account at genesis.
 pub const CLIENT_FUNDS: u64 = 1_000_000;
-const ANNOUNCE_EVERY_MS: u64 = 15_000;
-const SETTLE_ROUNDS: usize = 60;
+/// Milliseconds between a node's gossip timer ticks.
+pub(super) const TICK_MS: u64 = 1_000;
 
 pub(super) enum Event {
     Mine { node: usize, gen: u64 },
-    Deliver { from: usize, to: usize, msg: Msg },
+    Deliver { from: usize, to: usize, bytes: Vec<u8> },
+    Attack,
     Client,
-    Announce { node: usize },
+    Tick { node: usize },
+    Join { node: usize },
     Partition { groups: Vec<u8> },
     Heal,
     EndActive,
@@ -39,10 +43,14 @@ pub(super) enum Event {
 
 pub(super) struct SimNode {
     pub(super) chain: ChainState,
+    pub(super) gossip: Gossip,
     pub(super) miner: AccountId,
     pub(super) power: u64,
     pub(super) skew_ms: i64,
     pub(super) mine_gen: u64,
+    pub(super) joined: bool,
+    /// The attacker delivered provably bad data to this node.
+    pub(super) attacker_offended: bool,
 }
 
 pub(crate) struct World<'a> {
@@ -54,9 +62,12 @@ pub(crate) struct World<'a> {
     pub(super) nodes: Vec<SimNode>,
     pub(super) keys: Vec<Keypair>,
     pub(super) links: Links,
+    pub(super) conns: Connections,
     pub(super) active: bool,
     pub(super) mining: bool,
     pub(super) tampered: HashSet<BlockHash>,
+    /// The latest block mined, for the attacker to damage.
+    pub(super) last_mined: Option<SharedBlock>,
     pub(crate) stats: PowSeedStats,
     pub(crate) trace: Vec<String>,
     pub(crate) trace_hash: u64,
@@ -95,6 +106,23 @@ pub fn sim_config(opts: &PowSimOptions, keys: &[Keypair]) -> ChainConfig {
     config
 }
 
+/// The gossip limits every simulated node runs: small batches and windows
+/// so multi-round sync and timeouts happen in minutes of simulated time.
+pub fn sim_gossip_limits(opts: &PowSimOptions) -> GossipLimits {
+    GossipLimits {
+        inv_items_max: 64,
+        headers_max: opts.headers_max,
+        locator_max: 32,
+        blocks_in_flight_per_peer: 4,
+        request_timeout_ms: 3_000,
+        pending_headers_max: 4 * opts.headers_max,
+        download_window_blocks: 64,
+        sync_poll_ms: 15_000,
+        known_inventory_per_peer: 512,
+        ..GossipLimits::default()
+    }
+}
+
 impl<'a> World<'a> {
     pub(crate) fn new(seed: u64, opts: &'a PowSimOptions) -> World<'a> {
         assert!((2..=16).contains(&opts.nodes) && opts.clients >= 2, "2..=16 nodes, at least 2 clients");
@@ -105,13 +133,17 @@ impl<'a> World<'a> {
             (0..opts.clients as usize + n).map(|_| Keypair::from_seed(&rng.gen::<[u8; 32]>())).collect();
         let config = sim_config(opts, &keys);
         let chain = ChainState::new(config).expect("valid simulation config");
+        let limits = sim_gossip_limits(opts);
         let nodes = (0..n)
             .map(|i| SimNode {
                 chain: chain.clone(),
+                gossip: Gossip::new(limits.clone()),
                 miner: keys[opts.clients as usize + i].account(),
                 power: rng.gen_range(1..=4),
                 skew_ms: rng.gen_range(-2_000..=2_000),
                 mine_gen: 0,
+                joined: false,
+                attacker_offended: false,
             })
             .collect();
         World {
@@ -123,9 +155,11 @@ impl<'a> World<'a> {
             nodes,
             keys,
             links: Links::default(),
+            conns: Connections::default(),
             active: true,
             mining: true,
             tampered: HashSet::new(),
+            last_mined: None,
             stats: PowSeedStats::default(),
             trace: Vec::new(),
             trace_hash: 0xcbf2_9ce4_8422_2325 ^ seed,
@@ -153,9 +187,19 @@ impl<'a> World<'a> {
         (-(1.0 - u).ln() * mean_ms).ceil().max(1.0) as u64
     }
 
+    /// The attacker's peer id, if there is one: the first id after the nodes.
+    pub(super) fn attacker(&self) -> Option<usize> {
+        self.opts.attacker.then_some(self.nodes.len())
+    }
+
+    /// The node that joins late, if any.
+    pub(super) fn late_node(&self) -> Option<usize> {
+        (self.opts.late_join_secs > 0).then(|| self.nodes.len() - 1)
+    }
+
     /// Runs the seed to the end and checks it.
     pub(crate) fn run(&mut self) -> Result<(), Violation> {
-        self.schedule();
+        self.schedule()?;
         while let Some(((t, _), event)) = self.queue.pop_first() {
             self.now_ms = t;
             let end = matches!(event, Event::EndActive);
@@ -173,22 +217,33 @@ impl<'a> World<'a> {
             self.stats.max_reorg_depth = self.stats.max_reorg_depth.max(c.stats().max_reorg_depth);
             self.stats.returned_to_mempool += c.stats().returned_to_mempool;
         }
+        if let Some(late) = self.late_node() {
+            self.stats.late_header_batches_full = self.nodes[late].gossip.stats().header_batches_full;
+        }
         mix(&mut self.trace_hash, hash_word(&chains[0].best_tip().hash));
         checks::convergence(&chains)?;
         checks::replay(&chains)?;
         checks::supply(&chains)?;
-        checks::applied_once(&chains, &self.tampered)
+        checks::applied_once(&chains, &self.tampered)?;
+        checks::attacker_banned(self)
     }
 
-    fn schedule(&mut self) {
+    fn schedule(&mut self) -> Result<(), Violation> {
         let active_ms = self.opts.active_secs * 1000;
+        let late = self.late_node();
         for node in 0..self.nodes.len() {
-            self.schedule_mine(node);
-            let offset = self.rng.gen_range(0..ANNOUNCE_EVERY_MS);
-            self.push(offset, Event::Announce { node });
+            if Some(node) == late {
+                self.push(self.opts.late_join_secs * 1000, Event::Join { node });
+            } else {
+                self.join(node)?;
+            }
         }
         let first = self.exp_ms(self.opts.transfer_every_ms as f64);
         self.push(first, Event::Client);
+        if self.attacker().is_some() {
+            let first = self.rng.gen_range(0..self.opts.attack_every_ms);
+            self.push(first, Event::Attack);
+        }
         // Partitions: connected 30–90 s, split 60–240 s, repeat while time remains.
         let mut t = self.rng.gen_range(30_000..90_000);
         while t + 120_000 < active_ms {
@@ -199,6 +254,7 @@ impl<'a> World<'a> {
             t += len + self.rng.gen_range(30_000..120_000);
         }
         self.push(active_ms, Event::EndActive);
+        Ok(())
     }
 
     /// A random split into two (sometimes three) non-empty groups.
@@ -213,21 +269,27 @@ impl<'a> World<'a> {
         }
     }
 
-    fn step(&mut self, event: Event) -> Result<(), Violation> {
+    pub(super) fn step(&mut self, event: Event) -> Result<(), Violation> {
         match event {
             Event::Mine { node, gen } => {
                 if self.mining && gen == self.nodes[node].mine_gen {
                     self.mine(node)?;
                 }
             }
-            Event::Deliver { from, to, msg } => {
+            Event::Deliver { from, to, bytes } => {
                 mix(&mut self.trace_hash, (self.now_ms << 16) ^ ((from as u64) << 8) ^ to as u64);
-                if self.links.connected(from, to) {
+                if self.links.connected(from, to) && self.conns.is_open(from, to) {
                     self.stats.messages += 1;
-                    self.deliver(from, to, msg)?;
-                    checks::bounds(to, &self.nodes[to].chain)?;
+                    self.deliver(from, to, &bytes)?;
+                    checks::bounds(to, &self.nodes[to].chain, &self.nodes[to].gossip)?;
                 } else {
                     self.stats.messages_dropped += 1;
+                }
+            }
+            Event::Attack => {
+                if self.active {
+                    self.attack()?;
+                    self.push(self.opts.attack_every_ms, Event::Attack);
                 }
             }
             Event::Client => {
@@ -237,12 +299,14 @@ impl<'a> World<'a> {
                     self.push(next, Event::Client);
                 }
             }
-            Event::Announce { node } => {
+            Event::Tick { node } => {
                 if self.active {
-                    self.announce(node);
-                    self.push(ANNOUNCE_EVERY_MS, Event::Announce { node });
+                    let now = self.now_ms;
+                    self.gossip_call(node, |g, c| g.on_tick(c, now))?;
+                    self.push(TICK_MS, Event::Tick { node });
                 }
             }
+            Event::Join { node } => self.join(node)?,
             Event::Partition { groups } => {
                 self.log(|| format!("partition {groups:?}"));
                 self.stats.partitions += 1;
@@ -257,122 +321,10 @@ impl<'a> World<'a> {
                 self.active = false;
                 self.mining = false;
                 self.links.heal();
+                // Timers of the active phase would only move the clock on.
+                self.queue.retain(|_, e| matches!(e, Event::Deliver { .. } | Event::Join { .. }));
             }
         }
         Ok(())
-    }
-
-    pub(super) fn send(&mut self, from: usize, to: usize, msg: Msg) {
-        if self.active && self.rng.gen_range(0..1000) < self.opts.loss_per_mille {
-            self.stats.messages_dropped += 1;
-            return;
-        }
-        let (lo, hi) = self.opts.latency_ms;
-        let delay = self.rng.gen_range(lo..=hi.max(lo));
-        self.push(delay, Event::Deliver { from, to, msg });
-    }
-
-    pub(super) fn broadcast(&mut self, from: usize, except: Option<usize>, msg: &Msg) {
-        for to in 0..self.nodes.len() {
-            if to != from && Some(to) != except {
-                self.send(from, to, msg.clone());
-            }
-        }
-    }
-
-    fn announce(&mut self, node: usize) {
-        let tip = self.nodes[node].chain.best_tip().hash;
-        self.broadcast(node, None, &Msg::Tip(tip));
-    }
-
-    fn deliver(&mut self, from: usize, to: usize, msg: Msg) -> Result<(), Violation> {
-        match msg {
-            Msg::Block(block) => self.on_block(from, to, block),
-            Msg::GetBlock(hash) => {
-                if let Some(b) = self.nodes[to].chain.block(&hash).cloned() {
-                    self.send(to, from, Msg::Block(b));
-                }
-                Ok(())
-            }
-            Msg::Tip(hash) => {
-                let chain = &self.nodes[to].chain;
-                if !chain.tree().contains(&hash) {
-                    let want =
-                        if chain.orphans().contains(&hash) { chain.orphans().missing_ancestor(&hash) } else { hash };
-                    self.send(to, from, Msg::GetBlock(want));
-                }
-                Ok(())
-            }
-            Msg::Tx(tx) => {
-                if self.nodes[to].chain.submit_transfer((*tx).clone()).is_ok() {
-                    self.broadcast(to, Some(from), &Msg::Tx(tx));
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn on_block(&mut self, from: usize, to: usize, block: SharedBlock) -> Result<(), Violation> {
-        let hash = block.hash();
-        let now = self.now_secs(to);
-        let outcome = self.nodes[to].chain.receive_block((*block).clone(), now);
-        self.log(|| format!("node {to} <- node {from} block {hash} (height {}): {outcome:?}", block.height()));
-        mix(&mut self.trace_hash, hash_word(&self.nodes[to].chain.best_tip().hash));
-        match outcome {
-            BlockOutcome::Extended { .. } | BlockOutcome::Reorged { .. } => {
-                let chain = &self.nodes[to].chain;
-                let tip = chain.block(&chain.best_tip().hash).expect("tip after a change has a body").clone();
-                self.broadcast(to, Some(from), &Msg::Block(tip));
-                self.schedule_mine(to);
-            }
-            BlockOutcome::Orphaned { missing } => {
-                self.stats.orphaned += 1;
-                self.send(to, from, Msg::GetBlock(missing));
-            }
-            BlockOutcome::StoredSideBranch | BlockOutcome::AlreadyKnown => {}
-            BlockOutcome::Invalid(e) => {
-                if !self.tampered.contains(&hash) {
-                    return fail("honest_block_rejected", format!("node {to} refused {hash} from node {from}: {e}"));
-                }
-                self.stats.invalid_rejected += 1;
-            }
-        }
-        Ok(())
-    }
-
-    /// After the active phase: no loss, no partitions, no mining. Nodes
-    /// announce their tips and sync until the queue drains; while nodes
-    /// still disagree and a round changed nothing (equal-work tips), the
-    /// node with the most work mines one more block.
-    fn settle(&mut self) -> Result<(), Violation> {
-        let mut last: Vec<(BlockHash, usize)> = Vec::new();
-        for round in 0..SETTLE_ROUNDS {
-            for node in 0..self.nodes.len() {
-                self.announce(node);
-            }
-            while let Some(((t, _), event)) = self.queue.pop_first() {
-                self.now_ms = t;
-                self.step(event)?;
-            }
-            let now: Vec<(BlockHash, usize)> =
-                self.nodes.iter().map(|n| (n.chain.best_tip().hash, n.chain.tree().len())).collect();
-            if now.iter().all(|(h, _)| *h == now[0].0) {
-                self.stats.settle_rounds = round as u64 + 1;
-                return Ok(());
-            }
-            if now == last {
-                let best = (0..self.nodes.len())
-                    .max_by(|&a, &b| {
-                        let (wa, wb) = (self.nodes[a].chain.best_tip(), self.nodes[b].chain.best_tip());
-                        wa.chain_work.cmp(&wb.chain_work).then(b.cmp(&a))
-                    })
-                    .expect("at least two nodes");
-                self.log(|| format!("settle: tips tie, node {best} mines a tie-breaker"));
-                self.mine(best)?;
-            }
-            last = now;
-        }
-        let tips: Vec<String> = self.nodes.iter().map(|n| n.chain.best_tip().hash.to_string()).collect();
-        fail("convergence", format!("no agreement after {SETTLE_ROUNDS} settle rounds: {tips:?}"))
     }
 }
