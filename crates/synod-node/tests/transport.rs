@@ -364,3 +364,33 @@ async fn start_refuses_a_bad_config() {
     let refused = Transport::start_on(bind().await, other_port, tx).await.err();
     assert!(matches!(refused, Some(TransportError::Config(ConfigError::ListenMismatch { .. }))));
 }
+
+#[tokio::test]
+async fn a_banned_peer_is_cut_off_until_the_ban_ends() {
+    let (la, lb) = (bind().await, bind().await);
+    let (aa, ab) = (la.local_addr().unwrap(), lb.local_addr().unwrap());
+    let (a, mut a_in) = start_on(la, config(1, aa, &[(2, ab)]), 64).await;
+    let (b, _b_in) = start_on(lb, config(2, ab, &[(1, aa)]), 64).await;
+
+    // Before the ban, B's messages arrive.
+    b.send(1, msg(2, 0)).unwrap();
+    let (from, m) = timeout(WAIT, a_in.recv()).await.unwrap().unwrap();
+    assert_eq!((from, m.seq), (2, 0));
+
+    a.ban(2, std::time::Instant::now() + Duration::from_secs(3600));
+    assert!(a.is_banned(2));
+    assert_eq!(a.send(2, msg(1, 0)), Err(SendError::Banned));
+    // A closes B's connection at its next message and every new one after the
+    // handshake, so B keeps reconnecting, and nothing B sends is delivered.
+    let started = std::time::Instant::now();
+    let mut seq = 1;
+    while b.peer_stats()[&1].reconnects < 3 {
+        assert!(started.elapsed() < WAIT, "B was never cut off");
+        let _ = b.send(1, msg(2, seq));
+        seq += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(a_in.try_recv().is_err(), "a banned peer's message was delivered");
+    a.shutdown().await;
+    b.shutdown().await;
+}

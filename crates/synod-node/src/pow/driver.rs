@@ -152,7 +152,7 @@ impl Driver {
             if !self.persist() {
                 return;
             }
-            self.execute(actions);
+            self.execute(actions, now_ms);
             self.publish_template(&clock, &mut last_template, false);
             self.update_gauges(&connected);
         }
@@ -184,7 +184,7 @@ impl Driver {
         }
     }
 
-    fn execute(&mut self, actions: Vec<GossipAction>) {
+    fn execute(&mut self, actions: Vec<GossipAction>, now_ms: u64) {
         for action in actions {
             match action {
                 GossipAction::Send { to, msg } => {
@@ -195,6 +195,10 @@ impl Driver {
                 }
                 GossipAction::Ban { peer, until_ms, reason } => {
                     self.shared.metrics.peers_banned.inc();
+                    if let Ok(id) = u8::try_from(peer) {
+                        let left = Duration::from_millis(until_ms.saturating_sub(now_ms));
+                        self.transport.ban(id, Instant::now() + left);
+                    }
                     tracing::warn!(peer, until_ms, %reason, "peer banned: its messages are ignored until the ban ends");
                 }
             }

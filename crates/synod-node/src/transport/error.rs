@@ -38,6 +38,9 @@ pub enum SendError {
     QueueFull,
     #[error("no such peer")]
     UnknownPeer,
+    /// The peer is banned (`Transport::ban`) for now.
+    #[error("the peer is banned")]
+    Banned,
     #[error("message of {bytes} bytes exceeds the frame limit of {max}")]
     TooLarge { bytes: usize, max: usize },
     #[error("cannot encode message: {0}")]

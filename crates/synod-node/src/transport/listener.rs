@@ -27,6 +27,7 @@ use super::{stopped, PeerId};
 pub struct Listener<M> {
     pub listener: TcpListener,
     pub ours: Handshake,
+    pub bans: Arc<super::bans::Bans>,
     pub peers: Arc<BTreeSet<PeerId>>,
     pub counters: BTreeMap<PeerId, Arc<PeerCounters>>,
     pub frame_bytes_max: usize,
@@ -94,8 +95,13 @@ impl<M: DeserializeOwned + Send + 'static> Listener<M> {
             older.abort();
             let _ = older.await;
         }
+        if self.bans.is_banned(peer) {
+            tracing::warn!(peer, "transport: connection from a banned peer closed");
+            return;
+        }
         let counters = Arc::clone(self.counters.get(&peer).expect("the handshake admits configured peers only"));
-        let reader = read_loop(peer, stream, self.frame_bytes_max, self.inbound.clone(), counters);
+        let reader =
+            read_loop(peer, stream, self.frame_bytes_max, self.inbound.clone(), counters, Arc::clone(&self.bans));
         readers.insert(peer, tokio::spawn(reader));
     }
 }
@@ -108,6 +114,7 @@ async fn read_loop<M: DeserializeOwned>(
     frame_bytes_max: usize,
     inbound: mpsc::Sender<(PeerId, M)>,
     counters: Arc<PeerCounters>,
+    bans: Arc<super::bans::Bans>,
 ) {
     let remote = stream.peer_addr().ok();
     let mut reader = BufReader::with_capacity(IO_BUFFER_BYTES, stream);
@@ -117,6 +124,10 @@ async fn read_loop<M: DeserializeOwned>(
             Err(e) => Err(e),
         };
         match received {
+            Ok(_) if bans.is_banned(peer) => {
+                tracing::warn!(peer, ?remote, "transport: banned peer's connection closed");
+                return;
+            }
             Ok(msg) => {
                 if inbound.send((peer, msg)).await.is_err() {
                     tracing::debug!(peer, "transport: inbound receiver dropped, closing");

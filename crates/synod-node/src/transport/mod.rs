@@ -61,6 +61,7 @@
 //! full, the reader waits, and TCP flow control pushes back on the sending peer.
 
 mod backoff;
+mod bans;
 mod config;
 mod error;
 mod frame;
@@ -114,6 +115,7 @@ pub struct Transport<M> {
     peers: BTreeMap<PeerId, PeerHandle>,
     listener: JoinHandle<()>,
     stop: watch::Sender<bool>,
+    bans: Arc<bans::Bans>,
     _messages: PhantomData<fn(M) -> M>,
 }
 
@@ -168,9 +170,11 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
             peers.insert(peer, PeerHandle { queue, counters, task });
         }
 
+        let bans = Arc::new(bans::Bans::default());
         let listener = Listener {
             listener,
             ours,
+            bans: Arc::clone(&bans),
             peers: Arc::new(config.peers.keys().copied().collect::<BTreeSet<_>>()),
             counters: peers.iter().map(|(&id, handle)| (id, Arc::clone(&handle.counters))).collect(),
             frame_bytes_max: config.frame_bytes_max,
@@ -185,6 +189,7 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
             peers,
             listener,
             stop,
+            bans,
             _messages: PhantomData,
         })
     }
@@ -198,6 +203,9 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
     /// queued; `QueueFull` counts in the peer's `dropped`.
     pub fn send(&self, to: PeerId, msg: M) -> Result<(), SendError> {
         let peer = self.peers.get(&to).ok_or(SendError::UnknownPeer)?;
+        if self.bans.is_banned(to) {
+            return Err(SendError::Banned);
+        }
         let payload = frame::encode(&msg, self.frame_bytes_max)?;
         assert!(payload.len() <= self.frame_bytes_max);
         match peer.queue.try_send(payload) {
@@ -208,6 +216,18 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
             }
             Err(TrySendError::Closed(_)) => Err(SendError::Closed),
         }
+    }
+
+    /// Refuses `peer` until `until`: its inbound connection closes at its next
+    /// message, new connections from it close after the handshake, and
+    /// `send` to it fails with `Banned`.
+    pub fn ban(&self, peer: PeerId, until: std::time::Instant) {
+        self.bans.ban(peer, until);
+    }
+
+    /// True while `peer` is banned.
+    pub fn is_banned(&self, peer: PeerId) -> bool {
+        self.bans.is_banned(peer)
     }
 
     /// Per-peer status: connected, queued, sent, dropped, reconnects, received.
