@@ -264,6 +264,9 @@ impl World {
                     Ok(blocks) => self.check_blocks(id, &blocks),
                     Err(detail) => self.fail(Violation::new("block_agreement", format!("node {id}: {detail}"))),
                 }
+                if self.violation.is_none() {
+                    self.step_node(id, Event::SnapshotInstalled { upto_slot: snapshot.last_slot });
+                }
             }
             Action::SnapshotNeeded { to } => {
                 let node = &self.nodes[&id];
