@@ -12,8 +12,9 @@ pub mod checksum;
 pub mod crash_backend;
 pub mod error;
 pub mod paxos_log;
+pub mod snapshot;
 pub mod store;
 mod tables;
 
 pub use error::{OpenError, StoreError};
-pub use store::{Loaded, Store};
+pub use store::{BlockWrite, Loaded, Store};

@@ -26,6 +26,15 @@ pub struct Loaded {
     pub ledger: Ledger,
 }
 
+/// One block for `Store::append_group`: the block, the new value of every
+/// account it changed, and (in a cluster) the log slot whose batch made it.
+#[derive(Clone, Copy)]
+pub struct BlockWrite<'a> {
+    pub block: &'a Block,
+    pub touched: &'a [(AccountId, Account)],
+    pub slot: Option<u64>,
+}
+
 impl Store {
     /// Opens (or creates) the database file at `path`.
     pub fn open(path: &Path) -> Result<Store, OpenError> {
@@ -156,24 +165,23 @@ impl Store {
     /// Makes one block durable with everything derived from it, in a single
     /// fsynced transaction: either all of it survives a crash or none of it.
     pub fn append_block(&self, block: &Block, touched: &[(AccountId, Account)]) -> Result<(), StoreError> {
-        self.append_group(&[(block, touched)], None)
+        self.append_group(&[BlockWrite { block, touched, slot: None }], None)
     }
 
     /// Several blocks (in height order) and, in a cluster, the last log slot
     /// they came from, in one fsynced transaction: all of them survive a crash
     /// or none does.
-    pub fn append_group(
-        &self,
-        blocks: &[(&Block, &[(AccountId, Account)])],
-        slot: Option<u64>,
-    ) -> Result<(), StoreError> {
+    pub fn append_group(&self, blocks: &[BlockWrite<'_>], applied_slot: Option<u64>) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate);
-        if let Some(slot) = slot {
+        if let Some(slot) = applied_slot {
             Self::record_applied_slot(&txn, slot)?;
         }
-        for (block, touched) in blocks {
-            Self::write_block(&txn, block, touched)?;
+        for write in blocks {
+            if let (Some(block_slot), Some(applied)) = (write.slot, applied_slot) {
+                assert!(block_slot <= applied, "a block's slot is applied with it");
+            }
+            Self::write_block(&txn, write.block, write.touched, write.slot)?;
         }
         txn.commit()?;
         Ok(())
@@ -209,10 +217,11 @@ impl Store {
         Ok(())
     }
 
-    fn write_block(
+    pub(crate) fn write_block(
         txn: &redb::WriteTransaction,
         block: &Block,
         touched: &[(AccountId, Account)],
+        slot: Option<u64>,
     ) -> Result<(), StoreError> {
         let height = block.header.height;
         let key = height.to_be_bytes();
@@ -239,8 +248,31 @@ impl Store {
             for (id, account) in touched {
                 accounts.insert(id.0.as_slice(), seal(ACCOUNTS_NAME, &id.0, &account.encode()).as_slice())?;
             }
+            if let Some(slot) = slot {
+                let mut slots = txn.open_table(BLOCK_SLOTS)?;
+                slots.insert(height, seal(BLOCK_SLOTS_NAME, &key, &slot.to_be_bytes()).as_slice())?;
+            }
         }
         Ok(())
+    }
+
+    /// The log slot that made block `height` (`None`: not recorded, as for
+    /// block 0 and every block of a single node).
+    pub fn block_slot(&self, height: u64) -> Result<Option<u64>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = match txn.open_table(BLOCK_SLOTS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(value) = table.get(height)? else { return Ok(None) };
+        let payload = unseal(BLOCK_SLOTS_NAME, &height.to_be_bytes(), value.value())?;
+        let bytes: [u8; 8] = payload.try_into().map_err(|_| StoreError::Undecodable {
+            table: BLOCK_SLOTS_NAME,
+            key: height.to_string(),
+            detail: "not 8 bytes".into(),
+        })?;
+        Ok(Some(u64::from_be_bytes(bytes)))
     }
 
     pub fn head_height(&self) -> Result<u64, StoreError> {

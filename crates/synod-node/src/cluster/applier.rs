@@ -50,7 +50,7 @@ pub fn run(
                         let candidates: Vec<VerifiedTransfer> =
                             payload.transfers.into_iter().map(VerifiedTransfer::assume_verified).collect();
                         batch_ids.push((batch.id.0, candidates.iter().map(|c| c.get().id()).collect::<Vec<_>>()));
-                        inputs.push((payload.timestamp_ms, candidates));
+                        inputs.push((Some(slot), payload.timestamp_ms, candidates));
                     }
                     Err(e) => {
                         // Every replica decodes the same bytes and skips the same slot.
