@@ -34,6 +34,9 @@ pub struct NodeConfig {
     /// Peers must agree on it (default: the genesis chain id).
     #[serde(default)]
     pub cluster_id: Option<u64>,
+    /// Replicated mode: log retention and snapshot transfer (`[snapshot]`).
+    #[serde(default)]
+    pub snapshot: crate::cluster::SnapshotConfig,
 }
 
 /// Another member of the cluster.
@@ -73,6 +76,7 @@ impl NodeConfig {
             peer_addr: None,
             peers: Vec::new(),
             cluster_id: None,
+            snapshot: Default::default(),
         }
     }
 

@@ -20,6 +20,10 @@ use super::descriptor::SnapshotDescriptor;
 use crate::store::BlockWrite;
 use crate::{Store, StoreError};
 
+/// A block that passed every check and was applied to the ledger in memory,
+/// with the accounts it changed and its slot: ready to be written.
+type VerifiedBlock = (Block, Vec<(AccountId, Account)>, u64);
+
 /// Where the store stands after a chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InstallProgress {
@@ -86,7 +90,7 @@ impl Store {
         if chunk.first_height != head + 1 {
             return Err(InstallError::WrongStart { expected: head + 1, got: chunk.first_height });
         }
-        let mut verified: Vec<(Block, Vec<(AccountId, Account)>, u64)> = Vec::with_capacity(chunk.blocks.len());
+        let mut verified: Vec<VerifiedBlock> = Vec::with_capacity(chunk.blocks.len());
         let mut refused = None;
         let mut last_slot = applied;
         for (i, (slot, bytes)) in chunk.blocks.iter().enumerate() {
