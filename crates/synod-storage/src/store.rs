@@ -19,6 +19,17 @@ pub const FORMAT_VERSION: u32 = 1;
 /// A node's database.
 pub struct Store {
     pub(crate) db: Database,
+    /// Simulated read corruption (the simulator's faulty disk); off in a node.
+    read_faults: ReadFaults,
+}
+
+/// Damages reads at random so that the checksums must catch them: each read
+/// value has one bit flipped with probability `chance`, then goes through
+/// the normal check. Used by the simulator; a node never turns it on.
+#[derive(Default)]
+struct ReadFaults {
+    on: std::sync::atomic::AtomicBool,
+    state: std::sync::Mutex<Option<(f64, rand_chacha::ChaCha8Rng)>>,
 }
 
 /// What `Store::load` rebuilds: the ledger as of the last durable block.
@@ -43,13 +54,42 @@ impl Store {
         }
         let path = path.to_path_buf();
         let db = contain_panic(move || Database::create(path))??;
-        Ok(Store { db })
+        Ok(Store { db, read_faults: ReadFaults::default() })
     }
 
     /// Opens a database over any redb backend (tests use a crash-injecting one).
     pub fn open_with_backend(backend: impl StorageBackend) -> Result<Store, OpenError> {
         let db = contain_panic(move || Database::builder().create_with_backend(backend))??;
-        Ok(Store { db })
+        Ok(Store { db, read_faults: ReadFaults::default() })
+    }
+
+    /// From now on each value read is damaged (one bit flipped) with
+    /// probability `chance` before its checksum is checked; 0 turns it off.
+    #[doc(hidden)]
+    pub fn set_read_faults(&self, chance: f64, seed: u64) {
+        use rand::SeedableRng;
+        let state = (chance > 0.0).then(|| (chance, rand_chacha::ChaCha8Rng::seed_from_u64(seed)));
+        self.read_faults.on.store(state.is_some(), std::sync::atomic::Ordering::SeqCst);
+        *self.read_faults.state.lock().expect("read faults lock") = state;
+    }
+
+    /// `checksum::unseal`, through the simulated read faults when they are on.
+    pub(crate) fn unseal<'a>(&self, table: &'static str, key: &[u8], stored: &'a [u8]) -> Result<&'a [u8], StoreError> {
+        if self.read_faults.on.load(std::sync::atomic::Ordering::Relaxed) {
+            use rand::Rng;
+            let mut state = self.read_faults.state.lock().expect("read faults lock");
+            if let Some((chance, rng)) = state.as_mut() {
+                if !stored.is_empty() && rng.gen_bool(*chance) {
+                    let mut damaged = stored.to_vec();
+                    let bit = rng.gen_range(0..damaged.len() * 8);
+                    damaged[bit / 8] ^= 1 << (bit % 8);
+                    let caught = unseal(table, key, &damaged);
+                    assert!(caught.is_err(), "the checksum catches every single flipped bit");
+                    return Err(caught.expect_err("asserted"));
+                }
+            }
+        }
+        unseal(table, key, stored)
     }
 
     /// The stored genesis, if the ledger was initialised.
@@ -61,7 +101,7 @@ impl Store {
             Err(e) => return Err(e.into()),
         };
         let Some(value) = table.get("genesis")? else { return Ok(None) };
-        let payload = unseal(META_NAME, b"genesis", value.value())?;
+        let payload = self.unseal(META_NAME, b"genesis", value.value())?;
         Genesis::decode(payload).map(Some).map_err(|e| StoreError::Undecodable {
             table: META_NAME,
             key: "genesis".into(),
@@ -116,7 +156,7 @@ impl Store {
             let value = leaves
                 .get(height)?
                 .ok_or_else(|| StoreError::Inconsistent(format!("leaf hashes of block {height} missing")))?;
-            let payload = unseal(LEAVES_NAME, &key, value.value())?;
+            let payload = self.unseal(LEAVES_NAME, &key, value.value())?;
             if payload.len() % 32 != 0 {
                 return Err(
                     StoreError::Inconsistent(format!("leaf chunk of block {height} is not whole hashes")).into()
@@ -141,7 +181,7 @@ impl Store {
         for entry in accounts_table.iter()? {
             let (k, v) = entry?;
             let key = k.value();
-            let payload = unseal(ACCOUNTS_NAME, key, v.value())?;
+            let payload = self.unseal(ACCOUNTS_NAME, key, v.value())?;
             let id =
                 AccountId(key.try_into().map_err(|_| StoreError::Inconsistent("account key is not 32 bytes".into()))?);
             let account = Account::decode(payload).map_err(|e| StoreError::Undecodable {
@@ -192,7 +232,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let meta = txn.open_table(META)?;
         let Some(v) = meta.get("applied_slot")? else { return Ok(0) };
-        let payload = unseal(META_NAME, b"applied_slot", v.value())?;
+        let payload = self.unseal(META_NAME, b"applied_slot", v.value())?;
         let bytes: [u8; 8] = payload.try_into().map_err(|_| StoreError::Undecodable {
             table: META_NAME,
             key: "applied_slot".into(),
@@ -266,7 +306,7 @@ impl Store {
             Err(e) => return Err(e.into()),
         };
         let Some(value) = table.get(height)? else { return Ok(None) };
-        let payload = unseal(BLOCK_SLOTS_NAME, &height.to_be_bytes(), value.value())?;
+        let payload = self.unseal(BLOCK_SLOTS_NAME, &height.to_be_bytes(), value.value())?;
         let bytes: [u8; 8] = payload.try_into().map_err(|_| StoreError::Undecodable {
             table: BLOCK_SLOTS_NAME,
             key: height.to_string(),
@@ -287,7 +327,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let blocks = txn.open_table(BLOCKS)?;
         let Some(value) = blocks.get(height)? else { return Ok(None) };
-        Ok(Some(unseal(BLOCKS_NAME, &height.to_be_bytes(), value.value())?.to_vec()))
+        Ok(Some(self.unseal(BLOCKS_NAME, &height.to_be_bytes(), value.value())?.to_vec()))
     }
 
     pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
@@ -310,7 +350,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(TRANSFERS)?;
         let Some(value) = table.get(id.0.as_slice())? else { return Ok(None) };
-        let payload = unseal(TRANSFERS_NAME, &id.0, value.value())?;
+        let payload = self.unseal(TRANSFERS_NAME, &id.0, value.value())?;
         decode_position(payload)
             .ok_or_else(|| StoreError::Undecodable {
                 table: TRANSFERS_NAME,
@@ -324,7 +364,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(ACCOUNTS)?;
         let Some(value) = table.get(id.0.as_slice())? else { return Ok(Account::default()) };
-        let payload = unseal(ACCOUNTS_NAME, &id.0, value.value())?;
+        let payload = self.unseal(ACCOUNTS_NAME, &id.0, value.value())?;
         Account::decode(payload).map_err(|e| StoreError::Undecodable {
             table: ACCOUNTS_NAME,
             key: id.to_string(),
@@ -339,7 +379,7 @@ impl Store {
         let mut out = HashMap::new();
         for entry in table.iter()? {
             let (k, v) = entry?;
-            let payload = unseal(ACCOUNTS_NAME, k.value(), v.value())?;
+            let payload = self.unseal(ACCOUNTS_NAME, k.value(), v.value())?;
             let id =
                 AccountId(k.value().try_into().map_err(|_| StoreError::Inconsistent("account key length".into()))?);
             let account = Account::decode(payload).map_err(|e| StoreError::Undecodable {
@@ -363,7 +403,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(LEAVES)?;
         let Some(value) = table.get(height)? else { return Ok(None) };
-        let payload = unseal(LEAVES_NAME, &height.to_be_bytes(), value.value())?;
+        let payload = self.unseal(LEAVES_NAME, &height.to_be_bytes(), value.value())?;
         if payload.len() % 32 != 0 {
             return Err(StoreError::Inconsistent(format!("leaf chunk of block {height} is not whole hashes")));
         }

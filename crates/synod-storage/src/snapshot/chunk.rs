@@ -10,7 +10,6 @@
 use redb::ReadableTable;
 use synod_core::limits::BLOCK_BYTES_MAX;
 
-use crate::checksum::unseal;
 use crate::tables::{BLOCKS, BLOCKS_NAME, BLOCK_SLOTS, BLOCK_SLOTS_NAME};
 use crate::{Store, StoreError};
 
@@ -158,12 +157,12 @@ impl Store {
                 .get(height)
                 .map_err(StoreError::from)?
                 .ok_or_else(|| StoreError::Inconsistent(format!("block {height} missing below the head")))?;
-            let block = unseal(BLOCKS_NAME, &key, value.value())?;
+            let block = self.unseal(BLOCKS_NAME, &key, value.value())?;
             if !chunk.blocks.is_empty() && size + ENTRY_OVERHEAD_BYTES + block.len() > bytes_max {
                 break;
             }
             let slot_value = slots.get(height).map_err(StoreError::from)?.ok_or(ChunkReadError::NoSlot { height })?;
-            let slot = unseal(BLOCK_SLOTS_NAME, &key, slot_value.value())?;
+            let slot = self.unseal(BLOCK_SLOTS_NAME, &key, slot_value.value())?;
             let slot = u64::from_be_bytes(slot.try_into().map_err(|_| StoreError::Undecodable {
                 table: BLOCK_SLOTS_NAME,
                 key: height.to_string(),

@@ -4,7 +4,6 @@
 use redb::ReadableTable;
 use synod_core::block::{BlockHash, BlockHeader, HEADER_BYTES};
 
-use crate::checksum::unseal;
 use crate::tables::{BLOCKS, BLOCKS_NAME, META, META_NAME};
 use crate::{Store, StoreError};
 
@@ -69,7 +68,7 @@ impl Store {
         let meta = txn.open_table(META)?;
         let last_slot = match meta.get("applied_slot")? {
             Some(v) => {
-                let payload = unseal(META_NAME, b"applied_slot", v.value())?;
+                let payload = self.unseal(META_NAME, b"applied_slot", v.value())?;
                 u64::from_be_bytes(payload.try_into().map_err(|_| StoreError::Undecodable {
                     table: META_NAME,
                     key: "applied_slot".into(),
@@ -81,7 +80,7 @@ impl Store {
         let blocks = txn.open_table(BLOCKS)?;
         let (key, value) = blocks.last()?.ok_or_else(|| StoreError::Inconsistent("no blocks stored".into()))?;
         let height = key.value();
-        let bytes = unseal(BLOCKS_NAME, &height.to_be_bytes(), value.value())?;
+        let bytes = self.unseal(BLOCKS_NAME, &height.to_be_bytes(), value.value())?;
         let header_bytes = bytes.get(..HEADER_BYTES).unwrap_or(bytes);
         let header = BlockHeader::decode(header_bytes).map_err(|e| StoreError::Undecodable {
             table: BLOCKS_NAME,
