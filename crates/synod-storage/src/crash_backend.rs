@@ -70,6 +70,11 @@ impl CrashBackend {
         inner.crash_after_ops = Some(inner.ops + ops);
     }
 
+    /// Cancels a `crash_after` that has not fired yet.
+    pub fn disarm(&self) {
+        self.inner.lock().expect("lock").crash_after_ops = None;
+    }
+
     /// Power fails now.
     pub fn power_off(&self) {
         self.inner.lock().expect("lock").crashed = true;
@@ -82,6 +87,12 @@ impl CrashBackend {
     /// Number of operations so far.
     pub fn ops(&self) -> u64 {
         self.inner.lock().expect("lock").ops
+    }
+
+    /// What a reader sees now, un-synced writes included (the image a clean
+    /// shutdown leaves).
+    pub fn image(&self) -> Vec<u8> {
+        self.inner.lock().expect("lock").data.clone()
     }
 
     /// Writes not yet covered by a sync.
