@@ -9,7 +9,7 @@
 //! Fault model of a chunk fetch (one request and one reply over the
 //! simulated network): it fails if the peer is down, if either direction is
 //! partitioned, or with the seed's message loss; the reply is damaged (one
-//! byte flipped) with the seed's `corrupt_read` probability during the fault
+//! bit flipped) with the seed's `chunk_damage` probability during the fault
 //! phase, which the chunk checksum must catch. A crash of the receiver drops
 //! the install; the store keeps the chunks already written.
 
@@ -109,7 +109,7 @@ impl World {
             None
         };
         let chunk = chunk.map(|mut bytes| {
-            if self.phase == Phase::Faults && self.rng.gen_bool(self.faults.corrupt_read) {
+            if self.phase == Phase::Faults && self.rng.gen_bool(self.faults.chunk_damage) {
                 let i = self.rng.gen_range(0..bytes.len());
                 bytes[i] ^= 1 << self.rng.gen_range(0..8);
             }

@@ -73,6 +73,7 @@ pub struct Faults {
     pub sync_ms_max: u64,
     pub corrupt_read: f64,
     pub compact_every: Option<u64>,
+    pub chunk_damage: f64,
     /// The quiet phase starts with every node crashed and restarted at once.
     pub cluster_restart: bool,
 }
@@ -134,6 +135,7 @@ impl World {
                 0.0
             },
             compact_every: if rng.gen_bool(b.compact_chance) { Some(rng.gen_range(10..=80)) } else { None },
+            chunk_damage: rng.gen_range(0.0..=b.chunk_damage_max),
             cluster_restart: b.cluster_restart_chance > 0.0 && rng.gen_bool(b.cluster_restart_chance),
         };
         let auth = if rng.gen_bool(opts.signed_seed_chance) { AuthMode::Ed25519 } else { AuthMode::None };
@@ -350,6 +352,7 @@ impl World {
         self.network.duplicate = 0.0;
         self.network.long_delay_chance = 0.0;
         self.faults.corrupt_read = 0.0;
+        self.faults.chunk_damage = 0.0;
         self.trace.line(self.now_ms, || "quiet period: network healed, every node up, clean reads".to_string());
         if self.faults.cluster_restart {
             self.trace.line(self.now_ms, || "full-cluster restart".to_string());
