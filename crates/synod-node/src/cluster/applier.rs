@@ -58,6 +58,11 @@ pub fn run(
                 // install writes each chunk with the slot it reaches); only
                 // now may consensus count them as applied.
                 assert!(upto >= last, "an install never moves the ledger back ({upto} < {last})");
+                // Pair assertion: what consensus is about to count as applied
+                // is what the disk says (unreadable: the node halts below).
+                if let Ok(durable) = shared.store.applied_slot() {
+                    assert_eq!(durable, upto, "a snapshot install reports the durable applied slot");
+                }
                 last = upto;
                 publish(&shared, last, &applied);
                 if cluster.inputs.send(Input::SnapshotInstalled { upto_slot: upto }).is_err() {
