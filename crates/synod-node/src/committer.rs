@@ -14,6 +14,8 @@ use synod_core::ledger::TransferPosition;
 use synod_core::{RejectReason, TransferId, VerifiedTransfer};
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
+use synod_storage::BlockWrite;
+
 use crate::shared::Shared;
 
 /// What became of one submitted transfer.
@@ -224,25 +226,34 @@ pub fn write_block(
     candidates: Vec<VerifiedTransfer>,
     slot: Option<u64>,
 ) -> Result<Vec<SubmitOutcome>, Vec<TransferId>> {
-    write_blocks(shared, vec![(timestamp_ms, candidates)], slot).map(|mut all| all.pop().expect("one input"))
+    write_blocks(shared, vec![(slot, timestamp_ms, candidates)], slot).map(|mut all| all.pop().expect("one input"))
 }
 
-/// Applies each input as the next block, in order, and makes all of them
-/// durable in ONE fsynced transaction (with the last log slot, in replicated
-/// mode): a group of ready slots costs one fsync. Returns the outcomes per
-/// input, or, if storage failed, every candidate's id: the node is then halted.
+/// Applies each input `(log slot, timestamp, candidates)` as the next block,
+/// in order, and makes all of them durable in ONE fsynced transaction (with
+/// each block's slot and the last applied log slot, in replicated mode): a
+/// group of ready slots costs one fsync. Returns the outcomes per input, or,
+/// if storage failed, every candidate's id: the node is then halted.
 pub fn write_blocks(
     shared: &Shared,
-    inputs: Vec<(u64, Vec<VerifiedTransfer>)>,
+    inputs: Vec<(Option<u64>, u64, Vec<VerifiedTransfer>)>,
     slot: Option<u64>,
 ) -> Result<Vec<Vec<SubmitOutcome>>, Vec<TransferId>> {
-    let built: Vec<_> = {
+    let (slots, built): (Vec<Option<u64>>, Vec<_>) = {
         let mut ledger = shared.ledger.write().expect("ledger lock");
-        inputs.into_iter().map(|(timestamp_ms, candidates)| ledger.build_block(timestamp_ms, candidates)).collect()
+        inputs
+            .into_iter()
+            .map(|(slot, timestamp_ms, candidates)| (slot, ledger.build_block(timestamp_ms, candidates)))
+            .unzip()
     };
     let fsync_started = Instant::now();
-    let blocks: Vec<(&synod_core::Block, &[(synod_core::AccountId, synod_core::Account)])> =
-        built.iter().filter_map(|b| b.block.as_ref().map(|block| (block, b.touched.as_slice()))).collect();
+    // Each block records the slot that made it: a snapshot chunk carries it
+    // so that a receiver knows which slot each prefix of the ledger reflects.
+    let blocks: Vec<BlockWrite<'_>> = built
+        .iter()
+        .zip(&slots)
+        .filter_map(|(b, slot)| b.block.as_ref().map(|block| BlockWrite { block, touched: &b.touched, slot: *slot }))
+        .collect();
     // Every slot is recorded, even one that made no block (a Noop, or a batch
     // whose transfers were all refused): after log compaction a restarted node
     // must resume exactly after the last slot it applied.
@@ -256,7 +267,7 @@ pub fn write_blocks(
     }
     let fsync_seconds = fsync_started.elapsed().as_secs_f64();
     let m = &shared.metrics;
-    for (block, _) in &blocks {
+    for BlockWrite { block, .. } in &blocks {
         m.blocks_committed.inc();
         m.transfers_committed.inc_by(block.transfers.len() as u64);
         m.batch_transfers.observe(block.transfers.len() as f64);

@@ -41,6 +41,9 @@ pub struct NodeConfig {
     /// Proof-of-work network parameters and mining (only with `consensus = "pow"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pow: Option<crate::pow::PowSettings>,
+    /// Replicated mode: log retention and snapshot transfer (`[snapshot]`).
+    #[serde(default)]
+    pub snapshot: crate::cluster::SnapshotConfig,
 }
 
 /// Which consensus a node runs.
@@ -96,6 +99,7 @@ impl NodeConfig {
             cluster_id: None,
             consensus: ConsensusKind::Paxos,
             pow: None,
+            snapshot: Default::default(),
         }
     }
 

@@ -35,6 +35,12 @@ pub struct Metrics {
     pub elections_won: Gauge,
     pub commit_index: Gauge,
     pub applied_index: Gauge,
+    /// Snapshot installs completed, chunks verified and written, chunks
+    /// refused (damaged or not matching), chunks served to peers.
+    pub snapshots_installed: Counter,
+    pub snapshot_chunks_installed: Counter,
+    pub snapshot_chunks_refused: Counter,
+    pub snapshot_chunks_served: Counter,
     /// Messages waiting in the outbound queue to each peer.
     pub peer_queue: Family<PeerLabels, Gauge>,
     /// 1 if connected to the peer.
@@ -62,6 +68,10 @@ impl Default for Metrics {
             elections_won: Gauge::default(),
             commit_index: Gauge::default(),
             applied_index: Gauge::default(),
+            snapshots_installed: Counter::default(),
+            snapshot_chunks_installed: Counter::default(),
+            snapshot_chunks_refused: Counter::default(),
+            snapshot_chunks_served: Counter::default(),
             peer_queue: Family::default(),
             peer_connected: Family::default(),
             http_seconds: Family::new_with_constructor(latency_histogram),
@@ -82,6 +92,22 @@ impl Default for Metrics {
         registry.register("elections_won", "Elections this node won", m.elections_won.clone());
         registry.register("commit_index", "Highest log slot known chosen", m.commit_index.clone());
         registry.register("applied_index", "Highest log slot applied to the ledger", m.applied_index.clone());
+        registry.register("snapshots_installed", "Ledger snapshots installed", m.snapshots_installed.clone());
+        registry.register(
+            "snapshot_chunks_installed",
+            "Snapshot chunks verified and written",
+            m.snapshot_chunks_installed.clone(),
+        );
+        registry.register(
+            "snapshot_chunks_refused",
+            "Snapshot chunks refused (damaged or not matching)",
+            m.snapshot_chunks_refused.clone(),
+        );
+        registry.register(
+            "snapshot_chunks_served",
+            "Snapshot chunks served to peers",
+            m.snapshot_chunks_served.clone(),
+        );
         registry.register("peer_queue_messages", "Messages queued for each peer", m.peer_queue.clone());
         registry.register(
             "peer_connected",

@@ -34,6 +34,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("consensus: {0}")]
     Consensus(String),
+    #[error("config: {0}")]
+    Snapshot(#[from] crate::cluster::snapshot_config::SnapshotConfigError),
 }
 
 /// Listeners bound before the node starts (so a test or `synod dev` can learn
@@ -116,6 +118,11 @@ impl Node {
         } else {
             (store.load_paxos()?, store.applied_slot()?)
         };
+        // The durable ledger as a snapshot point (see `ClusterHandle`).
+        let snapshot_point = match config.node_id {
+            Some(id) if !config.peers.is_empty() => Some(store.snapshot_descriptor(id)?),
+            _ => None,
+        };
         let chain_id = ledger.chain_id();
         let auth = ledger.auth();
         let shared_base = |cluster| Shared {
@@ -144,6 +151,8 @@ impl Node {
             shared
         } else {
             let node_id = config.node_id.expect("validated");
+            config.snapshot.validate()?;
+            let snapshot_point = snapshot_point.expect("read for a cluster member");
             let mut members: Vec<u8> = config.peers.iter().map(|p| p.id).collect();
             members.push(node_id);
             members.sort_unstable();
@@ -173,6 +182,8 @@ impl Node {
                 pending: Default::default(),
                 transport_stats: RwLock::new(BTreeMap::new()),
                 compacted: Default::default(),
+                snapshot_point: RwLock::new(snapshot_point),
+                snapshot: config.snapshot.clone(),
             };
             let shared = Arc::new(shared_base(Some(handle)));
 
@@ -232,6 +243,7 @@ impl Node {
             }));
             transport = Some(t.clone());
             tasks.push(tokio::spawn(crate::cluster::divergence::watch(shared.clone())));
+            tasks.push(tokio::spawn(crate::cluster::compaction::watch(shared.clone())));
 
             let consensus = crate::cluster::consensus::Consensus {
                 shared: shared.clone(),
@@ -244,9 +256,15 @@ impl Node {
             threads.push(spawn("synod-consensus", move || consensus.run()));
             let s = shared.clone();
             threads.push(spawn("synod-persister", move || crate::cluster::persister::run(s, persist_rx, inputs_tx)));
+            let installer = crate::cluster::install::Installer {
+                shared: shared.clone(),
+                runtime: tokio::runtime::Handle::current(),
+                http: reqwest::Client::new(),
+                applied: applied_tx.clone(),
+            };
             let s = shared.clone();
             threads.push(spawn("synod-applier", move || {
-                crate::cluster::applier::run(s, apply_rx, applied_tx, applied_at_start)
+                crate::cluster::applier::run(s, apply_rx, applied_tx, applied_at_start, installer)
             }));
             let s = shared.clone();
             let batcher = Batcher::new(

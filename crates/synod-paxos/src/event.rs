@@ -26,6 +26,12 @@ pub enum Event {
     Compact { upto_slot: Slot },
     /// The driver's answer to `Action::SnapshotNeeded { to }`.
     SnapshotReady { to: NodeId, snapshot: Snapshot },
+    /// The driver's answer to `Action::InstallSnapshot`: the state machine
+    /// now durably holds every slot up to `upto_slot`. That is the
+    /// snapshot's `last_slot` when the install completed, and less (possibly
+    /// the unchanged applied index) when it stopped early; the replica then
+    /// resumes catching up from `upto_slot + 1`.
+    SnapshotInstalled { upto_slot: Slot },
 }
 
 /// Output of `Replica::step`, to be executed in order.
@@ -46,11 +52,14 @@ pub enum Action {
         slot: Slot,
         command: Command,
     },
-    /// Replace the state machine with `snapshot` and make it durable before
-    /// executing the `Persist` of the `Truncate` that follows. No `Apply`
-    /// comes for slots up to `snapshot.last_slot`: a driver waiting on a
-    /// proposal in that range must look it up in the restored state (and
-    /// treat it as not applied in that slot if absent).
+    /// Bring the state machine up to `snapshot` (it may take long: fetch,
+    /// verify, write) and answer `Event::SnapshotInstalled` with how far it
+    /// durably got. Until then the replica applies, fetches and campaigns
+    /// for nothing, so the driver never sees an `Apply` interleaved with an
+    /// install; it treats no slot as applied that the state machine does not
+    /// durably hold. No `Apply` comes for slots up to the installed slot: a
+    /// driver waiting on a proposal in that range must look it up in the
+    /// restored state (and treat it as not applied in that slot if absent).
     InstallSnapshot {
         snapshot: crate::message::Snapshot,
     },

@@ -11,7 +11,8 @@
 //! let mut replica = Replica::recover(options, durable_state_from_disk)?;
 //! loop {
 //!     // One of: Tick (every ~10 ms), Receive(message), Persisted(token),
-//!     // Propose{..}, ReadIndex{..}, Compact{..}, SnapshotReady{..}.
+//!     // Propose{..}, ReadIndex{..}, Compact{..}, SnapshotReady{..},
+//!     // SnapshotInstalled{..}.
 //!     let event = next_event();
 //!     for action in replica.step(monotonic_now_ms(), event, &mut seeded_rng) {
 //!         match action {
@@ -23,8 +24,11 @@
 //!             Action::Send(message) => transport.send(message.to, message),
 //!             // In slot order, no gaps.
 //!             Action::Apply { slot, command } => state_machine.apply(slot, command),
-//!             // Restore, and make durable before the Truncate that follows.
-//!             Action::InstallSnapshot { snapshot } => state_machine.restore(snapshot),
+//!             // Restore durably (may take long), then report how far it got.
+//!             Action::InstallSnapshot { snapshot } => {
+//!                 let upto_slot = state_machine.restore(snapshot);
+//!                 feed(Event::SnapshotInstalled { upto_slot })
+//!             }
 //!             Action::SnapshotNeeded { to } => feed(Event::SnapshotReady { to, snapshot: state_machine.snapshot() }),
 //!             Action::Proposed { request_id, slot } => clients.assigned(request_id, slot),
 //!             Action::ProposeRejected { request_id, error } => clients.reject_or_forward(request_id, error),
@@ -69,6 +73,10 @@
 //!    [`replica`]'s learner rules. Gaps are fetched (`Fetch`/`FetchReply`).
 //! 7. *Compaction*: the driver snapshots, makes the snapshot durable, then
 //!    feeds `Compact { upto_slot }` → `Persist(Truncate)`.
+//! 8. *Snapshot install*: `InstallSnapshot` message → `Action::InstallSnapshot`
+//!    → the driver makes the state durable → `SnapshotInstalled { upto_slot }`
+//!    → commit and applied index move to `upto_slot` → `Persist(Truncate)`.
+//!    A crash in between leaves a replica that is merely behind.
 //!
 //! Every message is sent from `Replica::emit`, which asserts that the
 //! durable token covers what the message depends on and that the durable

@@ -1,10 +1,11 @@
 //! # synod-sim: deterministic simulation of a Synod cluster
 //!
 //! VOPR-style: N `synod_paxos::Replica`s run unchanged over a simulated
-//! network (`network.rs`), disk (`disk.rs`) and clock (`clock.rs`), each
-//! fake opening with its fault model, and each replica's chosen slots build
-//! blocks in a real `synod_core::Ledger` the way the node's applier does
-//! (`state_machine.rs`, durable model in `store.rs`). Clients (`client.rs`)
+//! network (`network.rs`), drive (`disk.rs`: the node's real
+//! `synod_storage::Store` on a crash-injecting backend) and clock
+//! (`clock.rs`), each fake opening with its fault model, and each replica's
+//! chosen slots build blocks in a real `synod_core::Ledger` the way the
+//! node's applier does (`state_machine.rs`; snapshots in `install.rs`). Clients (`client.rs`)
 //! submit real transfers (`workload.rs`) and read accounts; every outcome
 //! lands in a history. Checks (`checks/`, one invariant per file, each
 //! citing its source) run online on every apply and at the end of each seed.
@@ -29,12 +30,12 @@ mod client;
 pub mod clock;
 pub mod disk;
 pub mod history;
+mod install;
 pub mod network;
 mod node;
 pub mod options;
 mod outcome;
 pub mod state_machine;
-pub mod store;
 mod trace;
 pub mod workload;
 mod world;

@@ -13,31 +13,30 @@ use rand_chacha::ChaCha8Rng;
 use synod_core::batch::BatchPayload;
 use synod_core::{RejectReason, SignedTransfer, VerifiedTransfer};
 use synod_paxos::{
-    Action, Ballot, Batch, BatchId, Command, Event, NodeId, ProposeError, ReadError, Replica, ReplicaOptions,
+    Action, Ballot, Batch, BatchId, Command, Event, NodeId, PersistOp, ProposeError, ReadError, Replica, ReplicaOptions,
 };
 
 use crate::checks::{agreement, block_agreement, promise, validity, Violation};
 use crate::clock::Clock;
-use crate::disk::{Disk, DiskRecord};
 use crate::history::{ReadResult, Stage, TransferResult};
+use crate::install::Install;
 use crate::network::{Addr, ClientReply, ClientRequest, Packet, RequestKind};
-use crate::state_machine::{Applied, ApplyOutcome, LedgerMachine};
-use crate::store::BlockRef;
+use crate::state_machine::{Applied, ApplyError, ApplyOutcome, BlockRef, LedgerMachine};
 use crate::workload::GENESIS_MS;
 use crate::world::World;
 
 pub struct SimNode {
     pub opts: ReplicaOptions,
     pub replica: Option<Replica>,
-    /// The ledger and its durable store (the store survives crashes).
+    /// The ledger and the node's database (`machine.disk()`, which survives
+    /// crashes).
     pub machine: LedgerMachine,
-    pub disk: Disk,
     pub clock: Clock,
     pub rng: ChaCha8Rng,
     pub incarnation: u32,
-    /// First disk record written by the current incarnation.
-    pub incarnation_start: usize,
     pub sync_pending: bool,
+    /// The snapshot install in progress, if any (`install.rs`).
+    pub install: Option<Install>,
     /// Highest promise this incarnation read back or issued (promise check).
     promise_floor: Ballot,
     next_request: u64,
@@ -71,12 +70,11 @@ impl SimNode {
             opts,
             replica: Some(replica),
             machine,
-            disk: Disk::default(),
             clock,
             rng: ChaCha8Rng::seed_from_u64(seed),
             incarnation: 0,
-            incarnation_start: 0,
             sync_pending: false,
+            install: None,
             promise_floor: Ballot::ZERO,
             next_request: 0,
             next_batch: 0,
@@ -91,6 +89,12 @@ impl SimNode {
 
     pub fn is_damaged(&self) -> bool {
         self.replica.as_ref().is_some_and(|r| r.is_damaged())
+    }
+
+    /// No `Apply` comes for slots up to `slot` (a snapshot covered them):
+    /// forget the proposals there (their clients retry and learn the outcome).
+    pub(crate) fn forget_waiting_upto(&mut self, slot: u64) {
+        self.waiting.retain(|_, w| w.slot > slot);
     }
 
     /// Unique across nodes and incarnations (the node draws random ids).
@@ -130,7 +134,9 @@ impl World {
         let actions = replica.step(local_ms, event, &mut node.rng);
         for action in actions {
             self.execute(id, action);
-            if self.violation.is_some() {
+            // A violation ends the run; a power failure inside a commit
+            // ends this incarnation and its remaining actions with it.
+            if self.violation.is_some() || !self.nodes[&id].is_up() {
                 return;
             }
         }
@@ -238,7 +244,7 @@ impl World {
             Action::Persist { token, op } => {
                 let node = self.nodes.get_mut(&id).unwrap();
                 let checked = promise::check_persist(id, &mut node.promise_floor, &op);
-                node.disk.append(&DiskRecord::Persist { token, op });
+                node.machine.disk_mut().enqueue(token, op);
                 if let Err(v) = checked {
                     self.fail(v);
                 }
@@ -249,27 +255,8 @@ impl World {
                 self.send(Addr::Node(message.from), Addr::Node(message.to), Packet::Paxos(message));
             }
             Action::Apply { slot, command } => self.apply(id, slot, command),
-            Action::InstallSnapshot { snapshot } => {
-                let node = self.nodes.get_mut(&id).unwrap();
-                let installed = node.machine.install(&snapshot);
-                let marker = node.machine.marker(snapshot.last_slot);
-                node.disk.append(&DiskRecord::Snapshot { snapshot: marker });
-                // No Apply comes for slots up to the snapshot: forget the
-                // proposals there (their clients retry and learn the outcome).
-                node.waiting.retain(|_, w| w.slot > snapshot.last_slot);
-                self.ensure_sync(id);
-                self.stats.snapshots_installed += 1;
-                self.trace.line(self.now_ms, || format!("n{id} installed snapshot up to slot {}", snapshot.last_slot));
-                match installed {
-                    Ok(blocks) => self.check_blocks(id, &blocks),
-                    Err(detail) => self.fail(Violation::new("block_agreement", format!("node {id}: {detail}"))),
-                }
-            }
-            Action::SnapshotNeeded { to } => {
-                let node = &self.nodes[&id];
-                let snapshot = node.machine.snapshot(node.machine.delivered());
-                self.step_node(id, Event::SnapshotReady { to, snapshot });
-            }
+            Action::InstallSnapshot { snapshot } => self.start_install(id, snapshot),
+            Action::SnapshotNeeded { to } => self.offer_snapshot(id, to),
             Action::Proposed { request_id, slot } => {
                 let node = self.nodes.get_mut(&id).unwrap();
                 let pending = node.requests.remove(&request_id).expect("known request");
@@ -335,8 +322,12 @@ impl World {
         let node = self.nodes.get_mut(&id).unwrap();
         let applied = match node.machine.apply(slot, &command) {
             Ok(applied) => applied,
-            Err(detail) => {
+            Err(ApplyError::Integrity(detail)) => {
                 self.fail(Violation::new("integrity", format!("node {id} slot {slot}: {detail}")));
+                return;
+            }
+            Err(ApplyError::Storage(e)) => {
+                self.power_failed(id, &e.to_string());
                 return;
             }
         };
@@ -395,7 +386,7 @@ impl World {
         }
     }
 
-    fn check_blocks(&mut self, id: NodeId, blocks: &[BlockRef]) {
+    pub(crate) fn check_blocks(&mut self, id: NodeId, blocks: &[BlockRef]) {
         for block in blocks {
             self.stats.blocks_made += 1;
             if let Err(v) = block_agreement::check_block(&mut self.blocks, id, block) {
@@ -405,96 +396,136 @@ impl World {
         }
     }
 
-    /// Compaction: the ledger is durable up to the applied slot, so a
-    /// marker record, then the replica may truncate. The marker precedes the
-    /// Truncate record on the same append-only disk, so no crash can keep
-    /// the truncate without it.
+    /// Compaction: the ledger is durable up to the applied slot (every apply
+    /// commits it), so the replica may truncate up to there.
     fn maybe_compact(&mut self, id: NodeId) {
         let Some(every) = self.faults.compact_every else { return };
         let node = self.nodes.get_mut(&id).unwrap();
         let Some(replica) = node.replica.as_ref() else { return };
         let applied = node.machine.delivered();
-        if applied < replica.compacted_upto() + every || applied != replica.applied_index() {
+        if applied < replica.compacted_upto() + every
+            || applied != replica.applied_index()
+            || applied != node.machine.applied_slot()
+        {
             return;
         }
-        let marker = node.machine.marker(applied);
-        node.disk.append(&DiskRecord::Snapshot { snapshot: marker });
-        self.ensure_sync(id);
         self.step_node(id, Event::Compact { upto_slot: applied });
     }
 
+    /// The persister: every queued Paxos op goes to disk in one group commit
+    /// after a simulated fsync latency.
     fn ensure_sync(&mut self, id: NodeId) {
         let node = self.nodes.get_mut(&id).unwrap();
-        if node.sync_pending || node.disk.unsynced() == 0 {
+        let Some(upto) = node.machine.disk().last_queued() else { return };
+        if node.sync_pending {
             return;
         }
         node.sync_pending = true;
-        let (incarnation, upto) = (node.incarnation, node.disk.len());
+        let incarnation = node.incarnation;
         let latency = rand::Rng::gen_range(&mut self.rng, 1..=self.faults.sync_ms_max);
         self.schedule(self.now_ms + latency, crate::world::SimEvent::DiskSynced { node: id, incarnation, upto });
     }
 
-    pub(crate) fn node_synced(&mut self, id: NodeId, incarnation: u32, upto: usize) {
+    pub(crate) fn node_synced(&mut self, id: NodeId, incarnation: u32, upto: u64) {
         let node = self.nodes.get_mut(&id).unwrap();
         if node.incarnation != incarnation || !node.is_up() {
             return;
         }
         node.sync_pending = false;
-        let token = node.disk.sync(node.incarnation_start, upto);
-        if let Some(token) = token {
-            self.step_node(id, Event::Persisted(token));
+        let ops = match node.machine.disk_mut().commit(upto) {
+            Ok(ops) => ops,
+            Err(e) => {
+                self.power_failed(id, &e.to_string());
+                return;
+            }
+        };
+        // Compaction never outruns the ledger: a truncated log entry is in
+        // the durable ledger already.
+        let durable = node.machine.applied_slot();
+        if let Some(upto_slot) = ops.iter().find_map(|op| match op {
+            PersistOp::Truncate { upto } if *upto > durable => Some(*upto),
+            _ => None,
+        }) {
+            self.fail(Violation::new(
+                "durability",
+                format!("node {id} truncated its log up to slot {upto_slot}, its durable ledger holds {durable}"),
+            ));
+            return;
         }
-        self.ensure_sync(id);
+        self.step_node(id, Event::Persisted(upto));
+        if self.nodes[&id].is_up() {
+            self.ensure_sync(id);
+        }
+    }
+
+    /// A store call failed because power failed inside it
+    /// (`Disk::arm_power_failure`): the node is down from here.
+    pub(crate) fn power_failed(&mut self, id: NodeId, detail: &str) {
+        assert!(
+            self.nodes[&id].machine.disk().power_failed(),
+            "node {id}: storage failed without a power loss: {detail}"
+        );
+        self.stats.commit_crashes += 1;
+        self.trace.line(self.now_ms, || format!("n{id} lost power inside a commit"));
+        self.crash(id);
     }
 
     pub(crate) fn crash(&mut self, id: NodeId) {
+        let seed = rand::Rng::gen(&mut self.rng);
         let node = self.nodes.get_mut(&id).unwrap();
         if !node.is_up() {
             return;
         }
         node.replica = None;
-        node.disk.crash();
+        let reopened = node.machine.crash(seed);
         node.incarnation += 1;
         node.next_batch = 0;
         node.sync_pending = false;
+        node.install = None;
         node.requests.clear();
         node.waiting.clear();
         self.stats.crashes += 1;
         self.trace.line(self.now_ms, || format!("n{id} crashed"));
+        if let Err(detail) = reopened {
+            self.fail(Violation::new("durability", format!("node {id}: {detail}")));
+        }
     }
 
-    pub(crate) fn restart(&mut self, id: NodeId) {
+    /// Starts the node from its disk, as `Node::start` does. Returns false if
+    /// the ledger did not read back cleanly (the node stays down).
+    pub(crate) fn restart(&mut self, id: NodeId) -> bool {
         let corrupt = self.faults.corrupt_read;
+        let seed = rand::Rng::gen(&mut self.rng);
         let node = self.nodes.get_mut(&id).unwrap();
         assert!(!node.is_up());
-        let recovered = node.disk.recover(corrupt, &mut node.rng);
-        let damaged = recovered.durable.damaged;
-        let durable_promise = recovered.durable.promised;
-        let replica = Replica::recover(node.opts.clone(), recovered.durable).expect("valid options");
+        let durable = match node.machine.recover(corrupt, seed) {
+            Ok(durable) => durable,
+            Err(e) => {
+                self.stats.unreadable_restarts += 1;
+                self.trace.line(self.now_ms, || format!("n{id} does not start: {e}"));
+                return false;
+            }
+        };
+        let damaged = durable.damaged;
+        let durable_promise = durable.promised;
+        let replica = Replica::recover(node.opts.clone(), durable).expect("valid options");
         let restart_check = promise::check_restart(id, durable_promise, replica.promised(), damaged);
-        // The ledger comes back from its own store, as of its last durable block.
-        node.machine.restart(replica.applied_index());
-        let marker_check = recovered.snapshot.as_ref().map_or(Ok(()), |m| node.machine.check_marker(m));
         node.promise_floor = if damaged { Ballot::ZERO } else { durable_promise };
         node.replica = Some(replica);
-        node.incarnation_start = node.disk.len();
         if damaged {
             self.stats.damaged_restarts += 1;
         }
         self.trace.line(self.now_ms, || {
             let node = &self.nodes[&id];
             format!(
-                "n{id} restarted (damaged records: {}), ledger at block {} slot {}",
-                recovered.damaged_records,
-                node.machine.store().height(),
-                node.machine.store().applied_slot()
+                "n{id} restarted (damaged: {damaged}), ledger at block {} slot {}",
+                node.machine.ledger().head().height,
+                node.machine.applied_slot()
             )
         });
         if let Err(v) = restart_check {
             self.fail(v);
         }
-        if let Err(detail) = marker_check {
-            self.fail(Violation::new("durability", format!("node {id} restarted: {detail}")));
-        }
+        true
     }
 }

@@ -53,15 +53,16 @@ impl Default for SimOptions {
     }
 }
 
-/// Deliberate bugs in the simulator's model of the node's applier and
+/// Deliberate bugs in the simulator's copy of the node's applier and
 /// ledger storage, for the teeth tests of the ledger checks.
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LedgerBugs {
     /// After a restart, also skip the first slot above the durable applied slot.
     pub skip_slot_after_restart: bool,
-    /// The applied slot is durable without its block (two transactions, not
-    /// one): a crash loses the last block but keeps its slot.
+    /// The applied slot is written at once, its block only along with the
+    /// next block (two transactions, not one): a crash in between loses the
+    /// block but keeps its slot.
     pub non_atomic_apply: bool,
     /// Never answer a resubmission as a committed duplicate.
     pub no_duplicate_resolution: bool,
@@ -93,13 +94,17 @@ pub struct FaultBounds {
     /// fsync latency is uniform in `[1, x]` with x drawn from
     /// `[1, sync_ms_max]`.
     pub sync_ms_max: u64,
-    /// Chance a seed enables read corruption; then each record read on
-    /// restart is corrupted with probability up to `corrupt_read_max`.
+    /// Chance a seed enables read corruption; then each Paxos record read on
+    /// restart is damaged with probability up to `corrupt_read_max` (ledger
+    /// values 20× less often, see `disk.rs`).
     pub corrupt_seed_chance: f64,
     pub corrupt_read_max: f64,
-    /// Chance a seed compacts its consensus log (every 10–80 slots). The
-    /// node runtime does not compact yet.
+    /// Chance a seed compacts its consensus log (every 10–80 slots), so that
+    /// lagging replicas need snapshots.
     pub compact_chance: f64,
+    /// Each snapshot chunk is damaged on its way with a per-seed probability
+    /// up to this, during the fault phase (the chunk checksum must catch it).
+    pub chunk_damage_max: f64,
     /// Chance the quiet phase starts with a full-cluster restart: every node
     /// crashes and restarts at the same instant.
     pub cluster_restart_chance: f64,
@@ -124,6 +129,7 @@ impl Default for FaultBounds {
             corrupt_seed_chance: 0.2,
             corrupt_read_max: 0.02,
             compact_chance: 0.7,
+            chunk_damage_max: 0.2,
             cluster_restart_chance: 0.1,
             clock_drift_ppm_max: 50_000,
         }

@@ -44,6 +44,13 @@ pub struct SeedStats {
     pub elections_won: u64,
     pub snapshots_installed: u64,
     pub damaged_restarts: u64,
+    /// Restarts refused because the ledger did not read back cleanly.
+    pub unreadable_restarts: u64,
+    /// Crashes that struck inside a commit.
+    pub commit_crashes: u64,
+    /// Snapshot chunks installed, and refused (damaged on the way).
+    pub snapshot_chunks: u64,
+    pub chunks_refused: u64,
     pub max_slot: u64,
 }
 
@@ -69,6 +76,10 @@ impl SeedStats {
         self.elections_won += o.elections_won;
         self.snapshots_installed += o.snapshots_installed;
         self.damaged_restarts += o.damaged_restarts;
+        self.unreadable_restarts += o.unreadable_restarts;
+        self.commit_crashes += o.commit_crashes;
+        self.snapshot_chunks += o.snapshot_chunks;
+        self.chunks_refused += o.chunks_refused;
         self.max_slot = self.max_slot.max(o.max_slot);
     }
 }
@@ -117,6 +128,11 @@ pub fn run_seed(seed: u64, opts: &SimOptions) -> SeedOutcome {
     let ran = catch_unwind(AssertUnwindSafe(|| {
         world.run();
         if world.violation.is_none() {
+            // LedgerBugs::non_atomic_apply defers block writes; what matters
+            // is what a crash did to them, not what is still in flight.
+            for node in world.nodes.values_mut() {
+                node.machine.flush_unwritten().expect("power is on in the quiet phase");
+            }
             if let Err(v) = final_checks(&world) {
                 world.fail(v);
             }
@@ -151,8 +167,8 @@ pub fn run_seed(seed: u64, opts: &SimOptions) -> SeedOutcome {
             _ => {}
         }
     }
-    if let Some(longest) = world.nodes.values().max_by_key(|n| n.machine.store().height()) {
-        let store = longest.machine.store();
+    if let Some(longest) = world.nodes.values().max_by_key(|n| n.machine.height()) {
+        let store = &longest.machine;
         stats.rejected_then_committed = world
             .history
             .iter()
@@ -164,7 +180,7 @@ pub fn run_seed(seed: u64, opts: &SimOptions) -> SeedOutcome {
             .count() as u64;
     }
     stats.max_slot = world.chosen.keys().next_back().copied().unwrap_or(0);
-    stats.blocks = world.nodes.values().map(|n| n.machine.store().height()).max().unwrap_or(0);
+    stats.blocks = world.nodes.values().map(|n| n.machine.height()).max().unwrap_or(0);
     stats.ledger_transfers = world.nodes.values().map(|n| n.machine.ledger().tree().len()).max().unwrap_or(0);
     stats.signed_seeds = u64::from(world.workload.auth == synod_core::AuthMode::Ed25519);
     let verdict = match world.violation.take() {
@@ -191,8 +207,8 @@ fn final_checks(world: &World) -> Result<(), Violation> {
     integrity::check(&world.history, &nodes)?;
     // The longest chain holds every other (block agreement): the reference.
     let (reference_id, reference_machine) =
-        *nodes.iter().max_by_key(|(id, m)| (m.store().height(), std::cmp::Reverse(*id))).expect("nodes");
-    let reference = replay(genesis, reference_machine.store().blocks(), SignaturePolicy::Verify).map_err(|e| {
+        *nodes.iter().max_by_key(|(id, m)| (m.height(), std::cmp::Reverse(*id))).expect("nodes");
+    let reference = replay(genesis, &reference_machine.blocks(), SignaturePolicy::Verify).map_err(|e| {
         Violation::new("state_agreement", format!("node {reference_id}: its blocks do not replay from genesis: {e}"))
     })?;
     linearizability::check(&world.history)?;
@@ -237,7 +253,7 @@ impl std::fmt::Display for Summary {
         let t = &self.totals;
         write!(
             f,
-            "synod sim: {} seeds x {} nodes: {} ok, {} violations | submits ok {} unknown {} failed {}, reads {}, transfers committed {} (+{} duplicate answers) rejected {} (later committed {}) refused {}, blocks {}, signed seeds {}, restart skips {}, crashes {}, partitions {}, elections {}, snapshots {}, damaged restarts {}",
+            "synod sim: {} seeds x {} nodes: {} ok, {} violations | submits ok {} unknown {} failed {}, reads {}, transfers committed {} (+{} duplicate answers) rejected {} (later committed {}) refused {}, blocks {}, signed seeds {}, restart skips {}, crashes {}, partitions {}, elections {}, snapshots {} ({} chunks, {} refused), damaged restarts {}, unreadable restarts {}, crashes inside a commit {}",
             self.seeds_run,
             self.nodes,
             self.ok,
@@ -258,7 +274,11 @@ impl std::fmt::Display for Summary {
             t.partitions,
             t.elections_won,
             t.snapshots_installed,
-            t.damaged_restarts
+            t.snapshot_chunks,
+            t.chunks_refused,
+            t.damaged_restarts,
+            t.unreadable_restarts,
+            t.commit_crashes
         )?;
         if let Some((seed, check, detail)) = self.violations.first() {
             write!(f, "\nFAILED seed {seed}: {check}: {detail}\nreplay: {}", replay_command(*seed, self.nodes))?;

@@ -1,34 +1,39 @@
-//! The replicated state machine: the real `synod_core::Ledger`, driven the way
-//! the node's applier drives it (crates/synod-node/src/cluster/applier.rs and
-//! `committer::write_block`):
+//! The replicated state machine: the real `synod_core::Ledger` over the real
+//! `synod_storage::Store`, driven the way the node's applier drives them
+//! (crates/synod-node/src/cluster/applier.rs and `committer::write_blocks`):
 //!
 //! - slots arrive in order; a slot at or below the durable applied slot is
-//!   skipped (it is in the ledger already: a restart re-delivers it);
+//!   skipped (it is in the ledger already);
 //! - a `Command::Batch` is decoded with `BatchPayload::decode`, its transfers
 //!   wrapped with `VerifiedTransfer::assume_verified` (the leader verified
 //!   them) and handed to `Ledger::build_block(timestamp_ms, ..)`: at most one
-//!   block per slot, made durable with the applied slot in one transaction;
+//!   block per slot, written by `Store::append_group` with its slot and the
+//!   applied slot in one transaction; a slot that makes no block records the
+//!   applied slot alone, as the node does;
 //! - a transfer rejected for a nonce below the account's is answered as a
 //!   committed duplicate if the ledger holds it (`resolve_rejection`).
 //!
-//! Durable state is the `LedgerStore`; the `Ledger` in memory is rebuilt from
-//! it on restart (`LedgerStore::load`). The simulator compacts the consensus
-//! log (the node runtime does not yet): a compaction writes a *marker* record
-//! (height and head hash) to the consensus disk, and a lagging replica is sent
-//! the whole store as its snapshot, whose blocks it applies with
-//! `Ledger::apply_block(.., SignaturePolicy::Verify)` like any block from
-//! another node.
+//! A restart rebuilds the `Ledger` with `Store::load` (`disk.rs`). A snapshot
+//! install goes through the same storage code as the node's
+//! (`Store::snapshot_descriptor`, `read_chunk`, `install_chunk`,
+//! `finish_install`); the chunk transfer itself is simulated by `node.rs`.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use synod_core::batch::BatchPayload;
+use synod_core::block::BlockHash;
 use synod_core::ledger::{BlockError, SignaturePolicy, TransferPosition};
-use synod_core::{Account, AccountId, Genesis, Ledger, RejectReason, TransferId, VerifiedTransfer};
-use synod_paxos::{BatchId, Command, NodeId, Slot, Snapshot};
+use synod_core::{Account, AccountId, Block, Genesis, Ledger, RejectReason, TransferId, VerifiedTransfer};
+use synod_paxos::{BatchId, Command, DurableState, NodeId, Slot};
+use synod_storage::snapshot::{InstallError, InstallProgress, SnapshotDescriptor};
+use synod_storage::{BlockWrite, StoreError};
 
+use crate::disk::Disk;
 use crate::options::LedgerBugs;
-use crate::store::{BlockRef, LedgerStore};
+
+/// Snapshot chunks are this small in the simulator (a block of four
+/// transfers is ~700 bytes) so that installs take several chunks.
+pub const CHUNK_BYTES_MAX: usize = 2_000;
 
 /// What became of one transfer of an applied batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,26 +63,41 @@ pub enum Applied {
     Other,
 }
 
-/// The compaction marker written to the consensus disk.
-#[derive(Serialize, Deserialize)]
-struct Marker {
-    height: u64,
-    head_hash: [u8; 32],
+/// Why a slot could not be applied.
+#[derive(Debug)]
+pub enum ApplyError {
+    /// A block would hold a transfer the ledger already holds.
+    Integrity(String),
+    /// The disk failed (power loss inside a commit): the node is down.
+    Storage(StoreError),
 }
 
-#[derive(Debug)]
+/// A block a node made or installed, for the online block-agreement check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockRef {
+    pub height: u64,
+    pub hash: BlockHash,
+    pub slot: Slot,
+}
+
+/// A block whose write `LedgerBugs::non_atomic_apply` deferred.
+type Unwritten = (Block, Vec<(AccountId, Account)>, Slot);
+
 pub struct LedgerMachine {
-    store: LedgerStore,
+    disk: Disk,
     ledger: Ledger,
     /// The last slot the replica delivered (or a snapshot covered) in this
     /// incarnation.
     delivered: Slot,
     /// The durable applied slot when this incarnation started.
     applied_at_start: Slot,
+    /// The durable applied slot (the store's, kept here to save a read per slot).
+    applied_slot: Slot,
     node: NodeId,
     bugs: LedgerBugs,
-    /// With `LedgerBugs::non_atomic_apply`: the store before its last block.
-    before_last_block: Option<Box<LedgerStore>>,
+    /// With `LedgerBugs::non_atomic_apply`: the last block, written only
+    /// when the next one is (its slot was written at once).
+    unwritten: Option<Unwritten>,
 }
 
 impl LedgerMachine {
@@ -87,13 +107,17 @@ impl LedgerMachine {
 
     #[doc(hidden)]
     pub fn with_bugs(genesis: &Genesis, node: NodeId, bugs: LedgerBugs) -> LedgerMachine {
-        let store = LedgerStore::init(genesis);
-        let ledger = store.load();
-        LedgerMachine { store, ledger, delivered: 0, applied_at_start: 0, node, bugs, before_last_block: None }
+        let disk = Disk::new(genesis);
+        let ledger = disk.store().load().expect("a fresh store loads").ledger;
+        LedgerMachine { disk, ledger, delivered: 0, applied_at_start: 0, applied_slot: 0, node, bugs, unwritten: None }
     }
 
-    pub fn store(&self) -> &LedgerStore {
-        &self.store
+    pub fn disk(&self) -> &Disk {
+        &self.disk
+    }
+
+    pub fn disk_mut(&mut self) -> &mut Disk {
+        &mut self.disk
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -104,63 +128,148 @@ impl LedgerMachine {
         self.delivered
     }
 
+    /// The durable applied slot.
+    pub fn applied_slot(&self) -> Slot {
+        self.applied_slot
+    }
+
     /// The node's "applied" watch: the durable applied slot at start, then
     /// every slot delivered since.
     pub fn applied(&self) -> Slot {
-        self.store.applied_slot().max(self.delivered)
+        self.applied_slot.max(self.delivered)
     }
 
-    /// A restart: memory is rebuilt from the store; the replica resumes
-    /// delivering after `replica_applied` (its snapshot point).
-    pub fn restart(&mut self, replica_applied: Slot) {
-        if let Some(before) = self.before_last_block.take() {
-            // LedgerBugs::non_atomic_apply: the block's transaction was lost.
-            let slot = self.store.applied_slot();
-            self.store = *before;
-            self.store.advance_applied_slot(slot);
-        }
-        self.ledger = self.store.load();
-        self.delivered = replica_applied;
-        self.applied_at_start = self.store.applied_slot();
+    // ---- reads of the durable store, for the checks (never damaged) ----
+
+    pub fn height(&self) -> u64 {
+        self.disk.store().head_height().expect("store readable")
     }
 
-    /// Applies one chosen slot. Errs if the store refuses the block (a
-    /// transfer committed twice).
-    pub fn apply(&mut self, slot: Slot, command: &Command) -> Result<Applied, String> {
+    pub fn block(&self, height: u64) -> Option<Block> {
+        self.disk.store().block(height).expect("store readable")
+    }
+
+    pub fn block_slot(&self, height: u64) -> Option<Slot> {
+        self.disk.store().block_slot(height).expect("store readable")
+    }
+
+    /// Blocks 1..=height, as stored.
+    pub fn blocks(&self) -> Vec<Block> {
+        (1..=self.height()).map(|h| self.block(h).expect("no gaps below the head")).collect()
+    }
+
+    pub fn head_hash(&self) -> BlockHash {
+        self.block(self.height()).expect("the head exists").hash()
+    }
+
+    pub fn position(&self, id: &TransferId) -> Option<TransferPosition> {
+        self.disk.store().position(id).expect("store readable")
+    }
+
+    /// The ledger a restart would load from this store.
+    pub fn load(&self) -> Ledger {
+        self.disk.store().load().expect("store loads").ledger
+    }
+
+    // ---- the applier ----
+
+    /// Applies one chosen slot.
+    pub fn apply(&mut self, slot: Slot, command: &Command) -> Result<Applied, ApplyError> {
         assert!(slot > self.delivered, "slots are applied in order (slot {slot} after {})", self.delivered);
         self.delivered = slot;
         let skip_one_more = self.bugs.skip_slot_after_restart && self.applied_at_start > 0;
-        if slot <= self.store.applied_slot() || (skip_one_more && slot == self.applied_at_start + 1) {
+        if slot <= self.applied_slot || (skip_one_more && slot == self.applied_at_start + 1) {
             return Ok(Applied::Skipped);
         }
-        let Command::Batch(batch) = command else { return Ok(Applied::Other) };
+        let Command::Batch(batch) = command else {
+            self.write(None, slot)?;
+            return Ok(Applied::Other);
+        };
         let payload = match BatchPayload::decode(&batch.bytes) {
             Ok(payload) => payload,
-            Err(e) => return Ok(Applied::Undecodable { id: batch.id, error: e.to_string() }),
+            Err(e) => {
+                self.write(None, slot)?;
+                return Ok(Applied::Undecodable { id: batch.id, error: e.to_string() });
+            }
         };
         let candidates: Vec<VerifiedTransfer> =
             payload.transfers.into_iter().map(VerifiedTransfer::assume_verified).collect();
         let timestamp_ms =
             if self.bugs.local_timestamp { payload.timestamp_ms + u64::from(self.node) } else { payload.timestamp_ms };
         let built = self.ledger.build_block(timestamp_ms, candidates);
-        if self.bugs.non_atomic_apply && built.block.is_some() {
-            self.before_last_block = Some(Box::new(self.store.clone()));
+        if let Some(block) = &built.block {
+            // At most once: the nonce rule must keep a committed transfer out
+            // of every later block.
+            for tx in &block.transfers {
+                let id = tx.id();
+                if let Some(first) = self.lookup(&id).map_err(ApplyError::Storage)? {
+                    return Err(ApplyError::Integrity(format!(
+                        "transfer {id} committed again in block {} (first at {first:?})",
+                        block.header.height
+                    )));
+                }
+            }
         }
-        let block = match &built.block {
-            Some(block) => self.store.append_applied_slot(Some(block), &built.touched, slot)?,
-            None => None,
+        let block_ref = match built.block {
+            Some(block) => {
+                let r = BlockRef { height: block.header.height, hash: block.hash(), slot };
+                self.write(Some((block, built.touched)), slot)?;
+                Some(r)
+            }
+            None => {
+                self.write(None, slot)?;
+                None
+            }
         };
         let in_block: BTreeMap<TransferId, TransferPosition> =
             built.outcomes.iter().filter_map(|o| o.result.as_ref().ok().map(|p| (o.id, *p))).collect();
-        let outcomes = built
-            .outcomes
-            .into_iter()
-            .map(|o| match o.result {
+        let mut outcomes = Vec::with_capacity(built.outcomes.len());
+        for o in built.outcomes {
+            outcomes.push(match o.result {
                 Ok(position) => ApplyOutcome::Committed { position, duplicate: false },
-                Err(reason) => self.resolve_rejection(o.id, reason, &in_block),
-            })
-            .collect();
-        Ok(Applied::Batch { id: batch.id, block, outcomes })
+                Err(reason) => self.resolve_rejection(o.id, reason, &in_block).map_err(ApplyError::Storage)?,
+            });
+        }
+        Ok(Applied::Batch { id: batch.id, block: block_ref, outcomes })
+    }
+
+    /// One durable write of the slot and its block (`committer::write_blocks`).
+    fn write(&mut self, block: Option<(Block, Vec<(AccountId, Account)>)>, slot: Slot) -> Result<(), ApplyError> {
+        match block {
+            Some((block, touched)) if self.bugs.non_atomic_apply => {
+                // The broken layer: the slot now, the block only later.
+                self.flush_unwritten().map_err(ApplyError::Storage)?;
+                self.disk.store().append_group(&[], Some(slot)).map_err(ApplyError::Storage)?;
+                self.unwritten = Some((block, touched, slot));
+            }
+            Some((block, touched)) => {
+                let write = BlockWrite { block: &block, touched: &touched, slot: Some(slot) };
+                self.disk.store().append_group(&[write], Some(slot)).map_err(ApplyError::Storage)?;
+            }
+            None => self.disk.store().append_group(&[], Some(slot)).map_err(ApplyError::Storage)?,
+        }
+        self.applied_slot = slot;
+        Ok(())
+    }
+
+    /// Writes the block `non_atomic_apply` held back, if any.
+    pub fn flush_unwritten(&mut self) -> Result<(), StoreError> {
+        if let Some((block, touched, slot)) = self.unwritten.take() {
+            let write = BlockWrite { block: &block, touched: &touched, slot: Some(slot) };
+            self.disk.store().append_group(&[write], None)?;
+        }
+        Ok(())
+    }
+
+    fn lookup(&self, id: &TransferId) -> Result<Option<TransferPosition>, StoreError> {
+        if let Some((block, _, _)) = &self.unwritten {
+            if let Some(i) = block.transfers.iter().position(|t| t.id() == *id) {
+                let first = block.header.ledger_size - block.transfers.len() as u64;
+                let height = block.header.height;
+                return Ok(Some(TransferPosition { height, index_in_block: i as u32, ledger_index: first + i as u64 }));
+            }
+        }
+        self.disk.store().position(id)
     }
 
     /// `committer::resolve_rejection`: a nonce already used may be this very
@@ -170,91 +279,95 @@ impl LedgerMachine {
         id: TransferId,
         reason: RejectReason,
         in_block: &BTreeMap<TransferId, TransferPosition>,
-    ) -> ApplyOutcome {
+    ) -> Result<ApplyOutcome, StoreError> {
         if let RejectReason::BadNonce { expected, got } = reason {
             if got < expected && !self.bugs.no_duplicate_resolution {
-                if let Some(position) = in_block.get(&id).copied().or_else(|| self.store.position(&id)) {
-                    return ApplyOutcome::Committed { position, duplicate: true };
+                let position = match in_block.get(&id) {
+                    Some(p) => Some(*p),
+                    None => self.lookup(&id)?,
+                };
+                if let Some(position) = position {
+                    return Ok(ApplyOutcome::Committed { position, duplicate: true });
                 }
             }
         }
-        ApplyOutcome::Rejected(reason)
+        Ok(ApplyOutcome::Rejected(reason))
     }
 
-    /// The snapshot sent to a lagging peer: the whole store.
-    pub fn snapshot(&self, last_slot: Slot) -> Snapshot {
-        Snapshot { last_slot, bytes: self.store.image() }
+    // ---- crashes and restarts ----
+
+    /// Power loss (see `Disk::crash`); a deferred block is lost with it.
+    pub fn crash(&mut self, seed: u64) -> Result<(), String> {
+        self.unwritten = None;
+        self.disk.crash(seed, None)
     }
 
-    /// Installs a peer's snapshot: the blocks beyond ours are applied with
-    /// signature verification, and the applied slot moves up to the peer's.
-    /// If ours is ahead, ours stays. Errs if the two chains disagree.
-    pub fn install(&mut self, snapshot: &Snapshot) -> Result<Vec<BlockRef>, String> {
-        let image = LedgerStore::decode_image(&snapshot.bytes)?;
-        self.before_last_block = None;
-        let ours = self.store.height();
-        let theirs = image.blocks.len() as u64;
-        let common = ours.min(theirs);
-        if common > 0 {
-            let index = (common - 1) as usize;
-            let (hash, slot) = (image.blocks[index].hash(), image.block_slots[index]);
-            if self.store.block_hash(common) != Some(hash) || self.store.block_slot(common) != Some(slot) {
-                return Err(format!(
-                    "snapshot block {common} ({hash}, slot {slot}) differs from ours ({:?}, slot {:?})",
-                    self.store.block_hash(common),
-                    self.store.block_slot(common)
-                ));
-            }
-        }
-        let behind = theirs < ours && image.applied_slot > self.store.applied_slot();
-        let ahead = theirs > ours && image.applied_slot <= self.store.applied_slot();
-        if behind || ahead {
-            return Err(format!(
-                "snapshot has {theirs} blocks up to slot {}, this node {ours} blocks up to slot {}",
-                image.applied_slot,
-                self.store.applied_slot()
-            ));
-        }
-        let mut added = Vec::new();
-        for height in ours + 1..=theirs {
-            let index = (height - 1) as usize;
-            let (block, slot) = (&image.blocks[index], image.block_slots[index]);
-            if slot <= self.store.applied_slot() {
-                return Err(format!("snapshot block {height} comes from slot {slot}, which this node applied"));
-            }
-            let touched = self
-                .ledger
-                .apply_block(block, SignaturePolicy::Verify)
-                .map_err(|e| format!("snapshot block does not extend this ledger: {e}"))?;
-            added.extend(self.store.append_applied_slot(Some(block), &touched, slot)?);
-        }
-        self.store.advance_applied_slot(image.applied_slot);
-        self.delivered = self.delivered.max(snapshot.last_slot);
-        Ok(added)
+    /// A restart's reads; on success memory is rebuilt from the store and
+    /// the replica's durable state is returned. `Err`: the ledger does not
+    /// read back cleanly, the node does not start.
+    pub fn recover(&mut self, corrupt_read: f64, seed: u64) -> Result<DurableState, StoreError> {
+        let recovered = self.disk.recover(corrupt_read, seed)?;
+        self.ledger = recovered.ledger;
+        self.applied_slot = recovered.applied_slot;
+        self.applied_at_start = recovered.applied_slot;
+        self.delivered = recovered.durable.snapshot_slot;
+        Ok(recovered.durable)
     }
 
-    /// The record written to the consensus disk when the log is compacted
-    /// up to `last_slot`: the ledger must already hold that far.
-    pub fn marker(&self, last_slot: Slot) -> Snapshot {
-        let marker = Marker { height: self.store.height(), head_hash: self.store.head_hash().0 };
-        Snapshot { last_slot, bytes: postcard::to_allocvec(&marker).expect("encodes") }
+    // ---- snapshots ----
+
+    /// This node's snapshot point (`Store::snapshot_descriptor`).
+    pub fn descriptor(&mut self, source: NodeId) -> Result<SnapshotDescriptor, StoreError> {
+        self.flush_unwritten()?;
+        self.disk.store().snapshot_descriptor(source)
     }
 
-    /// After a restart: the durable ledger covers the compaction marker the
-    /// consensus disk kept (else the truncated log lost chosen values).
-    pub fn check_marker(&self, marker: &Snapshot) -> Result<(), String> {
-        let m: Marker = postcard::from_bytes(&marker.bytes).map_err(|e| format!("marker: {e}"))?;
-        let have = self.store.block_hash(m.height);
-        if have.map(|h| h.0) != Some(m.head_hash) {
-            return Err(format!(
-                "the log was compacted up to slot {} at block {}, but the durable ledger has {} blocks (hash there {:?})",
-                marker.last_slot,
-                m.height,
-                self.store.height(),
-                have
-            ));
+    /// Verifies and writes one chunk (`Store::install_chunk`); returns the
+    /// progress and the blocks it added. On a refusal the blocks verified
+    /// before the bad one are durable.
+    pub fn install_chunk(
+        &mut self,
+        target: &SnapshotDescriptor,
+        chunk: &[u8],
+    ) -> (Result<InstallProgress, InstallError>, Vec<BlockRef>) {
+        if let Err(e) = self.flush_unwritten() {
+            return (Err(InstallError::Store(e)), Vec::new());
         }
-        Ok(())
+        let before = self.ledger.head().height;
+        let result = self.disk.store().install_chunk(&mut self.ledger, target, chunk, CHUNK_BYTES_MAX);
+        let added = self.added_since(before);
+        (result, added)
+    }
+
+    /// Completes an install whose blocks are all here.
+    pub fn finish_install(&mut self, target: &SnapshotDescriptor) -> Result<Slot, InstallError> {
+        self.flush_unwritten()?;
+        self.disk.store().finish_install(&self.ledger, target)
+    }
+
+    /// The install ended with the store durably at `upto_slot`: no slot up to
+    /// it will be delivered.
+    pub fn installed(&mut self, upto_slot: Slot) {
+        assert!(upto_slot >= self.applied_slot, "an install never moves the ledger back");
+        self.applied_slot = upto_slot;
+        self.delivered = self.delivered.max(upto_slot);
+    }
+
+    /// The durable applied slot as the store has it (after a partial install).
+    pub fn refresh_applied_slot(&mut self) -> Result<Slot, StoreError> {
+        self.applied_slot = self.disk.store().applied_slot()?;
+        Ok(self.applied_slot)
+    }
+
+    fn added_since(&self, before: u64) -> Vec<BlockRef> {
+        let store = self.disk.store();
+        (before + 1..=self.ledger.head().height)
+            .filter_map(|height| {
+                let block = store.block(height).ok()??;
+                let slot = store.block_slot(height).ok()??;
+                Some(BlockRef { height, hash: block.hash(), slot })
+            })
+            .collect()
     }
 }
 
@@ -279,7 +392,7 @@ impl Replay {
 }
 
 /// Replays `blocks` onto a fresh genesis ledger with `Ledger::apply_block`.
-pub fn replay(genesis: &Genesis, blocks: &[synod_core::Block], policy: SignaturePolicy) -> Result<Replay, BlockError> {
+pub fn replay(genesis: &Genesis, blocks: &[Block], policy: SignaturePolicy) -> Result<Replay, BlockError> {
     let mut ledger = Ledger::new(genesis.clone()).expect("valid genesis");
     let mut history: BTreeMap<AccountId, Vec<(u64, Account)>> = BTreeMap::new();
     for a in &genesis.allocations {

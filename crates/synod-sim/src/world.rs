@@ -24,15 +24,40 @@ use crate::workload::Workload;
 #[derive(Clone, Debug)]
 pub enum SimEvent {
     Tick(NodeId),
-    Deliver { from: Addr, to: Addr, packet: Packet },
-    DiskSynced { node: NodeId, incarnation: u32, upto: usize },
+    Deliver {
+        from: Addr,
+        to: Addr,
+        packet: Packet,
+    },
+    /// The persister's group commit of every Paxos op up to token `upto`.
+    DiskSynced {
+        node: NodeId,
+        incarnation: u32,
+        upto: u64,
+    },
+    /// A snapshot chunk (or, `None`, the failure to get one) reaches `node`.
+    ChunkArrived {
+        node: NodeId,
+        incarnation: u32,
+        peer: NodeId,
+        chunk: Option<Vec<u8>>,
+    },
+    /// The periodic fault: a node loses power now, or inside one of its next
+    /// commits (then `PowerDown` follows shortly in case it made none).
     Crash(NodeId),
+    PowerDown(NodeId),
     Restart(NodeId),
     PartitionStart,
     PartitionEnd,
-    ClientWake { client: u8, timer: u64 },
+    ClientWake {
+        client: u8,
+        timer: u64,
+    },
     QuietStart,
 }
+
+/// Share of crashes that strike inside a commit rather than between events.
+const COMMIT_CRASH_CHANCE: f64 = 0.3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
@@ -48,6 +73,7 @@ pub struct Faults {
     pub sync_ms_max: u64,
     pub corrupt_read: f64,
     pub compact_every: Option<u64>,
+    pub chunk_damage: f64,
     /// The quiet phase starts with every node crashed and restarted at once.
     pub cluster_restart: bool,
 }
@@ -109,6 +135,7 @@ impl World {
                 0.0
             },
             compact_every: if rng.gen_bool(b.compact_chance) { Some(rng.gen_range(10..=80)) } else { None },
+            chunk_damage: rng.gen_range(0.0..=b.chunk_damage_max),
             cluster_restart: b.cluster_restart_chance > 0.0 && rng.gen_bool(b.cluster_restart_chance),
         };
         let auth = if rng.gen_bool(opts.signed_seed_chance) { AuthMode::Ed25519 } else { AuthMode::None };
@@ -237,19 +264,37 @@ impl World {
                 }
             }
             SimEvent::DiskSynced { node, incarnation, upto } => self.node_synced(node, incarnation, upto),
+            SimEvent::ChunkArrived { node, incarnation, peer, chunk } => {
+                self.chunk_arrived(node, incarnation, peer, chunk)
+            }
             SimEvent::Crash(id) => {
                 if self.phase == Phase::Faults {
-                    self.crash(id);
-                    let down = self.rng.gen_range(20..=self.opts.faults.down_ms_max.max(20));
-                    self.schedule(self.now_ms + down, SimEvent::Restart(id));
+                    if self.nodes[&id].is_up() && self.rng.gen_bool(COMMIT_CRASH_CHANCE) {
+                        // Power fails a few writes or syncs from now: most
+                        // likely in the middle of a redb commit.
+                        let ops = self.rng.gen_range(1..=40);
+                        self.nodes[&id].machine.disk().arm_power_failure(ops);
+                        let at = self.now_ms + self.rng.gen_range(5..=40);
+                        self.schedule(at, SimEvent::PowerDown(id));
+                    } else {
+                        self.power_down(id);
+                    }
                     let next = self.now_ms + self.rng.gen_range(1..=2 * self.faults.crash_interval_ms);
                     let victim = self.rng.gen_range(1..=self.opts.nodes);
                     self.schedule(next, SimEvent::Crash(victim));
                 }
             }
+            SimEvent::PowerDown(id) => {
+                if self.phase == Phase::Faults {
+                    self.power_down(id);
+                }
+            }
             SimEvent::Restart(id) => {
-                if !self.nodes[&id].is_up() {
-                    self.restart(id);
+                if !self.nodes[&id].is_up() && !self.restart(id) {
+                    // The ledger did not read back cleanly: try again later
+                    // (the quiet phase restarts every node with clean reads).
+                    let again = self.rng.gen_range(20..=self.opts.faults.down_ms_max.max(20));
+                    self.schedule(self.now_ms + again, SimEvent::Restart(id));
                 }
             }
             SimEvent::PartitionStart => {
@@ -270,6 +315,13 @@ impl World {
             SimEvent::ClientWake { client, timer } => self.client_wake(client, timer),
             SimEvent::QuietStart => self.quiet_start(),
         }
+    }
+
+    /// Crashes `id` (if its power did not fail already) and schedules its restart.
+    fn power_down(&mut self, id: NodeId) {
+        self.crash(id);
+        let down = self.rng.gen_range(20..=self.opts.faults.down_ms_max.max(20));
+        self.schedule(self.now_ms + down, SimEvent::Restart(id));
     }
 
     fn start_partition(&mut self) {
@@ -300,6 +352,7 @@ impl World {
         self.network.duplicate = 0.0;
         self.network.long_delay_chance = 0.0;
         self.faults.corrupt_read = 0.0;
+        self.faults.chunk_damage = 0.0;
         self.trace.line(self.now_ms, || "quiet period: network healed, every node up, clean reads".to_string());
         if self.faults.cluster_restart {
             self.trace.line(self.now_ms, || "full-cluster restart".to_string());
@@ -309,13 +362,16 @@ impl World {
         }
         for id in 1..=self.opts.nodes {
             let node = &self.nodes[&id];
-            if node.is_up() && node.is_damaged() {
+            node.machine.disk().disarm_power_failure();
+            if node.is_up() && (node.is_damaged() || node.machine.disk().power_failed()) {
                 // A damaged incarnation is restarted by the operator; the
-                // next read of the same disk is clean.
+                // next read of the same disk is clean. A node whose power
+                // failed without it noticing yet is down.
                 self.crash(id);
             }
             if !self.nodes[&id].is_up() {
-                self.restart(id);
+                let started = self.restart(id);
+                assert!(started, "node {id} does not start with clean reads");
             }
         }
     }

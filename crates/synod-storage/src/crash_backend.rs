@@ -1,13 +1,21 @@
-//! A redb storage backend that simulates power loss, for tests.
+//! A redb storage backend that simulates power loss, for tests and the
+//! simulator.
 //!
 //! Fault model: a disk with a volatile write cache. A write lands in the cache;
 //! `sync_data` makes everything written so far durable. Power can fail after
-//! any number of operations (`crash_after_ops`); from then on every call fails,
-//! as the process is gone. The image that survives is the durable one plus,
-//! for each write issued since the last sync, independently: nothing, all of
-//! it, or a torn prefix of it, chosen by a seeded RNG. Length changes
-//! (`set_len`) survive in order, as a journaling filesystem keeps them. Writes before a sync are
-//! never lost; nothing else is promised, which is what real disks promise.
+//! any number of operations (`crash_after`) or at once (`power_off`); from
+//! then on every call fails, as the process is gone. The image that survives
+//! is the durable one plus, for each write issued since the last sync,
+//! independently: nothing, all of it, or a torn prefix of it, chosen by a
+//! seeded RNG (where un-synced writes overlap, each byte comes from one of the
+//! versions written there). Length changes (`set_len`) survive in order, as a
+//! journaling filesystem keeps them; a write beyond the surviving length is
+//! lost with it. Writes before a sync are never lost; nothing else is
+//! promised, which is what real disks promise.
+//!
+//! Cost: the backend keeps one copy of the file plus an undo record per
+//! un-synced write (the bytes it replaced), so a sync is O(writes since the
+//! last one), not O(file): the simulator syncs thousands of times per seed.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -17,20 +25,21 @@ use rand::{Rng, SeedableRng};
 #[derive(Debug)]
 struct Inner {
     /// What a reader sees now (cache included).
-    volatile: Vec<u8>,
-    /// What survives a crash for sure.
-    durable: Vec<u8>,
-    /// Operations since the last sync, in order.
-    pending: Vec<Op>,
+    data: Vec<u8>,
+    /// The file length a crash keeps (synced, or set by `set_len`).
+    kept_len: usize,
+    /// Writes since the last sync, oldest first, each with the bytes it
+    /// replaced (zeros where the file was shorter).
+    pending: Vec<Undo>,
     ops: u64,
     crash_after_ops: Option<u64>,
     crashed: bool,
 }
 
-#[derive(Debug, Clone)]
-enum Op {
-    Write { offset: u64, data: Vec<u8> },
-    SetLen(u64),
+#[derive(Debug)]
+struct Undo {
+    offset: usize,
+    old: Vec<u8>,
 }
 
 /// See the module docs. Clones share the same disk.
@@ -42,10 +51,11 @@ pub struct CrashBackend {
 impl CrashBackend {
     /// A disk holding `image`, which is all durable.
     pub fn from_image(image: Vec<u8>) -> Self {
+        let kept_len = image.len();
         CrashBackend {
             inner: Arc::new(Mutex::new(Inner {
-                volatile: image.clone(),
-                durable: image,
+                data: image,
+                kept_len,
                 pending: Vec::new(),
                 ops: 0,
                 crash_after_ops: None,
@@ -60,6 +70,16 @@ impl CrashBackend {
         inner.crash_after_ops = Some(inner.ops + ops);
     }
 
+    /// Cancels a `crash_after` that has not fired yet.
+    pub fn disarm(&self) {
+        self.inner.lock().expect("lock").crash_after_ops = None;
+    }
+
+    /// Power fails now.
+    pub fn power_off(&self) {
+        self.inner.lock().expect("lock").crashed = true;
+    }
+
     pub fn has_crashed(&self) -> bool {
         self.inner.lock().expect("lock").crashed
     }
@@ -69,33 +89,38 @@ impl CrashBackend {
         self.inner.lock().expect("lock").ops
     }
 
+    /// What a reader sees now, un-synced writes included (the image a clean
+    /// shutdown leaves).
+    pub fn image(&self) -> Vec<u8> {
+        self.inner.lock().expect("lock").data.clone()
+    }
+
+    /// Writes not yet covered by a sync.
+    pub fn unsynced_writes(&self) -> usize {
+        self.inner.lock().expect("lock").pending.len()
+    }
+
     /// The image a restarted machine would find, with un-synced writes lost,
     /// kept or torn according to `seed`.
     pub fn surviving_image(&self, seed: u64) -> Vec<u8> {
         let inner = self.inner.lock().expect("lock");
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut image = inner.durable.clone();
-        for op in &inner.pending {
-            match op {
-                // Length changes are metadata that the filesystem journals in
-                // order (ext4 and xfs do for size changes), which is what redb's
-                // recovery assumes: a surviving header never describes a file
-                // longer than the file.
-                Op::SetLen(len) => image.resize(*len as usize, 0),
-                Op::Write { offset, data } => {
-                    let keep = match rng.gen_range(0..3) {
-                        0 => 0,
-                        1 => data.len(),
-                        _ => rng.gen_range(0..=data.len()),
-                    };
-                    // File length is metadata: only set_len changes it. A write
-                    // beyond the surviving length is lost with the length change.
-                    let start = (*offset as usize).min(image.len());
-                    let end = (*offset as usize + keep).min(image.len());
-                    image[start..end].copy_from_slice(&data[..end - start]);
-                }
-            }
+        let mut image = inner.data.clone();
+        // Newest first, so that undoing a write restores what the one before
+        // it left there.
+        for undo in inner.pending.iter().rev().filter(|u| !u.old.is_empty()) {
+            let keep = match rng.gen_range(0..3) {
+                0 => 0,
+                1 => undo.old.len(),
+                _ => rng.gen_range(0..=undo.old.len()),
+            };
+            let start = undo.offset + keep;
+            let end = undo.offset + undo.old.len();
+            image[start..end].copy_from_slice(&undo.old[keep..]);
         }
+        // File length is metadata: only set_len (or a sync) changes what
+        // survives of it.
+        image.resize(inner.kept_len, 0);
         image
     }
 
@@ -118,7 +143,7 @@ impl redb::StorageBackend for CrashBackend {
         if inner.crashed {
             return Err(io::Error::other("simulated power loss"));
         }
-        Ok(inner.volatile.len() as u64)
+        Ok(inner.data.len() as u64)
     }
 
     fn read(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
@@ -127,37 +152,44 @@ impl redb::StorageBackend for CrashBackend {
             return Err(io::Error::other("simulated power loss"));
         }
         let end = (offset as usize).checked_add(len).ok_or_else(|| io::Error::other("read overflows"))?;
-        if end > inner.volatile.len() {
+        if end > inner.data.len() {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end"));
         }
-        Ok(inner.volatile[offset as usize..end].to_vec())
+        Ok(inner.data[offset as usize..end].to_vec())
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         let mut inner = self.inner.lock().expect("lock");
         Self::tick(&mut inner)?;
-        inner.volatile.resize(len as usize, 0);
-        inner.pending.push(Op::SetLen(len));
+        inner.data.resize(len as usize, 0);
+        inner.kept_len = len as usize;
+        // Undo records beyond the new end describe bytes that are gone.
+        let len = len as usize;
+        for undo in &mut inner.pending {
+            undo.old.truncate(len.saturating_sub(undo.offset));
+        }
         Ok(())
     }
 
     fn sync_data(&self, _eventual: bool) -> io::Result<()> {
         let mut inner = self.inner.lock().expect("lock");
         Self::tick(&mut inner)?;
-        inner.durable = inner.volatile.clone();
         inner.pending.clear();
+        inner.kept_len = inner.data.len();
         Ok(())
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
         let mut inner = self.inner.lock().expect("lock");
         Self::tick(&mut inner)?;
-        let end = offset as usize + data.len();
-        if inner.volatile.len() < end {
-            inner.volatile.resize(end, 0);
+        let offset = offset as usize;
+        let end = offset + data.len();
+        if inner.data.len() < end {
+            inner.data.resize(end, 0);
         }
-        inner.volatile[offset as usize..end].copy_from_slice(data);
-        inner.pending.push(Op::Write { offset, data: data.to_vec() });
+        let old = inner.data[offset..end].to_vec();
+        inner.data[offset..end].copy_from_slice(data);
+        inner.pending.push(Undo { offset, old });
         Ok(())
     }
 }

@@ -13,9 +13,10 @@ pub mod crash_backend;
 pub mod error;
 pub mod paxos_log;
 pub mod pow_store;
+pub mod snapshot;
 pub mod store;
 mod tables;
 
 pub use error::{OpenError, StoreError};
 pub use pow_store::{PowStore, StoredPowBlock};
-pub use store::{Loaded, Store};
+pub use store::{BlockWrite, Loaded, Store};

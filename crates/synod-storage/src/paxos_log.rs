@@ -7,7 +7,7 @@
 use redb::{Durability, ReadableTable, TableDefinition};
 use synod_paxos::{AcceptedEntry, Ballot, DurableState, PersistOp};
 
-use crate::checksum::{seal, unseal};
+use crate::checksum::seal;
 use crate::{Store, StoreError};
 
 /// "promised" -> postcard(Ballot).
@@ -61,7 +61,8 @@ impl Store {
         match txn.open_table(PAXOS) {
             Ok(meta) => {
                 if let Some(v) = meta.get("promised")? {
-                    match unseal(PAXOS_NAME, b"promised", v.value())
+                    match self
+                        .unseal(PAXOS_NAME, b"promised", v.value())
                         .ok()
                         .and_then(|p| postcard::from_bytes::<Ballot>(p).ok())
                     {
@@ -77,7 +78,8 @@ impl Store {
             for entry in accepted.iter()? {
                 let (k, v) = entry?;
                 let slot = k.value();
-                match unseal(ACCEPTED_NAME, &slot.to_be_bytes(), v.value())
+                match self
+                    .unseal(ACCEPTED_NAME, &slot.to_be_bytes(), v.value())
                     .ok()
                     .and_then(|p| postcard::from_bytes::<AcceptedEntry>(p).ok())
                 {

@@ -19,11 +19,31 @@ pub const FORMAT_VERSION: u32 = 1;
 /// A node's database.
 pub struct Store {
     pub(crate) db: Database,
+    /// Simulated read corruption (the simulator's faulty disk); off in a node.
+    read_faults: ReadFaults,
+}
+
+/// Damages reads at random so that the checksums must catch them: each read
+/// value has one bit flipped with probability `chance`, then goes through
+/// the normal check. Used by the simulator; a node never turns it on.
+#[derive(Default)]
+struct ReadFaults {
+    on: std::sync::atomic::AtomicBool,
+    state: std::sync::Mutex<Option<(f64, rand_chacha::ChaCha8Rng)>>,
 }
 
 /// What `Store::load` rebuilds: the ledger as of the last durable block.
 pub struct Loaded {
     pub ledger: Ledger,
+}
+
+/// One block for `Store::append_group`: the block, the new value of every
+/// account it changed, and (in a cluster) the log slot whose batch made it.
+#[derive(Clone, Copy)]
+pub struct BlockWrite<'a> {
+    pub block: &'a Block,
+    pub touched: &'a [(AccountId, Account)],
+    pub slot: Option<u64>,
 }
 
 impl Store {
@@ -34,13 +54,42 @@ impl Store {
         }
         let path = path.to_path_buf();
         let db = contain_panic(move || Database::create(path))??;
-        Ok(Store { db })
+        Ok(Store { db, read_faults: ReadFaults::default() })
     }
 
     /// Opens a database over any redb backend (tests use a crash-injecting one).
     pub fn open_with_backend(backend: impl StorageBackend) -> Result<Store, OpenError> {
         let db = contain_panic(move || Database::builder().create_with_backend(backend))??;
-        Ok(Store { db })
+        Ok(Store { db, read_faults: ReadFaults::default() })
+    }
+
+    /// From now on each value read is damaged (one bit flipped) with
+    /// probability `chance` before its checksum is checked; 0 turns it off.
+    #[doc(hidden)]
+    pub fn set_read_faults(&self, chance: f64, seed: u64) {
+        use rand::SeedableRng;
+        let state = (chance > 0.0).then(|| (chance, rand_chacha::ChaCha8Rng::seed_from_u64(seed)));
+        self.read_faults.on.store(state.is_some(), std::sync::atomic::Ordering::SeqCst);
+        *self.read_faults.state.lock().expect("read faults lock") = state;
+    }
+
+    /// `checksum::unseal`, through the simulated read faults when they are on.
+    pub(crate) fn unseal<'a>(&self, table: &'static str, key: &[u8], stored: &'a [u8]) -> Result<&'a [u8], StoreError> {
+        if self.read_faults.on.load(std::sync::atomic::Ordering::Relaxed) {
+            use rand::Rng;
+            let mut state = self.read_faults.state.lock().expect("read faults lock");
+            if let Some((chance, rng)) = state.as_mut() {
+                if !stored.is_empty() && rng.gen_bool(*chance) {
+                    let mut damaged = stored.to_vec();
+                    let bit = rng.gen_range(0..damaged.len() * 8);
+                    damaged[bit / 8] ^= 1 << (bit % 8);
+                    let caught = unseal(table, key, &damaged);
+                    assert!(caught.is_err(), "the checksum catches every single flipped bit");
+                    return Err(caught.expect_err("asserted"));
+                }
+            }
+        }
+        unseal(table, key, stored)
     }
 
     /// The stored genesis, if the ledger was initialised.
@@ -52,7 +101,7 @@ impl Store {
             Err(e) => return Err(e.into()),
         };
         let Some(value) = table.get("genesis")? else { return Ok(None) };
-        let payload = unseal(META_NAME, b"genesis", value.value())?;
+        let payload = self.unseal(META_NAME, b"genesis", value.value())?;
         Genesis::decode(payload).map(Some).map_err(|e| StoreError::Undecodable {
             table: META_NAME,
             key: "genesis".into(),
@@ -107,7 +156,7 @@ impl Store {
             let value = leaves
                 .get(height)?
                 .ok_or_else(|| StoreError::Inconsistent(format!("leaf hashes of block {height} missing")))?;
-            let payload = unseal(LEAVES_NAME, &key, value.value())?;
+            let payload = self.unseal(LEAVES_NAME, &key, value.value())?;
             if payload.len() % 32 != 0 {
                 return Err(
                     StoreError::Inconsistent(format!("leaf chunk of block {height} is not whole hashes")).into()
@@ -132,7 +181,7 @@ impl Store {
         for entry in accounts_table.iter()? {
             let (k, v) = entry?;
             let key = k.value();
-            let payload = unseal(ACCOUNTS_NAME, key, v.value())?;
+            let payload = self.unseal(ACCOUNTS_NAME, key, v.value())?;
             let id =
                 AccountId(key.try_into().map_err(|_| StoreError::Inconsistent("account key is not 32 bytes".into()))?);
             let account = Account::decode(payload).map_err(|e| StoreError::Undecodable {
@@ -156,24 +205,23 @@ impl Store {
     /// Makes one block durable with everything derived from it, in a single
     /// fsynced transaction: either all of it survives a crash or none of it.
     pub fn append_block(&self, block: &Block, touched: &[(AccountId, Account)]) -> Result<(), StoreError> {
-        self.append_group(&[(block, touched)], None)
+        self.append_group(&[BlockWrite { block, touched, slot: None }], None)
     }
 
     /// Several blocks (in height order) and, in a cluster, the last log slot
     /// they came from, in one fsynced transaction: all of them survive a crash
     /// or none does.
-    pub fn append_group(
-        &self,
-        blocks: &[(&Block, &[(AccountId, Account)])],
-        slot: Option<u64>,
-    ) -> Result<(), StoreError> {
+    pub fn append_group(&self, blocks: &[BlockWrite<'_>], applied_slot: Option<u64>) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate);
-        if let Some(slot) = slot {
+        if let Some(slot) = applied_slot {
             Self::record_applied_slot(&txn, slot)?;
         }
-        for (block, touched) in blocks {
-            Self::write_block(&txn, block, touched)?;
+        for write in blocks {
+            if let (Some(block_slot), Some(applied)) = (write.slot, applied_slot) {
+                assert!(block_slot <= applied, "a block's slot is applied with it");
+            }
+            Self::write_block(&txn, write.block, write.touched, write.slot)?;
         }
         txn.commit()?;
         Ok(())
@@ -184,7 +232,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let meta = txn.open_table(META)?;
         let Some(v) = meta.get("applied_slot")? else { return Ok(0) };
-        let payload = unseal(META_NAME, b"applied_slot", v.value())?;
+        let payload = self.unseal(META_NAME, b"applied_slot", v.value())?;
         let bytes: [u8; 8] = payload.try_into().map_err(|_| StoreError::Undecodable {
             table: META_NAME,
             key: "applied_slot".into(),
@@ -209,10 +257,11 @@ impl Store {
         Ok(())
     }
 
-    fn write_block(
+    pub(crate) fn write_block(
         txn: &redb::WriteTransaction,
         block: &Block,
         touched: &[(AccountId, Account)],
+        slot: Option<u64>,
     ) -> Result<(), StoreError> {
         let height = block.header.height;
         let key = height.to_be_bytes();
@@ -239,8 +288,31 @@ impl Store {
             for (id, account) in touched {
                 accounts.insert(id.0.as_slice(), seal(ACCOUNTS_NAME, &id.0, &account.encode()).as_slice())?;
             }
+            if let Some(slot) = slot {
+                let mut slots = txn.open_table(BLOCK_SLOTS)?;
+                slots.insert(height, seal(BLOCK_SLOTS_NAME, &key, &slot.to_be_bytes()).as_slice())?;
+            }
         }
         Ok(())
+    }
+
+    /// The log slot that made block `height` (`None`: not recorded, as for
+    /// block 0 and every block of a single node).
+    pub fn block_slot(&self, height: u64) -> Result<Option<u64>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = match txn.open_table(BLOCK_SLOTS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(value) = table.get(height)? else { return Ok(None) };
+        let payload = self.unseal(BLOCK_SLOTS_NAME, &height.to_be_bytes(), value.value())?;
+        let bytes: [u8; 8] = payload.try_into().map_err(|_| StoreError::Undecodable {
+            table: BLOCK_SLOTS_NAME,
+            key: height.to_string(),
+            detail: "not 8 bytes".into(),
+        })?;
+        Ok(Some(u64::from_be_bytes(bytes)))
     }
 
     pub fn head_height(&self) -> Result<u64, StoreError> {
@@ -255,7 +327,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let blocks = txn.open_table(BLOCKS)?;
         let Some(value) = blocks.get(height)? else { return Ok(None) };
-        Ok(Some(unseal(BLOCKS_NAME, &height.to_be_bytes(), value.value())?.to_vec()))
+        Ok(Some(self.unseal(BLOCKS_NAME, &height.to_be_bytes(), value.value())?.to_vec()))
     }
 
     pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
@@ -278,7 +350,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(TRANSFERS)?;
         let Some(value) = table.get(id.0.as_slice())? else { return Ok(None) };
-        let payload = unseal(TRANSFERS_NAME, &id.0, value.value())?;
+        let payload = self.unseal(TRANSFERS_NAME, &id.0, value.value())?;
         decode_position(payload)
             .ok_or_else(|| StoreError::Undecodable {
                 table: TRANSFERS_NAME,
@@ -292,7 +364,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(ACCOUNTS)?;
         let Some(value) = table.get(id.0.as_slice())? else { return Ok(Account::default()) };
-        let payload = unseal(ACCOUNTS_NAME, &id.0, value.value())?;
+        let payload = self.unseal(ACCOUNTS_NAME, &id.0, value.value())?;
         Account::decode(payload).map_err(|e| StoreError::Undecodable {
             table: ACCOUNTS_NAME,
             key: id.to_string(),
@@ -307,7 +379,7 @@ impl Store {
         let mut out = HashMap::new();
         for entry in table.iter()? {
             let (k, v) = entry?;
-            let payload = unseal(ACCOUNTS_NAME, k.value(), v.value())?;
+            let payload = self.unseal(ACCOUNTS_NAME, k.value(), v.value())?;
             let id =
                 AccountId(k.value().try_into().map_err(|_| StoreError::Inconsistent("account key length".into()))?);
             let account = Account::decode(payload).map_err(|e| StoreError::Undecodable {
@@ -331,7 +403,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(LEAVES)?;
         let Some(value) = table.get(height)? else { return Ok(None) };
-        let payload = unseal(LEAVES_NAME, &height.to_be_bytes(), value.value())?;
+        let payload = self.unseal(LEAVES_NAME, &height.to_be_bytes(), value.value())?;
         if payload.len() % 32 != 0 {
             return Err(StoreError::Inconsistent(format!("leaf chunk of block {height} is not whole hashes")));
         }

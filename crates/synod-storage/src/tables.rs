@@ -12,9 +12,14 @@ pub const LEAVES: TableDefinition<u64, &[u8]> = TableDefinition::new("leaves");
 pub const TRANSFERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("transfers");
 /// account id (32 bytes) -> balance u64, nonce u64.
 pub const ACCOUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("accounts");
+/// height -> the log slot (u64 BE) whose batch made the block (cluster members
+/// only): a snapshot chunk carries it so that a receiver can record, with each
+/// run of blocks, exactly which slot its ledger then reflects.
+pub const BLOCK_SLOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("block_slots");
 
 pub const META_NAME: &str = "meta";
 pub const BLOCKS_NAME: &str = "blocks";
 pub const LEAVES_NAME: &str = "leaves";
 pub const TRANSFERS_NAME: &str = "transfers";
 pub const ACCOUNTS_NAME: &str = "accounts";
+pub const BLOCK_SLOTS_NAME: &str = "block_slots";

@@ -140,3 +140,22 @@ fn reopening_with_another_genesis_is_refused() {
     other.chain_id = 4;
     assert!(matches!(store.init(&other), Err(synod_storage::OpenError::GenesisMismatch)));
 }
+
+#[test]
+fn damaged_reads_are_caught_by_the_checksums_and_a_clean_read_later_is_fine() {
+    // The simulator's faulty disk: reads flip a bit at random; every one must
+    // surface as `Corrupt` (ledger) or a damaged Paxos state, never as data.
+    let store = Store::open_with_backend(CrashBackend::from_image(Vec::new())).unwrap();
+    store.init(&genesis()).unwrap();
+    let ballot = synod_paxos::Ballot::new(3, 1);
+    store.persist_paxos(&[synod_paxos::PersistOp::Promise { ballot }]).unwrap();
+    store.set_read_faults(1.0, 7);
+    assert!(matches!(store.block(0), Err(synod_storage::StoreError::Corrupt { table: "blocks", .. })));
+    assert!(store.load().is_err());
+    assert!(store.load_paxos().unwrap().damaged);
+    store.set_read_faults(0.0, 0);
+    assert!(store.block(0).unwrap().is_some());
+    let clean = store.load_paxos().unwrap();
+    assert!(!clean.damaged);
+    assert_eq!(clean.promised, ballot);
+}

@@ -1,36 +1,85 @@
 //! Applies chosen slots to the ledger, in slot order, and answers the clients
-//! whose batch a slot carried.
+//! whose batch a slot carried; installs the snapshots consensus hands it, in
+//! the same order (`install.rs`), so the ledger has a single writer.
 
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use synod_core::batch::BatchPayload;
 use synod_core::VerifiedTransfer;
-use synod_paxos::{Command, Slot};
+use synod_paxos::{Command, Slot, Snapshot};
+use synod_storage::snapshot::SnapshotDescriptor;
 use tokio::sync::watch;
 
+use super::install::Installer;
+use super::Input;
 use crate::committer::{answer, write_blocks, SubmitOutcome};
 use crate::shared::Shared;
 
-/// `applied_at_start`: the slot the durable ledger had applied when the node
-/// started; the replica re-delivers earlier slots, which are skipped.
 /// Most chosen slots applied in one transaction (one fsync).
 pub const SLOTS_PER_WRITE_MAX: usize = 64;
 
+/// What consensus hands the applier, in order.
+pub enum Chosen {
+    Apply {
+        slot: Slot,
+        command: Command,
+    },
+    /// Bring the ledger up to this snapshot, then report
+    /// `Input::SnapshotInstalled`. No `Apply` follows until that report.
+    Install(Snapshot),
+}
+
+/// `applied_at_start`: the slot the durable ledger had applied when the node
+/// started; the replica re-delivers earlier slots, which are skipped.
 pub fn run(
     shared: Arc<Shared>,
-    chosen: Receiver<(Slot, Command)>,
+    chosen: Receiver<Chosen>,
     applied: watch::Sender<Slot>,
     applied_at_start: Slot,
+    installer: Installer,
 ) {
     let cluster = shared.cluster.as_ref().expect("applier runs in replicated mode");
     let mut last: Slot = 0;
-    while let Ok(first) = chosen.recv() {
+    // An install that arrived behind a group of slots, taken after them.
+    let mut stashed: Option<Chosen> = None;
+    loop {
+        let first = match stashed.take() {
+            Some(next) => next,
+            None => match chosen.recv() {
+                Ok(next) => next,
+                Err(_) => return,
+            },
+        };
+        let mut group = match first {
+            Chosen::Install(snapshot) => {
+                let Some(upto) = installer.install(&snapshot) else { return };
+                // The ledger durably holds every slot up to `upto` (the
+                // install writes each chunk with the slot it reaches); only
+                // now may consensus count them as applied.
+                assert!(upto >= last, "an install never moves the ledger back ({upto} < {last})");
+                // Pair assertion: what consensus is about to count as applied
+                // is what the disk says (unreadable: the node halts below).
+                if let Ok(durable) = shared.store.applied_slot() {
+                    assert_eq!(durable, upto, "a snapshot install reports the durable applied slot");
+                }
+                last = upto;
+                publish(&shared, last, &applied);
+                if cluster.inputs.send(Input::SnapshotInstalled { upto_slot: upto }).is_err() {
+                    return;
+                }
+                continue;
+            }
+            Chosen::Apply { slot, command } => vec![(slot, command)],
+        };
         // Every slot that is ready now goes into the same write.
-        let mut group = vec![first];
         while group.len() < SLOTS_PER_WRITE_MAX {
             match chosen.try_recv() {
-                Ok(next) => group.push(next),
+                Ok(Chosen::Apply { slot, command }) => group.push((slot, command)),
+                Ok(install) => {
+                    stashed = Some(install);
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -50,7 +99,7 @@ pub fn run(
                         let candidates: Vec<VerifiedTransfer> =
                             payload.transfers.into_iter().map(VerifiedTransfer::assume_verified).collect();
                         batch_ids.push((batch.id.0, candidates.iter().map(|c| c.get().id()).collect::<Vec<_>>()));
-                        inputs.push((payload.timestamp_ms, candidates));
+                        inputs.push((Some(slot), payload.timestamp_ms, candidates));
                     }
                     Err(e) => {
                         // Every replica decodes the same bytes and skips the same slot.
@@ -85,6 +134,20 @@ pub fn run(
                 answer(p.replies, outcomes);
             }
         }
-        let _ = applied.send(last);
+        publish(&shared, last, &applied);
     }
+}
+
+/// Tells the rest of the node that the ledger durably applied `last`: the
+/// snapshot point first (it must never lag the applied watch, which bounds
+/// compaction), then the watch readers wait on.
+pub fn publish(shared: &Shared, last: Slot, applied: &watch::Sender<Slot>) {
+    let cluster = shared.cluster.as_ref().expect("replicated mode");
+    let (height, head_hash) = {
+        let ledger = shared.ledger.read().expect("ledger lock");
+        (ledger.head().height, ledger.head_hash())
+    };
+    let point = SnapshotDescriptor { last_slot: last, height, head_hash, source: cluster.node_id };
+    *cluster.snapshot_point.write().expect("snapshot point lock") = point;
+    let _ = applied.send(last);
 }

@@ -3,15 +3,16 @@
 //! network (every channel it sends on is unbounded or non-blocking, and the
 //! replica's own limits bound what it emits).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::SeedableRng;
-use synod_paxos::{Action, Command, Event, Message, PersistOp, PersistToken, ProposeError, Replica, Slot};
+use synod_paxos::{Action, Event, Message, PersistOp, PersistToken, ProposeError, Replica, Slot, Snapshot};
 use tokio::sync::oneshot;
 
+use super::applier::Chosen;
 use super::{role_name, PROPOSAL_TIMEOUT_MS};
 use crate::shared::Shared;
 use crate::transport::Transport;
@@ -24,14 +25,20 @@ pub enum Input {
     Persisted(PersistToken),
     Propose {
         request_id: u64,
-        command: Command,
+        command: synod_paxos::Command,
     },
     /// Linearizable read: answered with the slot the ledger must have applied.
     Read {
         reply: oneshot::Sender<Result<Slot, String>>,
     },
-    /// Every member's ledger durably applied this slot: the log up to it may go.
+    /// Compact the log up to this slot (`compaction.rs` chose it; the ledger
+    /// must durably hold it, which the consensus thread checks again).
     Compact {
+        upto_slot: Slot,
+    },
+    /// The applier finished (or gave up) installing a snapshot; the ledger
+    /// durably holds every slot up to `upto_slot`.
+    SnapshotInstalled {
         upto_slot: Slot,
     },
     Stop,
@@ -47,7 +54,7 @@ pub struct Consensus {
     pub inputs: Receiver<Input>,
     pub transport: Arc<Transport<Message>>,
     pub persist: Sender<(PersistToken, PersistOp)>,
-    pub apply: Sender<(Slot, Command)>,
+    pub apply: Sender<Chosen>,
 }
 
 impl Consensus {
@@ -78,6 +85,7 @@ impl Consensus {
                     let upto = upto_slot.min(*cluster.applied.borrow()).min(self.replica.applied_index());
                     (upto > self.replica.compacted_upto()).then_some(Event::Compact { upto_slot: upto })
                 }
+                Ok(Input::SnapshotInstalled { upto_slot }) => Some(Event::SnapshotInstalled { upto_slot }),
                 Err(RecvTimeoutError::Timeout) => None,
             };
             let now_ms = start.elapsed().as_millis() as u64;
@@ -90,8 +98,13 @@ impl Consensus {
                 actions.extend(self.replica.step(now_ms, Event::Tick, &mut rng));
                 cluster.pending.expire(Duration::from_millis(PROPOSAL_TIMEOUT_MS));
             }
-            for action in actions {
-                self.execute(action, &mut reads);
+            // An action may call for an event at once (a snapshot a peer
+            // asked for); those are fed before anything else.
+            let mut actions: VecDeque<Action> = actions.into();
+            while let Some(action) = actions.pop_front() {
+                if let Some(event) = self.execute(action, &mut reads) {
+                    actions.extend(self.replica.step(now_ms, event, &mut rng));
+                }
             }
             let mut status = cluster.status.write().expect("status lock");
             status.role = role_name(self.replica.role());
@@ -101,6 +114,9 @@ impl Consensus {
             status.applied_index = *cluster.applied.borrow();
             status.elections_started = self.replica.stats().elections_started;
             status.elections_won = self.replica.stats().elections_won;
+            status.compacted_upto = self.replica.compacted_upto();
+            status.installing = self.replica.installing();
+            status.snapshots_installed = self.replica.stats().snapshots_installed;
             let m = &self.shared.metrics;
             m.elections_started.set(status.elections_started as i64);
             m.elections_won.set(status.elections_won as i64);
@@ -109,7 +125,12 @@ impl Consensus {
         }
     }
 
-    fn execute(&mut self, action: Action, reads: &mut HashMap<u64, oneshot::Sender<Result<Slot, String>>>) {
+    /// Routes one action; returns the event it calls for at once, if any.
+    fn execute(
+        &mut self,
+        action: Action,
+        reads: &mut HashMap<u64, oneshot::Sender<Result<Slot, String>>>,
+    ) -> Option<Event> {
         let cluster = self.shared.cluster.as_ref().expect("replicated mode");
         match action {
             Action::Persist { token, op } => {
@@ -120,7 +141,7 @@ impl Consensus {
                 let _ = self.transport.send(message.to, message);
             }
             Action::Apply { slot, command } => {
-                let _ = self.apply.send((slot, command));
+                let _ = self.apply.send(Chosen::Apply { slot, command });
             }
             Action::Proposed { .. } => {}
             Action::ProposeRejected { request_id, error } => {
@@ -144,14 +165,25 @@ impl Consensus {
             Action::RoleChanged { role, ballot } => {
                 tracing::info!(node = cluster.node_id, role = role_name(role), %ballot, "role changed");
             }
-            // This runtime never compacts its log (a known limit, see docs), so
-            // peers never need snapshots from it and it never receives one.
             Action::SnapshotNeeded { to } => {
-                tracing::warn!(peer = to, "peer needs a snapshot, which this runtime cannot produce yet");
+                // The snapshot is a pointer to this node's durable ledger; the
+                // peer pulls the blocks itself (api/snapshot.rs). While this
+                // node installs one itself its ledger runs ahead of the
+                // replica: it then sends nothing and the peer asks again.
+                let point = *cluster.snapshot_point.read().expect("snapshot point lock");
+                let usable =
+                    point.last_slot >= self.replica.compacted_upto() && point.last_slot <= self.replica.applied_index();
+                if usable {
+                    let snapshot = Snapshot { last_slot: point.last_slot, bytes: point.encode() };
+                    return Some(Event::SnapshotReady { to, snapshot });
+                }
+                tracing::debug!(peer = to, slot = point.last_slot, "no snapshot to offer right now");
             }
-            Action::InstallSnapshot { .. } => {
-                panic!("received a snapshot although no node of this runtime compacts its log");
+            Action::InstallSnapshot { snapshot } => {
+                tracing::info!(node = cluster.node_id, slot = snapshot.last_slot, "installing a snapshot");
+                let _ = self.apply.send(Chosen::Install(snapshot));
             }
         }
+        None
     }
 }

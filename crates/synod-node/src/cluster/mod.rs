@@ -14,13 +14,22 @@
 //!   clients whose batch it was.
 //! - **proposer** (`proposer.rs`, leader only in effect) cuts waiting client
 //!   requests into batches and proposes them.
+//!
+//! Around them: `compaction.rs` trims the consensus log to a retention window
+//! below the applied slot; a peer that falls further behind is sent a
+//! snapshot descriptor, and its applier pulls the ledger in verified chunks
+//! (`install.rs`, served by `api/snapshot.rs`); `divergence.rs` compares head
+//! blocks with the peers.
 
 pub mod applier;
+pub mod compaction;
 pub mod consensus;
 pub mod divergence;
+pub mod install;
 pub mod pending;
 pub mod persister;
 pub mod proposer;
+pub mod snapshot_config;
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::SyncSender;
@@ -31,6 +40,8 @@ use synod_paxos::{Ballot, NodeId, RoleKind, Slot};
 use tokio::sync::watch;
 
 pub use consensus::Input;
+pub use snapshot_config::SnapshotConfig;
+use synod_storage::snapshot::SnapshotDescriptor;
 
 /// Most inputs waiting for the consensus thread (peer messages beyond it are
 /// dropped and retransmitted; proposals beyond it are refused as overloaded).
@@ -58,6 +69,11 @@ pub struct ClusterStatus {
     pub applied_index: Slot,
     pub elections_started: u64,
     pub elections_won: u64,
+    /// The consensus log holds no slot at or below this one.
+    pub compacted_upto: Slot,
+    /// The slot of the snapshot this node is installing, if any.
+    pub installing: Option<Slot>,
+    pub snapshots_installed: u64,
 }
 
 impl ClusterStatus {
@@ -71,6 +87,9 @@ impl ClusterStatus {
             applied_index: 0,
             elections_started: 0,
             elections_won: 0,
+            compacted_upto: 0,
+            installing: None,
+            snapshots_installed: 0,
         }
     }
 }
@@ -96,6 +115,11 @@ pub struct ClusterHandle {
     pub transport_stats: RwLock<BTreeMap<NodeId, crate::transport::PeerStats>>,
     /// The slot up to which this node asked the replica to compact its log.
     pub compacted: std::sync::atomic::AtomicU64,
+    /// This node's durable ledger as a snapshot point (applied slot, head
+    /// height and hash), refreshed by the applier after every write: what a
+    /// peer that needs compacted slots is told to fetch.
+    pub snapshot_point: RwLock<SnapshotDescriptor>,
+    pub snapshot: SnapshotConfig,
 }
 
 impl ClusterHandle {

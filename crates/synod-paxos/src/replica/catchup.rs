@@ -5,8 +5,18 @@
 //! `message_bytes_max` estimated bytes. If `from_slot` is at or below the
 //! compaction point the replica asks its driver for the current snapshot
 //! (`Action::SnapshotNeeded`) and sends it as `InstallSnapshot`. The receiver
-//! hands it to its driver (`Action::InstallSnapshot`), then persists a
-//! `Truncate` up to the snapshot's slot and continues fetching above it.
+//! hands it to its driver (`Action::InstallSnapshot`) and waits: it applies,
+//! fetches and campaigns for nothing until the driver answers
+//! `Event::SnapshotInstalled { upto_slot }`, the slot its state machine now
+//! durably holds. Only then do commit and applied index move there, the log
+//! below it go (`Truncate`, after the state is durable, as
+//! `PersistOp::Truncate` requires), and fetching resume above it.
+//!
+//! Why wait instead of jumping at once: an install can take long (the node
+//! runtime fetches the ledger in chunks) and can stop half-way (a crash, a
+//! bad chunk). A replica that counted slots as applied before the state
+//! machine held them would truncate accepted entries no durable state
+//! covers, and serve reads from state it does not have.
 
 use crate::ballot::{NodeId, Slot};
 use crate::durable::PersistOp;
@@ -51,23 +61,40 @@ impl Replica {
         }
         let last = snapshot.last_slot;
         self.note_commit_hint(from, last);
-        if last <= self.commit_index {
+        // One install at a time; a newer snapshot is asked for again once
+        // this one is done, by the fetch that follows it.
+        if last <= self.commit_index || self.installing.is_some() {
             return;
         }
-        if self.is_leader() {
-            self.set_role_follower();
-        }
+        self.set_role_follower();
+        self.fetch_sent = None;
+        self.installing = Some(last);
         self.actions.push(Action::InstallSnapshot { snapshot });
-        self.log = self.log.split_off(&(last + 1));
-        self.accepted = self.accepted.split_off(&(last + 1));
-        self.compacted_upto = last;
-        self.commit_index = last;
-        self.applied_index = last;
-        self.persist(PersistOp::Truncate { upto: last });
-        self.stats.snapshots_installed += 1;
+    }
+
+    pub(super) fn on_snapshot_installed(&mut self, upto_slot: Slot) {
+        let target = self.installing.take().expect("SnapshotInstalled answers an InstallSnapshot");
+        assert!(upto_slot <= target, "installed past the snapshot ({upto_slot} > {target})");
+        assert!(upto_slot >= self.applied_index, "the state machine went backwards during an install");
+        if upto_slot > self.commit_index {
+            self.log = self.log.split_off(&(upto_slot + 1));
+            self.accepted = self.accepted.split_off(&(upto_slot + 1));
+            self.compacted_upto = upto_slot;
+            self.commit_index = upto_slot;
+            self.applied_index = upto_slot;
+            // The state machine is durable up to here already (that is what
+            // the event says), so the truncate may follow at once.
+            self.persist(PersistOp::Truncate { upto: upto_slot });
+            if upto_slot == target {
+                self.stats.snapshots_installed += 1;
+            }
+        }
         self.advance_commit();
         if self.commit_hint > self.commit_index {
-            self.fetch_from(from);
+            let target = self.leader.map(|(id, _)| id).filter(|id| *id != self.id).or(self.commit_hint_from);
+            if let Some(target) = target {
+                self.fetch_from(target);
+            }
         }
     }
 

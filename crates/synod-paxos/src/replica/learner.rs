@@ -103,6 +103,11 @@ impl Replica {
 
     /// Moves the commit index over contiguous chosen slots and applies them.
     pub(super) fn advance_commit(&mut self) {
+        if self.installing.is_some() {
+            // The state machine is busy installing a snapshot; chosen values
+            // stay in the log until it reports how far it got.
+            return;
+        }
         let before = self.commit_index;
         while self.log.contains_key(&(self.commit_index + 1)) {
             self.commit_index += 1;
@@ -123,7 +128,7 @@ impl Replica {
     /// Asks `target` for chosen slots after our commit index, unless a fetch
     /// is already outstanding.
     pub(super) fn fetch_from(&mut self, target: NodeId) {
-        if target == self.id || self.fetch_sent.is_some() {
+        if target == self.id || self.fetch_sent.is_some() || self.installing.is_some() {
             return;
         }
         self.fetch_sent = Some((target, self.now_ms));
@@ -133,6 +138,9 @@ impl Replica {
 
     /// Retries a fetch that got no answer, rotating through the peers.
     pub(super) fn tick_fetch(&mut self) {
+        if self.installing.is_some() {
+            return;
+        }
         if let Some((target, sent_ms)) = self.fetch_sent {
             if self.now_ms.saturating_sub(sent_ms) < self.opts.timing.fetch_timeout_ms {
                 return;

@@ -81,6 +81,9 @@ pub struct Replica {
     commit_hint: Slot,
     commit_hint_from: Option<NodeId>,
     fetch_sent: Option<(NodeId, u64)>,
+    /// The `last_slot` of the snapshot the driver is installing. While set,
+    /// nothing is applied or fetched and no election is started.
+    installing: Option<Slot>,
 
     // Roles and timers.
     role: Role,
@@ -142,6 +145,7 @@ impl Replica {
             commit_hint: durable.snapshot_slot,
             commit_hint_from: None,
             fetch_sent: None,
+            installing: None,
             role: Role::Follower,
             leader: None,
             leader_contact_ms: 0,
@@ -171,6 +175,7 @@ impl Replica {
             Event::ReadIndex { request_id } => self.on_read_index(request_id),
             Event::Compact { upto_slot } => self.on_compact(upto_slot),
             Event::SnapshotReady { to, snapshot } => self.on_snapshot_ready(to, snapshot),
+            Event::SnapshotInstalled { upto_slot } => self.on_snapshot_installed(upto_slot),
         }
         // Messages to self are delivered here, after the event, so handlers
         // never re-enter each other.
@@ -215,7 +220,7 @@ impl Replica {
 
     fn on_tick(&mut self) {
         self.tick_fetch();
-        if self.damaged {
+        if self.damaged || self.installing.is_some() {
             return;
         }
         match &self.role {
@@ -390,6 +395,11 @@ impl Replica {
         if let Some(first) = self.log.keys().next() {
             assert!(*first > self.compacted_upto);
         }
+        if let Some(target) = self.installing {
+            assert!(target > self.commit_index, "installing a snapshot we do not need");
+            assert!(!self.is_leader(), "a replica installing a snapshot does not lead");
+            assert!(self.fetch_sent.is_none(), "no fetch while installing");
+        }
     }
 
     // ---- read-only accessors ----
@@ -428,6 +438,10 @@ impl Replica {
     }
     pub fn is_damaged(&self) -> bool {
         self.damaged
+    }
+    /// The `last_slot` of the snapshot the driver is installing, if any.
+    pub fn installing(&self) -> Option<Slot> {
+        self.installing
     }
     pub fn durable_token(&self) -> PersistToken {
         self.durable_token

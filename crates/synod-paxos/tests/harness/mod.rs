@@ -21,6 +21,10 @@ pub struct Node {
     pub applied: BTreeMap<Slot, Command>,
     pub snapshot: BTreeMap<Slot, Command>,
     pub outputs: Vec<Action>,
+    /// Installs are held here instead of completing at once (tests of a
+    /// slow or interrupted install finish them with `Cluster::finish_install`).
+    pub hold_installs: bool,
+    pub held_installs: Vec<Snapshot>,
 }
 
 pub struct Cluster {
@@ -62,6 +66,8 @@ impl Cluster {
                     applied: BTreeMap::new(),
                     snapshot: BTreeMap::new(),
                     outputs: Vec::new(),
+                    hold_installs: false,
+                    held_installs: Vec::new(),
                 },
             );
         }
@@ -113,10 +119,15 @@ impl Cluster {
                         assert!(previous.is_none() || previous.as_ref() == Some(command));
                     }
                     Action::InstallSnapshot { snapshot } => {
+                        if node.hold_installs {
+                            node.held_installs.push(snapshot.clone());
+                            continue;
+                        }
                         let state: BTreeMap<Slot, Command> = postcard::from_bytes(&snapshot.bytes).unwrap();
                         node.applied = state.clone();
                         node.snapshot = state;
                         node.durable.snapshot_slot = snapshot.last_slot;
+                        follow_up.push(Event::SnapshotInstalled { upto_slot: snapshot.last_slot });
                     }
                     Action::SnapshotNeeded { to } => {
                         let last_slot = node.snapshot.keys().next_back().copied().unwrap_or(0);
@@ -212,6 +223,22 @@ impl Cluster {
         assert!(node.replica.is_none());
         node.applied = node.snapshot.clone();
         node.replica = Some(Replica::recover(node.opts.clone(), node.durable.clone()).unwrap());
+    }
+
+    /// Completes a held install up to `upto_slot` (at most the snapshot's
+    /// last slot): the state machine takes that prefix of the snapshot.
+    pub fn finish_install(&mut self, id: NodeId, upto_slot: Slot) {
+        let node = self.nodes.get_mut(&id).unwrap();
+        let snapshot = node.held_installs.pop().expect("an install is held");
+        assert!(upto_slot <= snapshot.last_slot);
+        let state: BTreeMap<Slot, Command> = postcard::from_bytes(&snapshot.bytes).unwrap();
+        for (slot, command) in state.range(..=upto_slot) {
+            node.applied.insert(*slot, command.clone());
+        }
+        node.snapshot = node.applied.clone();
+        node.durable.snapshot_slot = node.durable.snapshot_slot.max(upto_slot);
+        self.step(id, Event::SnapshotInstalled { upto_slot });
+        self.deliver_all();
     }
 
     /// Snapshots `id`'s state machine and compacts its log.

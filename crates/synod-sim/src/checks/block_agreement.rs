@@ -11,8 +11,7 @@ use synod_core::block::BlockHash;
 use synod_paxos::{NodeId, Slot};
 
 use super::Violation;
-use crate::state_machine::LedgerMachine;
-use crate::store::BlockRef;
+use crate::state_machine::{BlockRef, LedgerMachine};
 
 /// Online: every block a node makes or installs. `registry[h - 1]` is the
 /// first (hash, slot) any node had at height `h`.
@@ -41,10 +40,9 @@ pub fn check_block(registry: &mut Vec<(BlockHash, Slot)>, node: NodeId, block: &
 /// At the end: every stored block of every node against the registry.
 pub fn check_all(registry: &[(BlockHash, Slot)], nodes: &[(NodeId, &LedgerMachine)]) -> Result<(), Violation> {
     for (node, machine) in nodes {
-        let store = machine.store();
-        for (index, block) in store.blocks().iter().enumerate() {
+        for (index, block) in machine.blocks().iter().enumerate() {
             let height = index as u64 + 1;
-            let got = (block.hash(), store.block_slot(height).expect("one slot per block"));
+            let got = (block.hash(), machine.block_slot(height).expect("one slot per block"));
             if registry.get(index) != Some(&got) {
                 return Err(Violation::new(
                     "block_agreement",

@@ -29,9 +29,8 @@ pub fn check(history: &[HistoryEntry], nodes: &[(NodeId, &LedgerMachine)]) -> Re
                 )
             };
             for (node, machine) in nodes {
-                let store = machine.store();
-                let Some(block) = store.block(height) else {
-                    return Err(lost(node, format!("has only {} blocks", store.height())));
+                let Some(block) = machine.block(height) else {
+                    return Err(lost(node, format!("has only {} blocks", machine.height())));
                 };
                 let Some(tx) = block.transfers.get(index_in_block as usize) else {
                     return Err(lost(node, format!("has {} transfers in that block", block.transfers.len())));
@@ -45,8 +44,8 @@ pub fn check(history: &[HistoryEntry], nodes: &[(NodeId, &LedgerMachine)]) -> Re
                 {
                     return Err(lost(node, "has another leaf at that ledger index".into()));
                 }
-                if store.position(&call.id) != Some(position) {
-                    return Err(lost(node, format!("indexes it at {:?}", store.position(&call.id))));
+                if machine.position(&call.id) != Some(position) {
+                    return Err(lost(node, format!("indexes it at {:?}", machine.position(&call.id))));
                 }
             }
         }

@@ -22,7 +22,7 @@ use crate::state_machine::LedgerMachine;
 pub fn check(history: &[HistoryEntry], nodes: &[(NodeId, &LedgerMachine)]) -> Result<(), Violation> {
     let never = |entry: &HistoryEntry, call: &TransferCall, why: &str| -> Result<(), Violation> {
         for (node, machine) in nodes {
-            if let Some(position) = machine.store().position(&call.id) {
+            if let Some(position) = machine.position(&call.id) {
                 return Err(Violation::new(
                     "integrity",
                     format!(

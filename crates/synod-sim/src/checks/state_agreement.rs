@@ -44,8 +44,7 @@ pub fn check(
     reference: (NodeId, &Replay),
 ) -> Result<(), Violation> {
     let supply = u128::from(genesis.validate().expect("valid genesis"));
-    let reference_blocks =
-        nodes.iter().find(|(id, _)| *id == reference.0).expect("the reference is a node").1.store().blocks();
+    let reference_blocks = nodes.iter().find(|(id, _)| *id == reference.0).expect("the reference is a node").1.blocks();
     let mut verified: BTreeSet<[u8; 32]> = BTreeSet::new();
     verified.insert(reference.1.ledger.head_hash().0);
     for (node, machine) in nodes {
@@ -56,16 +55,17 @@ pub fn check(
                 ledger.state().balance_sum()
             )));
         }
-        if !same(&machine.store().load(), ledger) {
+        if !same(&machine.load(), ledger) {
             return Err(fail(format!("node {node}: the ledger in memory differs from what its store loads")));
         }
         let fresh;
-        let replayed = if *node == reference.0 || machine.store().blocks() == reference_blocks {
+        let blocks = machine.blocks();
+        let replayed = if *node == reference.0 || blocks == reference_blocks {
             reference.1
         } else {
-            let head = machine.store().head_hash();
+            let head = machine.head_hash();
             let policy = if verified.contains(&head.0) { SignaturePolicy::Trust } else { SignaturePolicy::Verify };
-            fresh = replay(genesis, machine.store().blocks(), policy)
+            fresh = replay(genesis, &blocks, policy)
                 .map_err(|e| fail(format!("node {node}: its blocks do not replay from genesis: {e}")))?;
             verified.insert(head.0);
             &fresh
@@ -76,7 +76,7 @@ pub fn check(
         if !same(&replayed.ledger, ledger) {
             return Err(fail(format!(
                 "node {node}: state differs from a replay of its {} blocks (head {} vs replay {})",
-                machine.store().height(),
+                machine.height(),
                 ledger.head_hash(),
                 replayed.ledger.head_hash()
             )));
