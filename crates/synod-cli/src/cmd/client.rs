@@ -187,6 +187,11 @@ pub fn tx(a: TxArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A JSON string without its quotes; any other value as JSON.
+fn json_text(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
 /// Prints a proof-of-work node's view of a transfer: pending, or confirmed
 /// with its confirmations.
 fn pow_tx(v: &serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
@@ -198,7 +203,11 @@ fn pow_tx(v: &serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
     println!("transfer {}", v["id"].as_str().unwrap_or_default());
     println!(
         "  from   {}\n  to     {}\n  amount {}\n  fee    {}\n  nonce  {}",
-        t["from"], t["to"], t["amount"], t["fee"], t["nonce"]
+        json_text(&t["from"]),
+        json_text(&t["to"]),
+        t["amount"],
+        t["fee"],
+        t["nonce"]
     );
     match v["status"].as_str() {
         Some("confirmed") => println!(
@@ -252,7 +261,13 @@ pub fn status(a: HeadArgs) -> anyhow::Result<ExitCode> {
         crate::output::json(&v);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("consensus {}  chain {}  height {}  head {}", v["consensus"], v["chain_id"], v["height"], v["head_hash"]);
+    println!(
+        "consensus {}  chain {}  height {}  head {}",
+        json_text(&v["consensus"]),
+        v["chain_id"],
+        v["height"],
+        json_text(&v["head_hash"])
+    );
     if let Some(p) = v.get("pow") {
         println!(
             "tip work {}  difficulty {:.3}  hash rate {:.0}/s  mining {}  mempool {}",
