@@ -125,19 +125,24 @@ impl NodeConfig {
         if self.peers.is_empty() {
             return Ok(());
         }
-        let id = self.node_id.ok_or_else(|| ConfigError::Cluster("node_id is missing".into()))?;
-        if self.peer_addr.is_none() {
-            return Err(ConfigError::Cluster("peer_addr is missing".into()));
-        }
         if !(2..=6).contains(&self.peers.len()) {
             return Err(ConfigError::Cluster(format!("{} peers", self.peers.len())));
+        }
+        self.check_peer_ids().map_err(ConfigError::Cluster)
+    }
+
+    /// With peers: `node_id` and `peer_addr` are set and every id is distinct.
+    fn check_peer_ids(&self) -> Result<(), String> {
+        let id = self.node_id.ok_or("node_id is missing")?;
+        if self.peer_addr.is_none() {
+            return Err("peer_addr is missing".into());
         }
         let mut ids: Vec<u8> = self.peers.iter().map(|p| p.id).collect();
         ids.push(id);
         ids.sort_unstable();
         ids.dedup();
         if ids.len() != self.peers.len() + 1 {
-            return Err(ConfigError::Cluster("duplicate node ids".into()));
+            return Err("duplicate node ids".into());
         }
         Ok(())
     }
@@ -152,18 +157,7 @@ impl NodeConfig {
         if self.peers.is_empty() {
             return Ok(());
         }
-        let id = self.node_id.ok_or_else(|| ConfigError::Pow("node_id is missing".into()))?;
-        if self.peer_addr.is_none() {
-            return Err(ConfigError::Pow("peer_addr is missing".into()));
-        }
-        let mut ids: Vec<u8> = self.peers.iter().map(|p| p.id).collect();
-        ids.push(id);
-        ids.sort_unstable();
-        ids.dedup();
-        if ids.len() != self.peers.len() + 1 {
-            return Err(ConfigError::Pow("duplicate node ids".into()));
-        }
-        Ok(())
+        self.check_peer_ids().map_err(ConfigError::Pow)
     }
 
     pub fn db_path(&self) -> PathBuf {

@@ -237,7 +237,7 @@ fn committed_receipt(id: String, p: synod_core::TransferPosition, duplicate: boo
     }
 }
 
-fn rejected_receipt(id: String, e: ApiError) -> TransferReceipt {
+pub(crate) fn rejected_receipt(id: String, e: ApiError) -> TransferReceipt {
     TransferReceipt {
         id,
         status: "rejected".into(),
@@ -250,7 +250,7 @@ fn rejected_receipt(id: String, e: ApiError) -> TransferReceipt {
     }
 }
 
-fn pending_receipt(id: String) -> TransferReceipt {
+pub(crate) fn pending_receipt(id: String) -> TransferReceipt {
     TransferReceipt {
         id,
         status: "pending".into(),

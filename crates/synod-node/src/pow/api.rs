@@ -23,8 +23,8 @@ use tokio::sync::oneshot;
 use super::driver::{peer_rows, ChainView, PowInput};
 use super::PowShared;
 use crate::api::error::ApiError;
-use crate::api::transfers::parse_body;
-use crate::api::types::{BatchReceipt, TransferReceipt};
+use crate::api::transfers::{parse_body, pending_receipt, rejected_receipt};
+use crate::api::types::BatchReceipt;
 
 /// Longest a handler waits for the chain thread (which may be validating a
 /// large block) before answering `overloaded`.
@@ -93,19 +93,6 @@ async fn submit_one(shared: &PowShared, tx: SignedTransfer) -> Result<TransferId
     }
 }
 
-fn pending_receipt(id: String) -> TransferReceipt {
-    TransferReceipt {
-        id,
-        status: "pending".into(),
-        height: None,
-        index_in_block: None,
-        ledger_index: None,
-        duplicate: false,
-        code: None,
-        message: None,
-    }
-}
-
 /// `POST /v1/transfers`: one transfer (202 with a `pending` receipt, or the
 /// error) or a batch (200, one receipt each). Accepted means "in this node's
 /// mempool and announced to its peers", not confirmed: watch
@@ -134,16 +121,7 @@ async fn submit(State(shared): State<Arc<PowShared>>, body: Result<Bytes, BytesR
         let id = tx.id().to_string();
         results.push(match submit_one(&shared, tx).await {
             Ok(_) => pending_receipt(id),
-            Err(e) => TransferReceipt {
-                id,
-                status: "rejected".into(),
-                height: None,
-                index_in_block: None,
-                ledger_index: None,
-                duplicate: false,
-                code: Some(e.body.code),
-                message: Some(e.body.message),
-            },
+            Err(e) => rejected_receipt(id, e),
         });
     }
     Json(BatchReceipt { results }).into_response()
