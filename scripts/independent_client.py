@@ -982,7 +982,7 @@ def live_checks(c: Checks, node: Node, args: argparse.Namespace) -> None:
     c.check("local signature verifies", verify_signature(sender, t.signature or b"", t.signing_bytes()))
 
     if args.probe_errors:
-        probe_errors(c, node, t, seed)
+        probe_errors(c, node, t, seed, nonce)
 
     if fillers:
         print(f"POST /v1/transfers with a JSON array of {len(fillers) + 1} transfers (ours last):")
@@ -1245,8 +1245,9 @@ def audit_chain(c: Checks, node: Node, chain_id: int, last: int, genesis_file: O
     return all_records if complete else None
 
 
-def probe_errors(c: Checks, node: Node, t: Transfer, seed: bytes) -> None:
-    """Submissions that the rules of 2.5 must reject; none changes state."""
+def probe_errors(c: Checks, node: Node, t: Transfer, seed: bytes, next_nonce: int) -> None:
+    """Submissions that the rules of 2.5 must reject; none changes state.
+    `next_nonce` is the sender's next nonce now (t's may be ahead of it with --batch)."""
     print("rejection probes (2.5 / 6):")
 
     def post(obj: Any) -> Tuple[int, Any]:
@@ -1273,7 +1274,8 @@ def probe_errors(c: Checks, node: Node, t: Transfer, seed: bytes) -> None:
     expect("zero amount", zero.to_json(), 400, "zero_amount")
     selfx = Transfer(t.chain_id, t.sender, t.sender, t.amount, t.fee, t.nonce, t.memo).sign_with(seed)
     expect("self transfer", selfx.to_json(), 400, "self_transfer")
-    rich = Transfer(t.chain_id, t.sender, t.receiver, U64_MAX, 0, t.nonce, t.memo).sign_with(seed)
+    # bad_nonce is checked before insufficient_funds (2.5): use the current nonce.
+    rich = Transfer(t.chain_id, t.sender, t.receiver, U64_MAX, 0, next_nonce, t.memo).sign_with(seed)
     expect("amount above balance", rich.to_json(), 422, "insufficient_funds")
     expect("unknown field", dict(base, extra=1), 400, "invalid_field")
     expect("memo of 65 bytes", dict(base, memo="00" * 65), 400, "memo_too_long")
