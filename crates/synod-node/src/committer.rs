@@ -14,7 +14,7 @@ use synod_core::ledger::TransferPosition;
 use synod_core::{RejectReason, TransferId, VerifiedTransfer};
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
-use synod_storage::BlockWrite;
+use synod_storage::{AppliedConfig, BlockWrite};
 
 use crate::shared::Shared;
 
@@ -226,7 +226,8 @@ pub fn write_block(
     candidates: Vec<VerifiedTransfer>,
     slot: Option<u64>,
 ) -> Result<Vec<SubmitOutcome>, Vec<TransferId>> {
-    write_blocks(shared, vec![(slot, timestamp_ms, candidates)], slot).map(|mut all| all.pop().expect("one input"))
+    write_blocks(shared, vec![(slot, timestamp_ms, candidates)], slot, None)
+        .map(|mut all| all.pop().expect("one input"))
 }
 
 /// Applies each input `(log slot, timestamp, candidates)` as the next block,
@@ -238,6 +239,7 @@ pub fn write_blocks(
     shared: &Shared,
     inputs: Vec<(Option<u64>, u64, Vec<VerifiedTransfer>)>,
     slot: Option<u64>,
+    config: Option<&AppliedConfig>,
 ) -> Result<Vec<Vec<SubmitOutcome>>, Vec<TransferId>> {
     let (slots, built): (Vec<Option<u64>>, Vec<_>) = {
         let mut ledger = shared.ledger.write().expect("ledger lock");
@@ -256,8 +258,11 @@ pub fn write_blocks(
         .collect();
     // Every slot is recorded, even one that made no block (a Noop, or a batch
     // whose transfers were all refused): after log compaction a restarted node
-    // must resume exactly after the last slot it applied.
-    let stored = if blocks.is_empty() && slot.is_none() { Ok(()) } else { shared.store.append_group(&blocks, slot) };
+    // must resume exactly after the last slot it applied. An applied
+    // configuration goes into the same transaction (it is kept only if none
+    // is recorded yet).
+    let stored =
+        if blocks.is_empty() && slot.is_none() { Ok(()) } else { shared.store.append_group(&blocks, slot, config) };
     if let Err(e) = stored {
         // The in-memory ledger is now ahead of the disk: continuing would
         // answer from state that a restart would not have. Stop writing.

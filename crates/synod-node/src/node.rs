@@ -13,7 +13,7 @@ use synod_paxos::{ClusterConfig, Message, Replica, ReplicaOptions};
 use synod_storage::Store;
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::cluster::{ClusterHandle, ClusterStatus, Input, BATCH_TRANSFERS_MAX, CONSENSUS_INPUTS_MAX};
+use crate::cluster::{ClusterHandle, ClusterStatus, ConfigStatus, Input, BATCH_TRANSFERS_MAX, CONSENSUS_INPUTS_MAX};
 use crate::committer::{Batcher, Committer, SubmitQueue};
 use crate::config::{ConfigError, NodeConfig};
 use crate::limits::{QUEUED_REQUESTS_MAX, QUEUED_TRANSFERS_MAX};
@@ -36,6 +36,14 @@ pub enum StartError {
     Consensus(String),
     #[error("config: {0}")]
     Snapshot(#[from] crate::cluster::snapshot_config::SnapshotConfigError),
+    /// The config file's members (this node and its peers) are not the
+    /// configuration this node's ledger recorded from the log. Membership
+    /// changes are not implemented: restore the config file.
+    #[error(
+        "the config file lists members {configured:?}, but this node's ledger recorded the cluster configuration \
+         {recorded:?} (log slot {slot}); membership cannot change yet"
+    )]
+    MembershipMismatch { configured: Vec<u8>, recorded: Vec<u8>, slot: u64 },
 }
 
 /// Listeners bound before the node starts (so a test or `synod dev` can learn
@@ -113,10 +121,10 @@ impl Node {
         let mut threads = Vec::new();
         let mut tasks = Vec::new();
         let mut transport = None;
-        let (durable, applied_at_start) = if config.peers.is_empty() {
-            (Default::default(), 0)
+        let (durable, applied_at_start, applied_config) = if config.peers.is_empty() {
+            (Default::default(), 0, None)
         } else {
-            (store.load_paxos()?, store.applied_slot()?)
+            (store.load_paxos()?, store.applied_slot()?, store.applied_config()?)
         };
         // The durable ledger as a snapshot point (see `ClusterHandle`).
         let snapshot_point = match config.node_id {
@@ -156,6 +164,17 @@ impl Node {
             let mut members: Vec<u8> = config.peers.iter().map(|p| p.id).collect();
             members.push(node_id);
             members.sort_unstable();
+            if let Some(recorded) = &applied_config {
+                if recorded.members != members {
+                    return Err(StartError::MembershipMismatch {
+                        configured: members,
+                        recorded: recorded.members.clone(),
+                        slot: recorded.slot,
+                    });
+                }
+            }
+            let config_status =
+                ConfigStatus { members: members.clone(), slot: applied_config.as_ref().map(|c| c.slot) };
             let mut options = ReplicaOptions::new(node_id, ClusterConfig::new(members));
             options.limits.value_bytes_max = crate::cluster::VALUE_BYTES_MAX;
             // The ledger is the snapshot: it durably holds every slot up to
@@ -164,6 +183,9 @@ impl Node {
             let mut durable = durable;
             durable.snapshot_slot = durable.snapshot_slot.max(applied_at_start);
             durable.accepted = durable.accepted.split_off(&(durable.snapshot_slot + 1));
+            // The log's configuration, whose entry may be compacted, comes
+            // from the ledger (PROTOCOL §7.2).
+            durable.config = applied_config.map(Into::into);
             let replica = Replica::recover(options, durable).map_err(|e| StartError::Consensus(e.to_string()))?;
 
             let (inputs_tx, inputs_rx) = std::sync::mpsc::sync_channel(CONSENSUS_INPUTS_MAX);
@@ -175,7 +197,7 @@ impl Node {
             http_urls.insert(node_id, format!("http://{addr}"));
             let handle = ClusterHandle {
                 node_id,
-                status: RwLock::new(ClusterStatus::new(node_id)),
+                status: RwLock::new(ClusterStatus::new(node_id, config_status)),
                 inputs: inputs_tx.clone(),
                 applied: applied_rx,
                 http_urls,

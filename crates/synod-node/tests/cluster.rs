@@ -238,3 +238,102 @@ async fn a_whole_cluster_restart_after_many_slots_elects_a_leader_again() {
         n.shutdown().await;
     }
 }
+
+/// Polls every node's `/v1/status` until each shows `cluster.config` with a
+/// slot; returns the (members, slot) they show.
+async fn wait_for_config(nodes: &[Node]) -> Vec<(serde_json::Value, serde_json::Value)> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut shown = Vec::new();
+        for n in nodes {
+            let status = Client::new(vec![n.url()]).status().await.unwrap();
+            let config = status.cluster.unwrap()["config"].clone();
+            shown.push((config["members"].clone(), config["slot"].clone()));
+        }
+        if shown.iter().all(|(_, slot)| !slot.is_null()) {
+            return shown;
+        }
+        assert!(Instant::now() < deadline, "the config was not chosen everywhere: {shown:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The configuration is data in the log: the first leader proposes it, every
+/// member shows it with its slot and records it in its ledger, and a
+/// whole-cluster restart (which cannot re-learn the entry if it was
+/// compacted) still shows it, with no second Config proposed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_member_shows_the_logs_config_and_keeps_it_across_a_whole_cluster_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (nodes, configs) = start_cluster_with_configs(dir.path()).await;
+    wait_for_leader(&nodes).await;
+    let client = Client::new(nodes.iter().map(|n| n.url()).collect());
+    assert_eq!(client.submit(&transfer(1, 2, 1, 0)).await.unwrap().status, "committed");
+    let shown = wait_for_config(&nodes).await;
+    for (members, slot) in &shown {
+        assert_eq!(*members, serde_json::json!([1, 2, 3]));
+        assert_eq!(*slot, serde_json::json!(1), "the first leader's first proposal");
+    }
+    for n in &nodes {
+        let recorded = n.shared().store.applied_config().unwrap().expect("recorded with the ledger");
+        assert_eq!((recorded.slot, recorded.members), (1, vec![1, 2, 3]));
+    }
+    for n in nodes {
+        n.shutdown().await;
+    }
+
+    // Restarted from their stores, before any new leader, they still know it.
+    let mut nodes = Vec::new();
+    for c in &configs {
+        nodes.push(Node::start_with_genesis(c.clone(), genesis()).await.unwrap());
+    }
+    for n in &nodes {
+        let status = Client::new(vec![n.url()]).status().await.unwrap();
+        assert_eq!(status.cluster.unwrap()["config"], serde_json::json!({"members": [1, 2, 3], "slot": 1}));
+    }
+    // A new leader finds it recorded and proposes no second one.
+    wait_for_leader(&nodes).await;
+    let client = Client::new(nodes.iter().map(|n| n.url()).collect());
+    assert_eq!(client.submit(&transfer(1, 2, 1, 1)).await.unwrap().status, "committed");
+    for (_, slot) in wait_for_config(&nodes).await {
+        assert_eq!(slot, serde_json::json!(1));
+    }
+    for n in &nodes {
+        assert_eq!(n.shared().store.applied_config().unwrap().unwrap().slot, 1);
+    }
+    for n in nodes {
+        n.shutdown().await;
+    }
+}
+
+/// Membership cannot change yet: a member whose config file names other
+/// peers than the configuration its ledger recorded refuses to start, and
+/// the error names both member lists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_restarted_with_other_members_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (nodes, configs) = start_cluster_with_configs(dir.path()).await;
+    wait_for_leader(&nodes).await;
+    wait_for_config(&nodes).await;
+    for n in nodes {
+        n.shutdown().await;
+    }
+    let mut changed = configs[0].clone();
+    let peer = changed.peers.iter_mut().find(|p| p.id == 3).unwrap();
+    peer.id = 4;
+    let err = match Node::start_with_genesis(changed, genesis()).await {
+        Ok(_) => panic!("a node with other members started"),
+        Err(e) => e,
+    };
+    let message = err.to_string();
+    match err {
+        synod_node::node::StartError::MembershipMismatch { configured, recorded, slot } => {
+            assert_eq!((configured, recorded, slot), (vec![1, 2, 4], vec![1, 2, 3], 1));
+        }
+        other => panic!("expected MembershipMismatch, got {other}"),
+    }
+    assert!(message.contains("[1, 2, 4]") && message.contains("[1, 2, 3]"), "{message}");
+    // The unchanged config file still starts.
+    let node = Node::start_with_genesis(configs[0].clone(), genesis()).await.unwrap();
+    node.shutdown().await;
+}

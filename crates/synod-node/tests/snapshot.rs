@@ -127,6 +127,9 @@ async fn assert_converges(node: &Node, reference: &Node) {
         );
     }
     poll("accounts agree", 10, || a.accounts().unwrap() == b.accounts().unwrap()).await;
+    // The configuration the log chose is recorded with both ledgers.
+    assert!(b.applied_config().unwrap().is_some());
+    assert_eq!(a.applied_config().unwrap(), b.applied_config().unwrap());
 }
 
 fn metric(node: &Node, f: impl Fn(&synod_node::metrics::Metrics) -> u64) -> u64 {

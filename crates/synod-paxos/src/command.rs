@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ballot::NodeId;
+use crate::ballot::{NodeId, Slot};
 
 /// A client batch identity, unique per batch. Retries of the same batch reuse
 /// the id, so a batch can be chosen in more than one slot; the state machine
@@ -18,10 +18,12 @@ pub struct Batch {
     pub bytes: Vec<u8>,
 }
 
-/// Cluster membership. Only the initial configuration (from the replica
-/// options) decides quorums today; a `Command::Config` in the log is
-/// replicated and applied like any value but does not yet change quorums.
-/// Reconfiguration is future work.
+/// Cluster membership. The configuration is data in the log: the first
+/// leader of a cluster proposes `Command::Config(bootstrap)` before anything
+/// else, and the replica takes its quorums and member set from the chosen
+/// one (`Replica::config`). Membership cannot change yet: every chosen
+/// `Config` must equal the bootstrap one (see the crate docs,
+/// "Reconfiguration").
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClusterConfig {
     pub members: Vec<NodeId>,
@@ -42,6 +44,15 @@ impl ClusterConfig {
     }
 }
 
+/// A configuration the log chose, and the first slot that chose it. Drivers
+/// persist it with the state machine (the chosen entry itself is compacted
+/// away) and hand it back in `DurableState::config`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChosenConfig {
+    pub slot: Slot,
+    pub config: ClusterConfig,
+}
+
 /// A value chosen for one slot.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Command {
@@ -52,6 +63,14 @@ pub enum Command {
 }
 
 impl Command {
+    /// The configuration this command carries, if it is a `Config`.
+    pub fn config(&self) -> Option<&ClusterConfig> {
+        match self {
+            Command::Config(config) => Some(config),
+            _ => None,
+        }
+    }
+
     /// Bytes of payload this command carries, for the size limits.
     pub fn payload_bytes(&self) -> usize {
         match self {

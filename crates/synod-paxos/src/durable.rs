@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ballot::{Ballot, Slot};
-use crate::command::Command;
+use crate::command::{ChosenConfig, Command};
 
 /// Identifies one `Action::Persist`. Tokens increase by one per persist
 /// within one incarnation (they restart at 1 after `Replica::recover`).
@@ -51,6 +51,13 @@ pub struct DurableState {
     /// it never promises, accepts or proposes, since it cannot prove what it
     /// promised before. See the crate docs, "Damaged storage".
     pub damaged: bool,
+    /// The configuration the state machine recorded as applied (the first
+    /// `Command::Config` it applied, with its slot), if any. The chosen
+    /// entry may be compacted, so this is the replica's only way to know
+    /// the log's configuration after a restart. It must be at or below the
+    /// state machine's applied slot.
+    #[serde(default)]
+    pub config: Option<ChosenConfig>,
 }
 
 impl DurableState {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::ballot::NodeId;
+use crate::ballot::{NodeId, Slot};
 
 /// Why `Event::Propose` was refused. The proposal is definitely not in the
 /// log when this is returned.
@@ -20,6 +20,10 @@ pub enum ProposeError {
     /// `Command::Noop` is reserved for the protocol.
     #[error("noop cannot be proposed")]
     NoopNotProposable,
+    /// A `Command::Config` whose members differ from the current
+    /// configuration: membership changes are not implemented yet.
+    #[error("membership change from {current:?} to {proposed:?} is not supported")]
+    MembershipChange { current: Vec<NodeId>, proposed: Vec<NodeId> },
 }
 
 /// Why `Event::ReadIndex` failed.
@@ -49,4 +53,8 @@ pub enum OptionsError {
     MessageTooSmallForValue { message_bytes_max: usize, needed: usize },
     #[error("a limit is zero or inconsistent")]
     Limits,
+    /// The durable state records a chosen configuration whose members are
+    /// not the options' (membership changes are not implemented yet).
+    #[error("configured members {configured:?} differ from the recorded configuration {recorded:?} (slot {slot})")]
+    ConfigMismatch { configured: Vec<NodeId>, recorded: Vec<NodeId>, slot: Slot },
 }

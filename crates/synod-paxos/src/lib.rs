@@ -100,9 +100,31 @@
 //!
 //! ## Reconfiguration
 //!
-//! `Command::Config` is replicated and applied like any value but quorums
-//! always come from the initial `ReplicaOptions::config`. Changing membership
-//! (e.g. joint consensus or α-window reconfiguration) is future work.
+//! The configuration is data in the log. A new leader whose log has no
+//! configuration chosen yet (`Replica::config` reports no slot, and Phase 1
+//! found no `Config` to re-propose) proposes `Command::Config(bootstrap)`
+//! right after the slots it re-proposes, so the first leader of a cluster
+//! puts it in (about) slot 1. Two leaders racing may get it chosen twice;
+//! the first slot wins and the later one applies as nothing. The replica
+//! takes quorum sizes and the member set from its effective configuration
+//! (`Replica::config`): the first chosen `Config` it applied, the one the
+//! driver recorded (`DurableState::config`), the one a snapshot carried
+//! (`Snapshot::config`), or the bootstrap one from `ReplicaOptions` before
+//! any is chosen.
+//!
+//! Membership is fixed for now: `Event::Propose` refuses a `Config` with
+//! other members (`ProposeError::MembershipChange`), `recover` refuses a
+//! durable configuration other than the options' (`OptionsError::
+//! ConfigMismatch`), and an `assert!` (on in release) stops a replica that
+//! learns a chosen `Config` different from its own. A later issue replaces
+//! that assertion with a real reconfiguration protocol (an α-window, where
+//! the configuration chosen at slot `s` governs slots from `s + α`, which
+//! bounds the pipeline to α slots; or joint consensus, where quorums of both
+//! the old and the new member set are needed in between). Either needs the
+//! configuration per slot, not one per replica; Phase 1 against the
+//! configuration of every slot it covers; catch-up and snapshots that carry
+//! the configuration history a receiver still needs; and a way to retire
+//! removed members and start added ones from a snapshot.
 //!
 //! ## Limits
 //!
@@ -130,7 +152,7 @@ pub mod options;
 pub mod replica;
 
 pub use ballot::{Ballot, NodeId, Slot};
-pub use command::{Batch, BatchId, ClusterConfig, Command};
+pub use command::{Batch, BatchId, ChosenConfig, ClusterConfig, Command};
 pub use durable::{AcceptedEntry, DurableState, PersistOp, PersistToken};
 pub use error::{OptionsError, ProposeError, ReadError};
 pub use event::{Action, Event, RoleKind};

@@ -19,7 +19,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ballot::{Ballot, NodeId, Slot};
-use crate::command::Command;
+use crate::command::{ChosenConfig, Command};
 use crate::limits::{ENTRY_OVERHEAD_BYTES, MESSAGE_OVERHEAD_BYTES};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +48,9 @@ pub struct PromiseEntry {
 pub struct Snapshot {
     pub last_slot: Slot,
     pub bytes: Vec<u8>,
+    /// The configuration chosen at or below `last_slot`, if any. The sending
+    /// replica fills it in (`Event::SnapshotReady`); drivers leave it `None`.
+    pub config: Option<ChosenConfig>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,7 +119,10 @@ impl Body {
             Body::Promise { entries, .. } => entries.iter().map(|e| entry_bound(&e.command)).sum(),
             Body::Accept { command, .. } => entry_bound(command),
             Body::FetchReply { entries, .. } => entries.iter().map(|(_, c)| entry_bound(c)).sum(),
-            Body::InstallSnapshot { snapshot } => snapshot.bytes.len() + ENTRY_OVERHEAD_BYTES,
+            Body::InstallSnapshot { snapshot } => {
+                let config = snapshot.config.as_ref().map_or(0, |c| c.config.members.len() + ENTRY_OVERHEAD_BYTES);
+                snapshot.bytes.len() + ENTRY_OVERHEAD_BYTES + config
+            }
             _ => 0,
         };
         MESSAGE_OVERHEAD_BYTES + entries

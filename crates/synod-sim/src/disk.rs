@@ -146,15 +146,18 @@ impl Disk {
         let durable = store.load_paxos();
         store.set_read_faults(corrupt_read / LEDGER_READ_FAULT_DIVISOR, seed ^ 0x5eed);
         let ledger = store.applied_slot().and_then(|slot| {
+            let config = store.applied_config()?;
             let loaded = store.load().map_err(|e| match e {
                 synod_storage::OpenError::Store(e) => e,
                 other => StoreError::Inconsistent(other.to_string()),
             })?;
-            Ok((slot, loaded.ledger))
+            Ok((slot, config, loaded.ledger))
         });
         store.set_read_faults(0.0, 0);
         let mut durable = durable?;
-        let (applied_slot, ledger) = ledger?;
+        let (applied_slot, config, ledger) = ledger?;
+        // node.rs: the configuration the ledger recorded goes to the replica.
+        durable.config = config.map(Into::into);
         // node.rs: the ledger is the snapshot point; accepted entries at or
         // below it are no longer needed.
         durable.snapshot_slot = durable.snapshot_slot.max(applied_slot);

@@ -51,7 +51,7 @@ impl World {
         if descriptor.last_slot < replica.compacted_upto() || descriptor.last_slot > replica.applied_index() {
             return;
         }
-        let snapshot = Snapshot { last_slot: descriptor.last_slot, bytes: descriptor.encode() };
+        let snapshot = Snapshot { last_slot: descriptor.last_slot, bytes: descriptor.encode(), config: None };
         self.step_node(id, Event::SnapshotReady { to, snapshot });
     }
 
@@ -137,7 +137,7 @@ impl World {
             return self.next_chunk(id);
         };
         let node = self.nodes.get_mut(&id).unwrap();
-        let target = node.install.as_ref().expect("installing").target;
+        let target = node.install.as_ref().expect("installing").target.clone();
         let (result, added) = node.machine.install_chunk(&target, &bytes);
         self.check_blocks(id, &added);
         if self.violation.is_some() {

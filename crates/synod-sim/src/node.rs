@@ -273,7 +273,9 @@ impl World {
                     ProposeError::TooManyInflight { .. } => {
                         self.reply(id, request.client, request.op_id, ClientReply::Busy)
                     }
-                    error @ (ProposeError::ValueTooLarge { .. } | ProposeError::NoopNotProposable) => {
+                    error @ (ProposeError::ValueTooLarge { .. }
+                    | ProposeError::NoopNotProposable
+                    | ProposeError::MembershipChange { .. }) => {
                         self.reply(id, request.client, request.op_id, ClientReply::Failed { reason: error.to_string() })
                     }
                 }

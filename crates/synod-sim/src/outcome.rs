@@ -7,7 +7,9 @@ use std::sync::Mutex;
 
 use synod_core::ledger::SignaturePolicy;
 
-use crate::checks::{block_agreement, durability, integrity, linearizability, liveness, state_agreement, Violation};
+use crate::checks::{
+    block_agreement, config, durability, integrity, linearizability, liveness, state_agreement, Violation,
+};
 use crate::history::HistoryEntry;
 use crate::options::SimOptions;
 use crate::state_machine::{replay, LedgerMachine};
@@ -227,6 +229,20 @@ fn final_checks(world: &World) -> Result<(), Violation> {
     liveness::check(&world.history, &ends, world.opts.quiet_ms)?;
     state_agreement::check(genesis, &nodes, (reference_id, &reference))?;
     durability::check(&world.history, &nodes)?;
+    let configs: Vec<config::NodeConfig<'_>> = world
+        .nodes
+        .iter()
+        .filter_map(|(id, n)| {
+            let replica = n.replica.as_ref().filter(|_| n.is_up())?;
+            Some(config::NodeConfig {
+                id: *id,
+                effective: replica.config(),
+                applied_index: replica.applied_index(),
+                recorded: n.machine.applied_config(),
+            })
+        })
+        .collect();
+    config::check(&world.config, &world.chosen, world.stats.elections_won, &configs)?;
     Ok(())
 }
 

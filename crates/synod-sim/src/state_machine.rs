@@ -26,7 +26,7 @@ use synod_core::ledger::{BlockError, SignaturePolicy, TransferPosition};
 use synod_core::{Account, AccountId, Block, Genesis, Ledger, RejectReason, TransferId, VerifiedTransfer};
 use synod_paxos::{BatchId, Command, DurableState, NodeId, Slot};
 use synod_storage::snapshot::{InstallError, InstallProgress, SnapshotDescriptor};
-use synod_storage::{BlockWrite, StoreError};
+use synod_storage::{AppliedConfig, BlockWrite, StoreError};
 
 use crate::disk::Disk;
 use crate::options::LedgerBugs;
@@ -135,6 +135,11 @@ impl LedgerMachine {
 
     /// The node's "applied" watch: the durable applied slot at start, then
     /// every slot delivered since.
+    /// The configuration the store recorded as applied.
+    pub fn applied_config(&self) -> Option<AppliedConfig> {
+        self.disk.store().applied_config().expect("store readable")
+    }
+
     pub fn applied(&self) -> Slot {
         self.applied_slot.max(self.delivered)
     }
@@ -182,13 +187,15 @@ impl LedgerMachine {
             return Ok(Applied::Skipped);
         }
         let Command::Batch(batch) = command else {
-            self.write(None, slot)?;
+            // A Config is recorded with its slot, as the node's applier does.
+            let config = command.config().map(|c| AppliedConfig { slot, members: c.members.clone() });
+            self.write(None, slot, config.as_ref())?;
             return Ok(Applied::Other);
         };
         let payload = match BatchPayload::decode(&batch.bytes) {
             Ok(payload) => payload,
             Err(e) => {
-                self.write(None, slot)?;
+                self.write(None, slot, None)?;
                 return Ok(Applied::Undecodable { id: batch.id, error: e.to_string() });
             }
         };
@@ -213,11 +220,11 @@ impl LedgerMachine {
         let block_ref = match built.block {
             Some(block) => {
                 let r = BlockRef { height: block.header.height, hash: block.hash(), slot };
-                self.write(Some((block, built.touched)), slot)?;
+                self.write(Some((block, built.touched)), slot, None)?;
                 Some(r)
             }
             None => {
-                self.write(None, slot)?;
+                self.write(None, slot, None)?;
                 None
             }
         };
@@ -234,19 +241,24 @@ impl LedgerMachine {
     }
 
     /// One durable write of the slot and its block (`committer::write_blocks`).
-    fn write(&mut self, block: Option<(Block, Vec<(AccountId, Account)>)>, slot: Slot) -> Result<(), ApplyError> {
+    fn write(
+        &mut self,
+        block: Option<(Block, Vec<(AccountId, Account)>)>,
+        slot: Slot,
+        config: Option<&AppliedConfig>,
+    ) -> Result<(), ApplyError> {
         match block {
             Some((block, touched)) if self.bugs.non_atomic_apply => {
                 // The broken layer: the slot now, the block only later.
                 self.flush_unwritten().map_err(ApplyError::Storage)?;
-                self.disk.store().append_group(&[], Some(slot)).map_err(ApplyError::Storage)?;
+                self.disk.store().append_group(&[], Some(slot), config).map_err(ApplyError::Storage)?;
                 self.unwritten = Some((block, touched, slot));
             }
             Some((block, touched)) => {
                 let write = BlockWrite { block: &block, touched: &touched, slot: Some(slot) };
-                self.disk.store().append_group(&[write], Some(slot)).map_err(ApplyError::Storage)?;
+                self.disk.store().append_group(&[write], Some(slot), config).map_err(ApplyError::Storage)?;
             }
-            None => self.disk.store().append_group(&[], Some(slot)).map_err(ApplyError::Storage)?,
+            None => self.disk.store().append_group(&[], Some(slot), config).map_err(ApplyError::Storage)?,
         }
         self.applied_slot = slot;
         Ok(())
@@ -256,7 +268,7 @@ impl LedgerMachine {
     pub fn flush_unwritten(&mut self) -> Result<(), StoreError> {
         if let Some((block, touched, slot)) = self.unwritten.take() {
             let write = BlockWrite { block: &block, touched: &touched, slot: Some(slot) };
-            self.disk.store().append_group(&[write], None)?;
+            self.disk.store().append_group(&[write], None, None)?;
         }
         Ok(())
     }

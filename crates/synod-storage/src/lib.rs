@@ -7,6 +7,7 @@
 //! payload, so a torn or corrupted value is reported as [`StoreError::Corrupt`]
 //! and never used.
 
+pub mod applied_config;
 pub mod audit;
 pub mod checksum;
 pub mod crash_backend;
@@ -17,6 +18,7 @@ pub mod snapshot;
 pub mod store;
 mod tables;
 
+pub use applied_config::AppliedConfig;
 pub use error::{OpenError, StoreError};
 pub use pow_store::{PowStore, StoredPowBlock};
 pub use store::{BlockWrite, Loaded, Store};

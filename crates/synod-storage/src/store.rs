@@ -9,6 +9,7 @@ use synod_core::ledger::TransferPosition;
 use synod_core::{Account, AccountId, Block, Genesis, Ledger, LedgerState, TransferId};
 use synod_merkle::{Hash, MerkleTree};
 
+use crate::applied_config::AppliedConfig;
 use crate::checksum::{seal, unseal};
 use crate::tables::*;
 use crate::{OpenError, StoreError};
@@ -205,17 +206,27 @@ impl Store {
     /// Makes one block durable with everything derived from it, in a single
     /// fsynced transaction: either all of it survives a crash or none of it.
     pub fn append_block(&self, block: &Block, touched: &[(AccountId, Account)]) -> Result<(), StoreError> {
-        self.append_group(&[BlockWrite { block, touched, slot: None }], None)
+        self.append_group(&[BlockWrite { block, touched, slot: None }], None, None)
     }
 
     /// Several blocks (in height order) and, in a cluster, the last log slot
-    /// they came from, in one fsynced transaction: all of them survive a crash
-    /// or none does.
-    pub fn append_group(&self, blocks: &[BlockWrite<'_>], applied_slot: Option<u64>) -> Result<(), StoreError> {
+    /// they came from and the configuration applied up to it (kept only if
+    /// none is recorded yet), in one fsynced transaction: all of them
+    /// survive a crash or none does.
+    pub fn append_group(
+        &self,
+        blocks: &[BlockWrite<'_>],
+        applied_slot: Option<u64>,
+        applied_config: Option<&AppliedConfig>,
+    ) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate);
         if let Some(slot) = applied_slot {
             Self::record_applied_slot(&txn, slot)?;
+        }
+        if let Some(config) = applied_config {
+            let slot = applied_slot.expect("a configuration is applied with a slot");
+            Self::record_applied_config(&txn, config, slot)?;
         }
         for write in blocks {
             if let (Some(block_slot), Some(applied)) = (write.slot, applied_slot) {

@@ -2,7 +2,9 @@
 
 use redb::TableDefinition;
 
-/// "genesis" -> canonical genesis bytes; "format" -> format version (u32 BE).
+/// "genesis" -> canonical genesis bytes; "format" -> format version (u32 BE);
+/// "applied_slot" -> u64 BE (cluster members); "applied_config" -> see
+/// `applied_config.rs` (cluster members, absent until one is applied).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// height -> canonical block bytes (header + records).
 pub const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");

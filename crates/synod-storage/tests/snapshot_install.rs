@@ -10,7 +10,7 @@ use synod_core::genesis::Allocation;
 use synod_core::{AuthMode, Genesis, Ledger, Transfer};
 use synod_storage::crash_backend::CrashBackend;
 use synod_storage::snapshot::{ChunkDecodeError, InstallError, SnapshotDescriptor};
-use synod_storage::{BlockWrite, Store};
+use synod_storage::{AppliedConfig, BlockWrite, Store};
 
 const CHUNK_BYTES: usize = 700;
 
@@ -32,14 +32,17 @@ fn memory_store() -> Store {
 }
 
 /// A sender that applied `slots` slots; about one in three made no block.
+/// Slot 1 also chose the cluster configuration, as the first leader's
+/// `Command::Config` does.
 fn sender(slots: u64, seed: u64) -> (Store, Ledger) {
     let store = memory_store();
     let mut ledger = store.load().unwrap().ledger;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut nonces = [0u64; 5];
     for slot in 1..=slots {
+        let config = (slot == 1).then(|| AppliedConfig { slot: 1, members: vec![1, 2, 3] });
         if rng.gen_range(0..3) == 0 {
-            store.append_group(&[], Some(slot)).unwrap();
+            store.append_group(&[], Some(slot), config.as_ref()).unwrap();
             continue;
         }
         let from = rng.gen_range(1..=4u8);
@@ -57,7 +60,11 @@ fn sender(slots: u64, seed: u64) -> (Store, Ledger) {
         let built = ledger.build_block(slot, vec![verified]);
         let block = built.block.unwrap();
         store
-            .append_group(&[BlockWrite { block: &block, touched: &built.touched, slot: Some(slot) }], Some(slot))
+            .append_group(
+                &[BlockWrite { block: &block, touched: &built.touched, slot: Some(slot) }],
+                Some(slot),
+                config.as_ref(),
+            )
             .unwrap();
     }
     (store, ledger)
@@ -85,6 +92,7 @@ fn assert_same(a: &Store, b: &Store) {
     }
     assert_eq!(a.accounts().unwrap(), b.accounts().unwrap());
     assert_eq!(a.applied_slot().unwrap(), b.applied_slot().unwrap());
+    assert_eq!(a.applied_config().unwrap(), b.applied_config().unwrap());
     assert_eq!(a.transfer_count().unwrap(), b.transfer_count().unwrap());
 }
 
@@ -96,6 +104,10 @@ fn a_ledger_installed_in_small_chunks_equals_the_senders() {
     let mut ledger = receiver.load().unwrap().ledger;
     let chunks = install(&source, &receiver, &mut ledger, &target).unwrap();
     assert!(chunks >= 5, "the install took several chunks ({chunks})");
+    // The descriptor carried the sender's configuration, and the receiver
+    // recorded it (assert_same compares them too).
+    assert_eq!(target.config, Some(AppliedConfig { slot: 1, members: vec![1, 2, 3] }));
+    assert_eq!(receiver.applied_config().unwrap(), target.config);
     assert_same(&source, &receiver);
     // What is on disk reloads to the ledger the install built in memory.
     assert_eq!(receiver.load().unwrap().ledger.state(), ledger.state());
@@ -123,7 +135,7 @@ fn a_damaged_chunk_is_refused_and_changes_nothing() {
     let later = source.read_chunk(3, target.height, CHUNK_BYTES).unwrap().encode();
     let err = receiver.install_chunk(&mut ledger, &target, &later, CHUNK_BYTES).unwrap_err();
     assert!(matches!(err, InstallError::WrongStart { expected: 1, got: 3 }), "{err}");
-    let mut other = target;
+    let mut other = target.clone();
     other.head_hash.0[0] ^= 1;
     let err = install(&source, &receiver, &mut ledger, &other).unwrap_err();
     assert!(matches!(err, InstallError::HeadMismatch { .. }), "{err}");

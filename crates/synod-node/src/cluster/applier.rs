@@ -9,6 +9,7 @@ use synod_core::batch::BatchPayload;
 use synod_core::VerifiedTransfer;
 use synod_paxos::{Command, Slot, Snapshot};
 use synod_storage::snapshot::SnapshotDescriptor;
+use synod_storage::AppliedConfig;
 use tokio::sync::watch;
 
 use super::install::Installer;
@@ -85,6 +86,8 @@ pub fn run(
         }
         let mut inputs = Vec::with_capacity(group.len());
         let mut batch_ids = Vec::with_capacity(group.len());
+        // The first Config of the group, recorded with the applied slot.
+        let mut config: Option<AppliedConfig> = None;
         for (slot, command) in group {
             assert!(slot > last, "slots are applied in order (slot {slot} after {last})");
             last = slot;
@@ -107,14 +110,19 @@ pub fn run(
                         cluster.pending.fail(batch.id.0, "invalid_batch", "the batch did not decode");
                     }
                 },
-                // Noop or Config: nothing to apply; the slot is still recorded.
-                Command::Noop | Command::Config(_) => {}
+                // The configuration is kept with the ledger: the log entry
+                // that chose it is compacted away later (PROTOCOL §7.2).
+                Command::Config(c) => {
+                    config.get_or_insert(AppliedConfig { slot, members: c.members });
+                }
+                // Nothing to apply; the slot is still recorded.
+                Command::Noop => {}
             }
         }
         if last <= applied_at_start {
             continue;
         }
-        let outcomes = match write_blocks(&shared, inputs, Some(last)) {
+        let outcomes = match write_blocks(&shared, inputs, Some(last), config.as_ref()) {
             Ok(o) => o,
             Err(ids) => {
                 let failed: std::collections::HashSet<_> = ids.into_iter().collect();
@@ -147,7 +155,13 @@ pub fn publish(shared: &Shared, last: Slot, applied: &watch::Sender<Slot>) {
         let ledger = shared.ledger.read().expect("ledger lock");
         (ledger.head().height, ledger.head_hash())
     };
-    let point = SnapshotDescriptor { last_slot: last, height, head_hash, source: cluster.node_id };
-    *cluster.snapshot_point.write().expect("snapshot point lock") = point;
+    let mut point = cluster.snapshot_point.write().expect("snapshot point lock");
+    // The configuration never changes once recorded (membership is fixed),
+    // so the store is read only until it has one.
+    let config = match &point.config {
+        Some(config) => Some(config.clone()),
+        None => shared.store.applied_config().ok().flatten(),
+    };
+    *point = SnapshotDescriptor { last_slot: last, height, head_hash, source: cluster.node_id, config };
     let _ = applied.send(last);
 }

@@ -117,6 +117,10 @@ impl Consensus {
             status.compacted_upto = self.replica.compacted_upto();
             status.installing = self.replica.installing();
             status.snapshots_installed = self.replica.stats().snapshots_installed;
+            let (config, config_slot) = self.replica.config();
+            if status.config.slot != config_slot {
+                status.config = super::ConfigStatus { members: config.members.clone(), slot: config_slot };
+            }
             let m = &self.shared.metrics;
             m.elections_started.set(status.elections_started as i64);
             m.elections_won.set(status.elections_won as i64);
@@ -170,11 +174,11 @@ impl Consensus {
                 // peer pulls the blocks itself (api/snapshot.rs). While this
                 // node installs one itself its ledger runs ahead of the
                 // replica: it then sends nothing and the peer asks again.
-                let point = *cluster.snapshot_point.read().expect("snapshot point lock");
+                let point = cluster.snapshot_point.read().expect("snapshot point lock").clone();
                 let usable =
                     point.last_slot >= self.replica.compacted_upto() && point.last_slot <= self.replica.applied_index();
                 if usable {
-                    let snapshot = Snapshot { last_slot: point.last_slot, bytes: point.encode() };
+                    let snapshot = Snapshot { last_slot: point.last_slot, bytes: point.encode(), config: None };
                     return Some(Event::SnapshotReady { to, snapshot });
                 }
                 tracing::debug!(peer = to, slot = point.last_slot, "no snapshot to offer right now");

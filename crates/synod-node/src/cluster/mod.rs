@@ -74,10 +74,21 @@ pub struct ClusterStatus {
     /// The slot of the snapshot this node is installing, if any.
     pub installing: Option<Slot>,
     pub snapshots_installed: u64,
+    /// The configuration the replica runs on (`Replica::config`).
+    pub config: ConfigStatus,
+}
+
+/// `cluster.config` in `/v1/status`: the members, and the log slot that
+/// chose this configuration (`null` until one is chosen, as far as this
+/// node knows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigStatus {
+    pub members: Vec<NodeId>,
+    pub slot: Option<Slot>,
 }
 
 impl ClusterStatus {
-    pub fn new(node_id: NodeId) -> Self {
+    pub fn new(node_id: NodeId, config: ConfigStatus) -> Self {
         ClusterStatus {
             node_id,
             role: "follower",
@@ -90,6 +101,7 @@ impl ClusterStatus {
             compacted_upto: 0,
             installing: None,
             snapshots_installed: 0,
+            config,
         }
     }
 }

@@ -49,8 +49,10 @@ impl Replica {
         self.send(from, body);
     }
 
-    pub(super) fn on_snapshot_ready(&mut self, to: NodeId, snapshot: Snapshot) {
+    pub(super) fn on_snapshot_ready(&mut self, to: NodeId, mut snapshot: Snapshot) {
         assert!(snapshot.last_slot <= self.applied_index, "snapshot ahead of the applied index");
+        // The chosen Config entry may be compacted: the snapshot carries it.
+        snapshot.config = self.chosen_config().filter(|c| c.slot <= snapshot.last_slot);
         assert!(snapshot.last_slot >= self.compacted_upto, "snapshot older than the compaction point");
         self.send(to, Body::InstallSnapshot { snapshot });
     }
@@ -69,11 +71,13 @@ impl Replica {
         self.set_role_follower();
         self.fetch_sent = None;
         self.installing = Some(last);
+        self.installing_config = snapshot.config.clone().filter(|c| c.slot <= last);
         self.actions.push(Action::InstallSnapshot { snapshot });
     }
 
     pub(super) fn on_snapshot_installed(&mut self, upto_slot: Slot) {
         let target = self.installing.take().expect("SnapshotInstalled answers an InstallSnapshot");
+        let installed_config = self.installing_config.take();
         assert!(upto_slot <= target, "installed past the snapshot ({upto_slot} > {target})");
         assert!(upto_slot >= self.applied_index, "the state machine went backwards during an install");
         if upto_slot > self.commit_index {
@@ -88,6 +92,9 @@ impl Replica {
             if upto_slot == target {
                 self.stats.snapshots_installed += 1;
             }
+        }
+        if let Some(chosen) = installed_config.filter(|c| c.slot <= self.applied_index) {
+            self.adopt_config(chosen.slot, &chosen.config);
         }
         self.advance_commit();
         if self.commit_hint > self.commit_index {

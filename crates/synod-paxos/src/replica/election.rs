@@ -163,13 +163,22 @@ impl Replica {
         self.role =
             Role::Leader(LeaderState::new(ballot, last_slot.max(self.commit_index) + 1, self.now_ms, &self.peers()));
         self.actions.push(Action::RoleChanged { role: RoleKind::Leader, ballot });
+        let mut config_in_log = self.config_slot.is_some() || self.log.values().any(|c| c.config().is_some());
         for slot in first_slot..=last_slot {
             let command = match (self.log.get(&slot), candidate.merged.get(&slot)) {
                 (Some(chosen), _) => chosen.clone(),
                 (None, Some(entry)) => entry.command.clone(),
                 (None, None) => Command::Noop,
             };
+            config_in_log |= command.config().is_some();
             self.propose_at(slot, command);
+        }
+        // The configuration is data in the log (crate docs,
+        // "Reconfiguration"): the first leader puts the bootstrap one in
+        // before any client value. A leader that found one (chosen, or
+        // accepted and re-proposed above) adds none.
+        if !config_in_log {
+            self.propose_bootstrap_config();
         }
         self.heartbeat_round();
     }

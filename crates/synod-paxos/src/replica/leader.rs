@@ -92,6 +92,18 @@ impl Replica {
         Ok(slot)
     }
 
+    /// The first proposal of a leader whose log has no configuration yet:
+    /// `Config(bootstrap)` in the next free slot, outside the client
+    /// pipeline limit (it is one slot, once per cluster in the common case).
+    pub(super) fn propose_bootstrap_config(&mut self) {
+        assert!(self.config_slot.is_none(), "the log already chose a configuration");
+        let command = Command::Config(self.config.clone());
+        let Role::Leader(leader) = &mut self.role else { unreachable!("proposing without leading") };
+        let slot = leader.next_slot;
+        leader.next_slot += 1;
+        self.propose_at(slot, command);
+    }
+
     /// Phase 2a for one slot, to every member including ourselves.
     pub(super) fn propose_at(&mut self, slot: Slot, command: Command) {
         let commit_index = self.commit_index;
@@ -102,7 +114,7 @@ impl Replica {
         let previous =
             leader.inflight.insert(slot, Inflight { command: command.clone(), acks: BTreeSet::new(), sent_ms: now_ms });
         assert!(previous.is_none(), "slot {slot} proposed twice in ballot {ballot}");
-        for member in self.opts.config.members.clone() {
+        for member in self.config.members.clone() {
             self.send(member, Body::Accept { ballot, slot, command: command.clone(), commit_index });
         }
     }
@@ -160,7 +172,7 @@ impl Replica {
         let interval = self.opts.timing.retransmit_interval_ms;
         let per_peer_max = self.opts.limits.retransmit_per_tick_max;
         let commit_index = self.commit_index;
-        let members = self.opts.config.members.clone();
+        let members = self.config.members.clone();
         let Role::Leader(leader) = &mut self.role else { unreachable!() };
         let ballot = leader.ballot;
         let mut sent_per_peer: BTreeMap<NodeId, usize> = BTreeMap::new();

@@ -93,6 +93,10 @@ impl Replica {
             assert_eq!(existing, &command, "chosen value for slot {slot} changed");
             return;
         }
+        if let Some(config) = command.config() {
+            // Membership is fixed for now (crate docs, "Reconfiguration").
+            assert_eq!(config, &self.config, "chosen configuration at slot {slot} differs from the current one");
+        }
         if let Role::Leader(leader) = &mut self.role {
             // Learned some other way while we still await a quorum: the
             // retransmissions are no longer needed.
@@ -117,6 +121,10 @@ impl Replica {
             let slot = self.applied_index + 1;
             let command = self.log.get(&slot).expect("committed slot is in the log").clone();
             self.applied_index = slot;
+            if let Some(config) = command.config() {
+                let config = config.clone();
+                self.adopt_config(slot, &config);
+            }
             self.actions.push(Action::Apply { slot, command });
         }
         assert_eq!(self.applied_index, self.commit_index);

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use rand::{Rng, RngCore};
 
 use crate::ballot::{Ballot, NodeId, Slot};
-use crate::command::Command;
+use crate::command::{ChosenConfig, ClusterConfig, Command};
 use crate::durable::{AcceptedEntry, DurableState, PersistOp, PersistToken};
 use crate::error::{OptionsError, ProposeError, ReadError};
 use crate::event::{Action, Event, RoleKind};
@@ -55,6 +55,12 @@ pub struct ReplicaStats {
 pub struct Replica {
     opts: ReplicaOptions,
     id: NodeId,
+    /// The effective configuration (see the crate docs, "Reconfiguration"):
+    /// it decides `quorum` and who is a member.
+    config: ClusterConfig,
+    /// The first slot known to have chosen `config` (`None`: the bootstrap
+    /// configuration from the options, not chosen yet as far as we know).
+    config_slot: Option<Slot>,
     quorum: usize,
 
     // Acceptor.
@@ -84,6 +90,8 @@ pub struct Replica {
     /// The `last_slot` of the snapshot the driver is installing. While set,
     /// nothing is applied or fetched and no election is started.
     installing: Option<Slot>,
+    /// The configuration the snapshot being installed carries.
+    installing_config: Option<ChosenConfig>,
 
     // Roles and timers.
     role: Role,
@@ -127,8 +135,22 @@ impl Replica {
             accepted.insert(slot, Accepted { ballot: entry.ballot, command: entry.command, token: 0 });
         }
         let max_round_seen = accepted.values().map(|a| a.ballot.round).max().unwrap_or(0).max(promised.round);
+        if let Some(recorded) = &durable.config {
+            // Membership is fixed (crate docs, "Reconfiguration"): the log's
+            // configuration must be the one this replica is started with.
+            if recorded.config != opts.config {
+                return Err(OptionsError::ConfigMismatch {
+                    configured: opts.config.members.clone(),
+                    recorded: recorded.config.members.clone(),
+                    slot: recorded.slot,
+                });
+            }
+            assert!(recorded.slot > 0 && recorded.slot <= durable.snapshot_slot, "recorded config above the snapshot");
+        }
         Ok(Replica {
             id: opts.id,
+            config: opts.config.clone(),
+            config_slot: durable.config.as_ref().map(|c| c.slot),
             quorum: opts.config.quorum(),
             promised,
             accepted,
@@ -146,6 +168,7 @@ impl Replica {
             commit_hint_from: None,
             fetch_sent: None,
             installing: None,
+            installing_config: None,
             role: Role::Follower,
             leader: None,
             leader_contact_ms: 0,
@@ -192,7 +215,7 @@ impl Replica {
 
     fn on_message(&mut self, message: Message) {
         assert_eq!(message.to, self.id, "message delivered to the wrong replica");
-        if !self.opts.config.contains(message.from) {
+        if !self.config.contains(message.from) {
             return;
         }
         let from = message.from;
@@ -240,6 +263,11 @@ impl Replica {
         let size = command.payload_bytes();
         let error = if command == Command::Noop {
             Some(ProposeError::NoopNotProposable)
+        } else if let Some(proposed) = command.config().filter(|c| **c != self.config) {
+            Some(ProposeError::MembershipChange {
+                current: self.config.members.clone(),
+                proposed: proposed.members.clone(),
+            })
         } else if size > self.opts.limits.value_bytes_max {
             Some(ProposeError::ValueTooLarge { size, limit: self.opts.limits.value_bytes_max })
         } else {
@@ -395,6 +423,8 @@ impl Replica {
         if let Some(first) = self.log.keys().next() {
             assert!(*first > self.compacted_upto);
         }
+        assert_eq!(self.quorum, self.config.quorum());
+        assert!(self.config_slot.is_none_or(|slot| slot > 0 && slot <= self.applied_index));
         if let Some(target) = self.installing {
             assert!(target > self.commit_index, "installing a snapshot we do not need");
             assert!(!self.is_leader(), "a replica installing a snapshot does not lead");
@@ -461,6 +491,28 @@ impl Replica {
     pub fn options(&self) -> &ReplicaOptions {
         &self.opts
     }
+    /// The effective configuration and the first slot known to have chosen
+    /// it (`None`: the bootstrap configuration, none chosen yet as far as
+    /// this replica knows).
+    pub fn config(&self) -> (&ClusterConfig, Option<Slot>) {
+        (&self.config, self.config_slot)
+    }
+    /// The chosen configuration, if this replica knows one.
+    pub fn chosen_config(&self) -> Option<ChosenConfig> {
+        self.config_slot.map(|slot| ChosenConfig { slot, config: self.config.clone() })
+    }
+    /// Records that `slot` chose `config` (applied, recovered or installed).
+    /// The first slot wins; a later identical `Config` is harmless.
+    fn adopt_config(&mut self, slot: Slot, config: &ClusterConfig) {
+        // Membership is fixed until a reconfiguration protocol exists (crate
+        // docs, "Reconfiguration"): a different chosen configuration means a
+        // bug or a mixed-up cluster, and continuing would count quorums
+        // against the wrong member set.
+        assert_eq!(config, &self.config, "chosen configuration at slot {slot} differs from the current one");
+        if self.config_slot.is_none_or(|known| slot < known) {
+            self.config_slot = Some(slot);
+        }
+    }
     /// The chosen value this replica knows for `slot`, if not compacted.
     pub fn chosen(&self, slot: Slot) -> Option<&Command> {
         self.log.get(&slot)
@@ -477,6 +529,6 @@ impl Replica {
         }
     }
     fn peers(&self) -> Vec<NodeId> {
-        self.opts.config.members.iter().copied().filter(|m| *m != self.id).collect()
+        self.config.members.iter().copied().filter(|m| *m != self.id).collect()
     }
 }

@@ -40,6 +40,11 @@ pub fn options(id: NodeId, n: u8) -> ReplicaOptions {
     ReplicaOptions::new(id, ClusterConfig::new((1..=n).collect()))
 }
 
+/// What a driver records with its state machine: the first applied Config.
+pub fn recorded_config(state: &BTreeMap<Slot, Command>) -> Option<ChosenConfig> {
+    state.iter().find_map(|(slot, c)| c.config().map(|config| ChosenConfig { slot: *slot, config: config.clone() }))
+}
+
 pub fn batch(id: u64, len: usize) -> Command {
     Command::Batch(Batch { id: BatchId(id), bytes: vec![id as u8; len] })
 }
@@ -127,12 +132,16 @@ impl Cluster {
                         node.applied = state.clone();
                         node.snapshot = state;
                         node.durable.snapshot_slot = snapshot.last_slot;
+                        node.durable.config = recorded_config(&node.snapshot);
                         follow_up.push(Event::SnapshotInstalled { upto_slot: snapshot.last_slot });
                     }
                     Action::SnapshotNeeded { to } => {
                         let last_slot = node.snapshot.keys().next_back().copied().unwrap_or(0);
                         let bytes = postcard::to_allocvec(&node.snapshot).unwrap();
-                        follow_up.push(Event::SnapshotReady { to: *to, snapshot: Snapshot { last_slot, bytes } });
+                        follow_up.push(Event::SnapshotReady {
+                            to: *to,
+                            snapshot: Snapshot { last_slot, bytes, config: None },
+                        });
                     }
                     _ => {}
                 }
@@ -237,6 +246,7 @@ impl Cluster {
         }
         node.snapshot = node.applied.clone();
         node.durable.snapshot_slot = node.durable.snapshot_slot.max(upto_slot);
+        node.durable.config = recorded_config(&node.snapshot);
         self.step(id, Event::SnapshotInstalled { upto_slot });
         self.deliver_all();
     }
@@ -247,6 +257,7 @@ impl Cluster {
         let upto = node.replica.as_ref().unwrap().applied_index();
         node.snapshot = node.applied.range(..=upto).map(|(s, c)| (*s, c.clone())).collect();
         node.durable.snapshot_slot = upto;
+        node.durable.config = recorded_config(&node.snapshot);
         self.step(id, Event::Compact { upto_slot: upto });
     }
 

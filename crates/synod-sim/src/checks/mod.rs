@@ -7,6 +7,7 @@
 //! | `agreement` | one value per slot | |
 //! | `validity` | only proposed values chosen | |
 //! | `promise` | P1a, durable promises | |
+//! | `config` | the log holds the initial configuration; every replica runs on it | it is recorded in the store |
 //! | `block_agreement` | | same block at every height on every node |
 //! | `state_agreement` | | same head and accounts; state = replay of blocks; conservation |
 //! | `integrity` | | at most once; definite refusals never committed |
@@ -16,6 +17,7 @@
 
 pub mod agreement;
 pub mod block_agreement;
+pub mod config;
 pub mod durability;
 pub mod integrity;
 pub mod linearizability;

@@ -1,7 +1,8 @@
 //! Validity (non-triviality): only proposed values are chosen.
 //! Source: Lamport, "Paxos Made Simple", §2: "Only a value that has been
 //! proposed may be chosen." Noop is the protocol's own gap filler and
-//! Config may only be the initial configuration.
+//! Config may only be the initial configuration, which the first leader
+//! proposes itself (synod-paxos crate docs, "Reconfiguration").
 
 use std::collections::BTreeMap;
 

@@ -9,7 +9,8 @@
 //! slot is the last slot whose effect it holds, since the slots after it up
 //! to the next block made no block anywhere. So after any crash the store
 //! is a prefix of the sender's ledger with the right slot, and the node
-//! simply resumes from there.
+//! simply resumes from there. The descriptor's applied configuration is
+//! written with the first chunk whose slot reaches the configuration's slot.
 
 use synod_core::block::BlockHash;
 use synod_core::ledger::SignaturePolicy;
@@ -114,7 +115,8 @@ impl Store {
                 .iter()
                 .map(|(block, touched, slot)| BlockWrite { block, touched, slot: Some(*slot) })
                 .collect();
-            self.append_group(&writes, Some(applied_slot))?;
+            let config = target.config.as_ref().filter(|c| c.slot <= applied_slot);
+            self.append_group(&writes, Some(applied_slot), config)?;
         }
         if let Some(e) = refused {
             return Err(e);
@@ -141,7 +143,7 @@ impl Store {
             });
         }
         if target.last_slot > applied {
-            self.append_group(&[], Some(target.last_slot))?;
+            self.append_group(&[], Some(target.last_slot), target.config.as_ref())?;
         }
         Ok(applied.max(target.last_slot))
     }

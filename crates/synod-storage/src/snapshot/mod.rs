@@ -17,5 +17,5 @@ pub mod descriptor;
 pub mod install;
 
 pub use chunk::{Chunk, ChunkDecodeError, ChunkReadError, CHUNK_BYTES_MAX};
-pub use descriptor::{DescriptorError, SnapshotDescriptor, DESCRIPTOR_BYTES};
+pub use descriptor::{DescriptorError, SnapshotDescriptor, DESCRIPTOR_BYTES, DESCRIPTOR_V2_BYTES_MIN};
 pub use install::{InstallError, InstallProgress};

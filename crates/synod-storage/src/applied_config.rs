@@ -1,0 +1,139 @@
+//! The cluster configuration the ledger applied, kept with the applied slot.
+//!
+//! The consensus log chooses the configuration as `Command::Config` (docs/
+//! PROTOCOL.md §7.2), but compaction drops the chosen entry, so the store
+//! records the first configuration the ledger applied and its slot in the
+//! same transaction as the applied slot. Meta key `applied_config`, sealed
+//! like every value: `slot u64 ‖ member count u8 ‖ member ids u8…`,
+//! big-endian. An absent key means none applied yet (stores written before
+//! this key existed read the same way, so the format version is unchanged).
+
+use redb::ReadableTable;
+use synod_paxos::{ChosenConfig, ClusterConfig};
+
+use crate::checksum::{seal, unseal};
+use crate::tables::{META, META_NAME};
+use crate::{Store, StoreError};
+
+pub(crate) const KEY: &str = "applied_config";
+
+/// Most members an encoded configuration may list.
+pub const APPLIED_CONFIG_MEMBERS_MAX: usize = u8::MAX as usize;
+
+/// A configuration the ledger applied: its member ids and the first slot
+/// that chose it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedConfig {
+    pub slot: u64,
+    pub members: Vec<u8>,
+}
+
+impl AppliedConfig {
+    pub fn encode(&self) -> Vec<u8> {
+        assert!(self.slot > 0, "slot 0 chooses nothing");
+        assert!(self.members.len() <= APPLIED_CONFIG_MEMBERS_MAX);
+        let mut out = Vec::with_capacity(9 + self.members.len());
+        out.extend_from_slice(&self.slot.to_be_bytes());
+        out.push(self.members.len() as u8);
+        out.extend_from_slice(&self.members);
+        out
+    }
+
+    /// The inverse of `encode`; `None` if `bytes` is not exactly one encoding.
+    pub fn decode(bytes: &[u8]) -> Option<AppliedConfig> {
+        let slot = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let count = *bytes.get(8)? as usize;
+        let members = bytes.get(9..)?;
+        if slot == 0 || members.len() != count {
+            return None;
+        }
+        Some(AppliedConfig { slot, members: members.to_vec() })
+    }
+}
+
+impl From<&ChosenConfig> for AppliedConfig {
+    fn from(chosen: &ChosenConfig) -> AppliedConfig {
+        AppliedConfig { slot: chosen.slot, members: chosen.config.members.clone() }
+    }
+}
+
+impl From<AppliedConfig> for ChosenConfig {
+    fn from(applied: AppliedConfig) -> ChosenConfig {
+        ChosenConfig { slot: applied.slot, config: ClusterConfig::new(applied.members) }
+    }
+}
+
+impl Store {
+    /// The configuration the ledger applied, if any.
+    pub fn applied_config(&self) -> Result<Option<AppliedConfig>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let meta = match txn.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        read(self, &meta)
+    }
+
+    /// Records `config` as applied in `txn` unless one is recorded already
+    /// (the first slot wins). A recorded configuration with other members
+    /// is an inconsistency: membership changes are not implemented yet.
+    pub(crate) fn record_applied_config(
+        txn: &redb::WriteTransaction,
+        config: &AppliedConfig,
+        applied_slot: u64,
+    ) -> Result<(), StoreError> {
+        assert!(config.slot <= applied_slot, "a configuration is recorded with the slot that applied it");
+        let mut meta = txn.open_table(META)?;
+        let recorded = match meta.get(KEY)? {
+            Some(v) => Some(decode_sealed(unseal(META_NAME, KEY.as_bytes(), v.value())?)?),
+            None => None,
+        };
+        match recorded {
+            Some(recorded) if recorded.members != config.members => Err(StoreError::Inconsistent(format!(
+                "applied configuration {:?} (slot {}) differs from the recorded {:?} (slot {})",
+                config.members, config.slot, recorded.members, recorded.slot
+            ))),
+            Some(recorded) if recorded.slot <= config.slot => Ok(()),
+            _ => {
+                meta.insert(KEY, seal(META_NAME, KEY.as_bytes(), &config.encode()).as_slice())?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Reads the key from an open meta table (also used inside the snapshot
+/// descriptor's read transaction).
+pub(crate) fn read(
+    store: &Store,
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<Option<AppliedConfig>, StoreError> {
+    let Some(v) = meta.get(KEY)? else { return Ok(None) };
+    let payload = store.unseal(META_NAME, KEY.as_bytes(), v.value())?;
+    decode_sealed(payload).map(Some)
+}
+
+fn decode_sealed(payload: &[u8]) -> Result<AppliedConfig, StoreError> {
+    AppliedConfig::decode(payload).ok_or_else(|| StoreError::Undecodable {
+        table: META_NAME,
+        key: KEY.into(),
+        detail: "not slot ‖ count ‖ members".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_round_trip_and_malformed_ones_are_refused() {
+        let c = AppliedConfig { slot: 1, members: vec![1, 2, 3] };
+        assert_eq!(c.encode(), [0, 0, 0, 0, 0, 0, 0, 1, 3, 1, 2, 3]);
+        assert_eq!(AppliedConfig::decode(&c.encode()), Some(c.clone()));
+        let bytes = c.encode();
+        assert_eq!(AppliedConfig::decode(&bytes[..bytes.len() - 1]), None, "short");
+        assert_eq!(AppliedConfig::decode(&[bytes.as_slice(), &[4]].concat()), None, "long");
+        assert_eq!(AppliedConfig::decode(&[0, 0, 0, 0, 0, 0, 0, 0, 0]), None, "slot 0");
+    }
+}
