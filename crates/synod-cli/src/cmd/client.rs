@@ -121,11 +121,9 @@ pub fn tx(a: TxArgs) -> anyhow::Result<ExitCode> {
     let id: TransferId = a.id.parse().map_err(|e| anyhow::anyhow!("transfer id: {e}"))?;
     let client = a.opts.client();
     runtime().block_on(async {
-        if !a.proof {
-            let v = client.get_json(&format!("/v1/transfers/{id}")).await?;
-            if v.get("confirmations").is_some() {
-                return pow_tx(&v, a.opts.json);
-            }
+        let v = client.get_json(&format!("/v1/transfers/{id}?proof={}", a.proof)).await?;
+        if v.get("confirmations").is_some() {
+            return super::pow_client::tx(&client, &id, &v, a.proof, a.opts.json).await;
         }
         let status = client.transfer(&id, a.proof).await?;
         if status.transfer.id() != id {
@@ -187,41 +185,6 @@ pub fn tx(a: TxArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// A JSON string without its quotes; any other value as JSON.
-fn json_text(v: &serde_json::Value) -> String {
-    v.as_str().map_or_else(|| v.to_string(), str::to_string)
-}
-
-/// Prints a proof-of-work node's view of a transfer: pending, or confirmed
-/// with its confirmations.
-fn pow_tx(v: &serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
-    if json {
-        crate::output::json(v);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let t = &v["transfer"];
-    println!("transfer {}", v["id"].as_str().unwrap_or_default());
-    println!(
-        "  from   {}\n  to     {}\n  amount {}\n  fee    {}\n  nonce  {}",
-        json_text(&t["from"]),
-        json_text(&t["to"]),
-        t["amount"],
-        t["fee"],
-        t["nonce"]
-    );
-    match v["status"].as_str() {
-        Some("confirmed") => println!(
-            "  block  {} ({}) index {}\n  confirmations {}",
-            v["height"],
-            v["block_hash"].as_str().unwrap_or_default(),
-            v["index_in_block"],
-            v["confirmations"]
-        ),
-        _ => println!("  pending (in the node's mempool)"),
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 #[derive(clap::Args)]
 pub struct BlockArgs {
     pub height: u64,
@@ -263,10 +226,10 @@ pub fn status(a: HeadArgs) -> anyhow::Result<ExitCode> {
     }
     println!(
         "consensus {}  chain {}  height {}  head {}",
-        json_text(&v["consensus"]),
+        super::pow_client::json_text(&v["consensus"]),
         v["chain_id"],
         v["height"],
-        json_text(&v["head_hash"])
+        super::pow_client::json_text(&v["head_hash"])
     );
     if let Some(p) = v.get("pow") {
         println!(
@@ -294,7 +257,7 @@ pub fn status(a: HeadArgs) -> anyhow::Result<ExitCode> {
 pub fn head(a: HeadArgs) -> anyhow::Result<ExitCode> {
     let raw = runtime().block_on(a.opts.client().get_json("/v1/head"))?;
     if raw.get("chain_work").is_some() {
-        return pow_head(&raw, a.opts.json);
+        return super::pow_client::head(&raw, a.opts.json);
     }
     let info: synod_node::api::types::HeadInfo = serde_json::from_value(raw)?;
     if info.header.hash() != info.hash {
@@ -305,40 +268,6 @@ pub fn head(a: HeadArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_header(&info.hash, &info.header);
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A proof-of-work node's tip: the header is rebuilt from its fields and
-/// hashed here, so the printed hash is checked, not just relayed.
-fn pow_head(v: &serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
-    let h = &v["header"];
-    let field = |name: &str| h[name].as_u64().with_context(|| format!("head header has no {name}"));
-    let hex32 = |name: &str| -> anyhow::Result<[u8; 32]> {
-        let bytes = hex::decode(h[name].as_str().unwrap_or_default())?;
-        bytes.try_into().map_err(|_| anyhow::anyhow!("head header {name} is not 32 bytes"))
-    };
-    let prev: synod_pow::BlockHash =
-        h["prev_hash"].as_str().unwrap_or_default().parse().map_err(|e| anyhow::anyhow!("prev_hash: {e}"))?;
-    let header = synod_pow::Header {
-        version: i32::try_from(h["version"].as_i64().context("head header has no version")?)?,
-        prev_hash: prev,
-        merkle_root: hex32("merkle_root")?,
-        time: u32::try_from(field("time")?)?,
-        bits: u32::from_str_radix(h["bits"].as_str().unwrap_or_default(), 16)?,
-        nonce: u32::try_from(field("nonce")?)?,
-    };
-    if header.block_hash().to_string() != v["hash"].as_str().unwrap_or_default() {
-        bail!("the head header does not hash to the hash the node reported");
-    }
-    if json {
-        crate::output::json(v);
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("block {} {}", v["height"], header.block_hash());
-    println!("  prev        {}", header.prev_hash);
-    println!("  time        {} s", header.time);
-    println!("  bits        {:08x}", header.bits);
-    println!("  chain work  {}", v["chain_work"].as_str().unwrap_or_default());
     Ok(ExitCode::SUCCESS)
 }
 

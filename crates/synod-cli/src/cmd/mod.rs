@@ -4,6 +4,7 @@ pub mod dev;
 pub mod keys;
 pub mod node;
 pub mod pow;
+pub mod pow_client;
 pub mod proof;
 pub mod sim;
 pub mod verify;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -134,15 +134,48 @@ where
     s.parse().map_err(|e| ApiError::invalid_field(format!("{what}: {e}")))
 }
 
-/// `GET /v1/transfers/{id}`: `confirmed` (with height, block hash and
-/// confirmations), `pending` (in the mempool) or 404.
-async fn transfer(State(shared): State<Arc<PowShared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// `?proof=true|false` (default false); anything else is refused.
+fn wants_proof(raw: Option<&str>) -> Result<bool, ApiError> {
+    match raw.unwrap_or("") {
+        "" | "proof=false" => Ok(false),
+        "proof=true" => Ok(true),
+        other => Err(ApiError::invalid_field(format!("query `{other}`: only proof=true|false is accepted"))),
+    }
+}
+
+/// The RFC 9162 inclusion proof of a block's record `leaf_index` (0 is the
+/// coinbase) under the block header's `merkle_root`.
+fn block_inclusion_proof(block: &PowBlock, leaf_index: u64) -> Value {
+    let leaves = block.leaf_hashes();
+    let size = leaves.len() as u64;
+    let leaf = leaves[leaf_index as usize];
+    let tree = synod_merkle::MerkleTree::from_leaf_hashes(leaves);
+    let path = tree.inclusion_proof(leaf_index, size).expect("the index is within the block");
+    assert_eq!(tree.root(), block.header.merkle_root, "a stored block's header carries its Merkle root");
+    json!({
+        "leaf_index": leaf_index,
+        "tree_size": size,
+        "leaf_hash": hex::encode(leaf),
+        "path": path.iter().map(hex::encode).collect::<Vec<_>>(),
+        "root": hex::encode(block.header.merkle_root),
+    })
+}
+
+/// `GET /v1/transfers/{id}[?proof=true]`: `confirmed` (with height, block
+/// hash and confirmations, and with `proof` its inclusion in the block's
+/// Merkle root), `pending` (in the mempool) or 404.
+async fn transfer(
+    State(shared): State<Arc<PowShared>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let id: TransferId = parse_id(&id, "transfer id")?;
+    let proof = wants_proof(raw.as_deref())?;
     let found = query(&shared, move |v| match v.chain.transfer_status(&id) {
         TransferStatus::Confirmed { height, index, confirmations } => {
             let block = v.chain.block_at(height).expect("confirmed transfers are in the best chain");
             let tx = &block.transfers[index as usize];
-            Some(json!({
+            let mut out = json!({
                 "id": id.to_string(),
                 "status": "confirmed",
                 "confirmations": confirmations,
@@ -150,7 +183,11 @@ async fn transfer(State(shared): State<Arc<PowShared>>, Path(id): Path<String>) 
                 "index_in_block": index,
                 "block_hash": block.hash().to_string(),
                 "transfer": tx,
-            }))
+            });
+            if proof {
+                out["proof"] = block_inclusion_proof(block, u64::from(index) + 1);
+            }
+            Some(out)
         }
         TransferStatus::Pending => {
             let entry = v.chain.mempool().get(&id).expect("pending transfers are in the mempool");
