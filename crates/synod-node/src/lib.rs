@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod node;
 pub mod pow;
 pub mod shared;
+pub mod startup;
 pub mod transport;
 
 pub use client::{Client, ClientError};

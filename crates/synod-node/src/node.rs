@@ -18,6 +18,7 @@ use crate::committer::{Batcher, Committer, SubmitQueue};
 use crate::config::{ConfigError, NodeConfig};
 use crate::limits::{QUEUED_REQUESTS_MAX, QUEUED_TRANSFERS_MAX};
 use crate::shared::Shared;
+use crate::startup::{bind, serve_http, spawn};
 use crate::transport::{Transport, TransportConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -77,10 +78,6 @@ pub fn read_genesis(path: &std::path::Path) -> Result<Genesis, StartError> {
     Ok(genesis)
 }
 
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new().name(name.into()).spawn(f).expect("spawn thread")
-}
-
 impl Node {
     /// Starts a node from its config, reading the genesis file it names.
     pub async fn start(config: NodeConfig) -> Result<Node, StartError> {
@@ -106,16 +103,7 @@ impl Node {
         tracing::info!(height = ledger.head().height, ledger_size = ledger.head().ledger_size, "ledger loaded");
         let (queue, inbox) = SubmitQueue::new(QUEUED_REQUESTS_MAX);
 
-        let http_listener = match listeners.http {
-            Some(l) => {
-                l.set_nonblocking(true).map_err(|source| StartError::Bind { addr: config.http_addr, source })?;
-                tokio::net::TcpListener::from_std(l)
-                    .map_err(|source| StartError::Bind { addr: config.http_addr, source })?
-            }
-            None => tokio::net::TcpListener::bind(config.http_addr)
-                .await
-                .map_err(|source| StartError::Bind { addr: config.http_addr, source })?,
-        };
+        let http_listener = bind(listeners.http, config.http_addr).await?;
         let addr = http_listener.local_addr().map_err(|source| StartError::Bind { addr: config.http_addr, source })?;
 
         let mut threads = Vec::new();
@@ -214,16 +202,7 @@ impl Node {
             let peers = config.peers.iter().map(|p| (p.id, p.peer_addr)).collect();
             let tconfig = TransportConfig::new(config.cluster_id.unwrap_or(chain_id), node_id, peer_addr, peers);
             let (net_tx, mut net_rx) = tokio::sync::mpsc::channel::<(u8, Message)>(4096);
-            let peer_listener = match listeners.peer {
-                Some(l) => {
-                    l.set_nonblocking(true).map_err(|source| StartError::Bind { addr: peer_addr, source })?;
-                    tokio::net::TcpListener::from_std(l)
-                        .map_err(|source| StartError::Bind { addr: peer_addr, source })?
-                }
-                None => tokio::net::TcpListener::bind(peer_addr)
-                    .await
-                    .map_err(|source| StartError::Bind { addr: peer_addr, source })?,
-            };
+            let peer_listener = bind(listeners.peer, peer_addr).await?;
             let mut tconfig = tconfig;
             tconfig.listen =
                 peer_listener.local_addr().map_err(|source| StartError::Bind { addr: peer_addr, source })?;
@@ -298,18 +277,7 @@ impl Node {
             shared
         };
 
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = crate::api::router(shared.clone());
-        let server = tokio::spawn(async move {
-            let result = axum::serve(http_listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "http server failed");
-            }
-        });
+        let (stop, server) = serve_http(http_listener, crate::api::router(shared.clone()));
         Ok(Node { addr, shared, stop: Some(stop), server, threads, tasks, transport })
     }
 

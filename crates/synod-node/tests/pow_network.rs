@@ -199,6 +199,9 @@ async fn three_miners_converge_and_a_transfer_gains_confirmations() {
     let s = get(&urls[0], "/v1/status").await.unwrap();
     assert_eq!(s["consensus"], "pow");
     assert_eq!(s["pow"]["mining"], true);
+    // A fresh node stored at least every block of its best chain, and the transfer's.
+    assert!(s["blocks_committed_since_start"].as_u64().unwrap() >= s["pow"]["height"].as_u64().unwrap(), "{s}");
+    assert!(s["transfers_committed_since_start"].as_u64().unwrap() >= 1, "{s}");
     assert_eq!(s["pow"]["peers"].as_object().unwrap().len(), 2);
     let metrics = reqwest::get(format!("{}/metrics", urls[0])).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("synod_pow_hashrate_hashes_per_second"));

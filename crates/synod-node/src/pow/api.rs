@@ -309,6 +309,8 @@ async fn status(State(shared): State<Arc<PowShared>>) -> Result<Json<Value>, Api
     let identity = hex::encode(shared.identity);
     let node_id = shared.node_id;
     let blocks_mined = shared.metrics.blocks_mined.get();
+    let blocks_stored = shared.metrics.blocks_stored.get();
+    let transfers_stored = shared.metrics.transfers_stored.get();
     let v = query(&shared, move |v| {
         let tip = v.chain.best_tip();
         let stats = v.chain.stats();
@@ -320,9 +322,12 @@ async fn status(State(shared): State<Arc<PowShared>>) -> Result<Json<Value>, Api
             "ledger_size": v.chain.confirmed_transfers().len(),
             "head_hash": tip.hash.to_string(),
             "accounts": v.chain.state().accounts().len(),
-            "blocks_committed_since_start": 0,
-            "transfers_committed_since_start": 0,
+            // Blocks (and their transfers) made durable since start, side
+            // branches included: a PoW node commits blocks, not finality.
+            "blocks_committed_since_start": blocks_stored,
+            "transfers_committed_since_start": transfers_stored,
             "uptime_ms": uptime_ms,
+            // A halted node answers 503 `halted` before reaching here.
             "halted": false,
             "pow": {
                 "node_id": node_id,

@@ -173,6 +173,8 @@ impl Driver {
             Ok(()) => {
                 self.shared.metrics.fsync_seconds.observe(started.elapsed().as_secs_f64());
                 self.shared.metrics.blocks_stored.inc_by(stored.len() as u64);
+                let transfers: usize = blocks.iter().map(|b| b.transfers.len()).sum();
+                self.shared.metrics.transfers_stored.inc_by(transfers as u64);
                 true
             }
             Err(e) => {

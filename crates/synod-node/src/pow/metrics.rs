@@ -10,6 +10,8 @@ pub struct PowMetrics {
     registry: Registry,
     pub blocks_mined: Counter,
     pub blocks_stored: Counter,
+    /// Transfers in the stored blocks (side branches included).
+    pub transfers_stored: Counter,
     pub peers_banned: Counter,
     pub messages_dropped: Counter,
     pub transfers_submitted: Counter,
@@ -30,6 +32,7 @@ impl Default for PowMetrics {
             registry: Registry::default(),
             blocks_mined: Counter::default(),
             blocks_stored: Counter::default(),
+            transfers_stored: Counter::default(),
             peers_banned: Counter::default(),
             messages_dropped: Counter::default(),
             transfers_submitted: Counter::default(),
@@ -45,6 +48,11 @@ impl Default for PowMetrics {
             "blocks_stored",
             "Blocks made durable (best chain and side branches)",
             m.blocks_stored.clone(),
+        );
+        registry.register(
+            "transfers_stored",
+            "Transfers in the blocks made durable (side branches included)",
+            m.transfers_stored.clone(),
         );
         registry.register("peers_banned", "Bans of misbehaving peers", m.peers_banned.clone());
         registry.register(

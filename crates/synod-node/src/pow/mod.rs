@@ -36,6 +36,7 @@ use tokio::sync::oneshot;
 
 use crate::config::NodeConfig;
 use crate::node::{Listeners, StartError};
+use crate::startup::{bind, serve_http, spawn};
 use crate::transport::{Transport, TransportConfig};
 use driver::{Driver, PowInput, POW_INPUTS_MAX};
 use metrics::PowMetrics;
@@ -48,7 +49,7 @@ pub struct PowShared {
     pub chain_id: u64,
     pub auth: AuthMode,
     pub node_id: u8,
-    /// The chain identity (hex) peers must share.
+    /// The chain identity peers must share (PROTOCOL §8.2).
     pub identity: [u8; 32],
     pub inputs: SyncSender<PowInput>,
     pub mining: bool,
@@ -75,23 +76,6 @@ pub struct PowNode {
     threads: Vec<std::thread::JoinHandle<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     transport: Option<Arc<Transport<GossipMsg>>>,
-}
-
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new().name(name.into()).spawn(f).expect("spawn thread")
-}
-
-async fn bind(
-    listener: Option<std::net::TcpListener>,
-    addr: SocketAddr,
-) -> Result<tokio::net::TcpListener, StartError> {
-    match listener {
-        Some(l) => {
-            l.set_nonblocking(true).map_err(|source| StartError::Bind { addr, source })?;
-            tokio::net::TcpListener::from_std(l).map_err(|source| StartError::Bind { addr, source })
-        }
-        None => tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source }),
-    }
 }
 
 impl PowNode {
@@ -189,18 +173,7 @@ impl PowNode {
             }
         }
 
-        let (stop_http, stopped) = oneshot::channel::<()>();
-        let app = api::router(shared.clone());
-        let server = tokio::spawn(async move {
-            let result = axum::serve(http_listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "http server failed");
-            }
-        });
+        let (stop_http, server) = serve_http(http_listener, api::router(shared.clone()));
         Ok(PowNode {
             addr,
             shared,
