@@ -164,3 +164,55 @@ impl NodeConfig {
         self.data_dir.join("synod.redb")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pow::PowSettings;
+
+    fn pow_config(peers: usize) -> NodeConfig {
+        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let mut c = NodeConfig::new("d".into(), addr, "g.json".into());
+        c.consensus = ConsensusKind::Pow;
+        c.node_id = Some(1);
+        c.peer_addr = Some(addr);
+        c.peers = (0..peers).map(|i| PeerConfig { id: i as u8 + 2, peer_addr: addr, http_addr: addr }).collect();
+        c
+    }
+
+    #[test]
+    fn pow_peers_are_bounded_and_distinct() {
+        assert!(pow_config(0).validate().is_ok(), "a lone PoW node needs no peers");
+        assert!(pow_config(POW_PEERS_MAX).validate().is_ok());
+        assert!(matches!(pow_config(POW_PEERS_MAX + 1).validate(), Err(ConfigError::Pow(_))));
+        let mut dup = pow_config(2);
+        dup.peers[1].id = dup.peers[0].id;
+        assert!(matches!(dup.validate(), Err(ConfigError::Pow(m)) if m.contains("duplicate")));
+        let mut no_id = pow_config(1);
+        no_id.node_id = None;
+        assert!(matches!(no_id.validate(), Err(ConfigError::Pow(m)) if m.contains("node_id")));
+    }
+
+    #[test]
+    fn pow_settings_are_checked_and_refused_outside_pow_mode() {
+        let mut c = pow_config(0);
+        c.pow = Some(PowSettings { mine: true, miner_account: None, ..Default::default() });
+        assert!(matches!(c.validate(), Err(ConfigError::Pow(m)) if m.contains("miner_account")));
+        c.pow = Some(PowSettings { miner_threads: 0, ..Default::default() });
+        assert!(matches!(c.validate(), Err(ConfigError::Pow(_))));
+        c.pow = Some(PowSettings::default());
+        c.consensus = ConsensusKind::Paxos;
+        c.peers.clear();
+        assert!(matches!(c.validate(), Err(ConfigError::Pow(m)) if m.contains("consensus")));
+    }
+
+    #[test]
+    fn a_pow_config_round_trips_through_toml() {
+        let mut c = pow_config(1);
+        c.pow = Some(PowSettings::default());
+        let text = toml::to_string(&c).unwrap();
+        let back: NodeConfig = toml::from_str(&text).unwrap();
+        assert_eq!(back.consensus, ConsensusKind::Pow);
+        assert_eq!(back.pow, c.pow);
+    }
+}

@@ -362,3 +362,63 @@ async fn status(State(shared): State<Arc<PowShared>>) -> Result<Json<Value>, Api
 async fn metrics(State(shared): State<Arc<PowShared>>) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], shared.metrics.encode()).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    fn shared(inputs: std::sync::mpsc::SyncSender<PowInput>) -> PowShared {
+        let genesis = synod_core::Genesis {
+            chain_id: 1,
+            auth: synod_core::AuthMode::Ed25519,
+            timestamp_ms: 0,
+            allocations: Vec::new(),
+        };
+        PowShared {
+            chain_id: 1,
+            auth: genesis.auth,
+            genesis,
+            node_id: 1,
+            identity: [0; 32],
+            inputs,
+            mining: false,
+            miner_threads: 1,
+            halted: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            started_at: std::time::Instant::now(),
+            metrics: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_chain_queue_answers_overloaded_and_a_halted_node_halted() {
+        let (tx, _rx) = std::sync::mpsc::sync_channel(1);
+        let s = shared(tx);
+        s.inputs.try_send(PowInput::Stop).unwrap();
+        let err = query(&s, |_| ()).await.expect_err("the queue is full");
+        assert_eq!((err.status, err.body.code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "overloaded"));
+        let tx = synod_core::Transfer {
+            chain_id: 1,
+            from: synod_core::AccountId([1; 32]),
+            to: synod_core::AccountId([2; 32]),
+            amount: 1,
+            fee: 0,
+            nonce: 0,
+            memo: Vec::new(),
+        };
+        let err = submit_one(&s, SignedTransfer::unsigned(tx)).await.expect_err("the queue is full");
+        assert_eq!(err.body.code, "overloaded");
+        s.halted.store(true, std::sync::atomic::Ordering::SeqCst);
+        let err = query(&s, |_| ()).await.expect_err("halted");
+        assert_eq!(err.body.code, "halted");
+    }
+
+    #[test]
+    fn only_proof_true_or_false_is_accepted() {
+        assert!(!wants_proof(None).unwrap());
+        assert!(!wants_proof(Some("proof=false")).unwrap());
+        assert!(wants_proof(Some("proof=true")).unwrap());
+        assert_eq!(wants_proof(Some("proof=yes")).unwrap_err().body.code, "invalid_field");
+    }
+}
