@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use synod_core::{AccountId, SignedTransfer, TransferId};
 use synod_pow::chain::{BlockOutcome, ChainState, HashCounter, HashRateMeter, PowBlock, SubmitError};
-use synod_pow::gossip::{Gossip, GossipAction, GossipMsg, PeerId};
+use synod_pow::gossip::{Gossip, GossipAction, GossipEvent, GossipMsg, PeerId};
 use synod_storage::{PowStore, StoredPowBlock};
 use tokio::sync::oneshot;
 
@@ -152,6 +152,7 @@ impl Driver {
             if !self.persist() {
                 return;
             }
+            self.log_events();
             self.execute(actions, now_ms);
             self.publish_template(&clock, &mut last_template, false);
             self.update_gauges(&connected);
@@ -182,6 +183,20 @@ impl Driver {
                 eprintln!("synod: storage failed ({e}); the node stops");
                 self.shared.halted.store(true, Ordering::SeqCst);
                 false
+            }
+        }
+    }
+
+    /// Drains the gossip core's (bounded) event log into the node's log.
+    fn log_events(&mut self) {
+        for event in self.gossip.take_events() {
+            match event {
+                GossipEvent::Misbehaved { peer, what, ban_score } => {
+                    tracing::info!(peer, ?what, ban_score, "peer misbehaved");
+                }
+                GossipEvent::Block { peer, hash, height, outcome } => {
+                    tracing::debug!(?peer, %hash, height, ?outcome, "block received");
+                }
             }
         }
     }
