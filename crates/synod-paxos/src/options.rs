@@ -17,11 +17,19 @@ pub struct BugInjection {
     pub accept_lower_ballot: bool,
     /// The leader treats a slot as chosen one acknowledgement early.
     pub choose_without_quorum: bool,
+    /// The pre-fix learner rule: a leader that learns a chosen value some
+    /// other way (a fetch) than its own in-flight proposal for that slot
+    /// keeps leading, and its heartbeats make followers holding its
+    /// ballot's entry learn the wrong value (`replica/learner.rs`, way 2).
+    pub leader_vouches_for_foreign_slots: bool,
 }
 
 impl BugInjection {
     pub fn any(&self) -> bool {
-        self.forget_promise_on_restart || self.accept_lower_ballot || self.choose_without_quorum
+        self.forget_promise_on_restart
+            || self.accept_lower_ballot
+            || self.choose_without_quorum
+            || self.leader_vouches_for_foreign_slots
     }
 }
 

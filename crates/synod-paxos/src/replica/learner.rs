@@ -3,10 +3,37 @@
 //!
 //! A replica learns that `slot` holds `v` in exactly three ways:
 //! 1. it is the leader and a quorum accepted `v` at its ballot;
-//! 2. the leader of ballot `b` reports a commit index `>= slot` and this
-//!    replica's accepted entry for `slot` has ballot `b` (one ballot proposes
-//!    one value per slot, so the entry holds the leader's value);
+//! 2. the leader of ballot `b` reports a commit index `>= slot` (on a
+//!    `Heartbeat` or `Accept` at `b`) and this replica's accepted entry for
+//!    `slot` has ballot `b`;
 //! 3. a peer sends it as chosen (`FetchReply`) or a snapshot covers it.
+//!
+//! Why way 2 is sound. Let the follower hold `(b, w)` at `slot` and the
+//! leader L of `b` report commit `>= slot`, so L's log holds some `v` there.
+//! Only L sends `Accept` at `b`, and it proposes each slot at most once in
+//! `b` (`propose_at`), so `w` is L's proposal for `slot` (a slot L never
+//! proposed at `b` has no `b` entry anywhere). L put `v` in its
+//! log in one of three ways: (a) a quorum accepted its proposal at `b`, so
+//! `v = w`; (b) before proposing, from its log or a promise marked chosen, in
+//! which case it proposed that very value, so `v = w`; (c) while leading, by
+//! way 3 (a fetch; a snapshot makes it step down first). In case (c)
+//! `learn_chosen` compares `v` with L's in-flight proposal: equal means
+//! `v = w`; different, or a slot at or past `next_slot` (a value chosen
+//! where L proposed nothing, so by a higher ballot), and L steps down in the
+//! same step, before any message that carries a commit index `>= slot`
+//! leaves. A follower sends no `Heartbeat` or `Accept`, and L never leads
+//! at `b` again (ballots are never reused), so no commit index `>= slot` at
+//! `b` ever vouches for a `w` other than `v`. Hence a still-leading L's
+//! commit covers, at `b`, only slots whose `b`-value it saw chosen.
+//!
+//! Without that step-down (the injectable bug
+//! `leader_vouches_for_foreign_slots`) agreement breaks at seven members:
+//! stale leader A proposes `v'` at `s`, accepted only by A and Z; C wins a
+//! higher ballot with C, D, E, F and chooses `v`; B, following C's
+//! heartbeats without promising C, fetches `v` and acknowledges A with its
+//! higher commit index; A fetches `v` from B, moves its commit past `s`
+//! while its check-quorum window still holds, and its next heartbeat makes
+//! Z apply `v'` (`tests/foreign_slot.rs` plays it step by step).
 //!
 //! Anything else (a gap) is fetched from the peer that reported the higher
 //! commit index, retried round-robin on timeout.
@@ -61,7 +88,8 @@ impl Replica {
     }
 
     /// Way 2 above: slots up to the leader's commit index whose accepted
-    /// entry carries the leader's ballot are chosen.
+    /// entry carries the leader's ballot are chosen (see the module docs for
+    /// why that holds).
     pub(super) fn learn_leader_commit(&mut self, from: NodeId, ballot: Ballot, leader_commit: Slot) {
         self.note_commit_hint(from, leader_commit);
         let mut slot = self.commit_index + 1;
@@ -97,12 +125,23 @@ impl Replica {
             // Membership is fixed for now (crate docs, "Reconfiguration").
             assert_eq!(config, &self.config, "chosen configuration at slot {slot} differs from the current one");
         }
+        let mut step_down = false;
         if let Role::Leader(leader) = &mut self.role {
             // Learned some other way while we still await a quorum: the
-            // retransmissions are no longer needed.
-            leader.inflight.remove(&slot);
+            // retransmissions are no longer needed. If the chosen value is
+            // not our proposal (or lies beyond every slot we proposed), a
+            // higher ballot chose it and our followers' entries at our
+            // ballot must not be vouched for: step down (way 2 above).
+            let foreign = match leader.inflight.remove(&slot) {
+                Some(proposed) => proposed.command != command,
+                None => slot >= leader.next_slot,
+            };
+            step_down = foreign && !self.opts.bugs.leader_vouches_for_foreign_slots;
         }
         self.log.insert(slot, command);
+        if step_down {
+            self.set_role_follower();
+        }
     }
 
     /// Moves the commit index over contiguous chosen slots and applies them.
