@@ -35,6 +35,7 @@ pub mod network;
 mod node;
 pub mod options;
 mod outcome;
+pub mod partition;
 pub mod state_machine;
 mod trace;
 pub mod workload;

@@ -5,17 +5,16 @@
 //! `duplicate`, and delayed uniformly in `[1, delay_max]` ms, or with
 //! probability `long_delay_chance` up to `long_delay_ms_max` (so messages
 //! reorder freely and stale ones arrive late). Partitions cut node-to-node
-//! links only: a symmetric split of the nodes into two sides, or a one-way
-//! cut where one node's messages to some peers vanish while theirs still
-//! arrive. A partition is checked at send and again at delivery time.
-
-use std::collections::BTreeSet;
+//! links only, as a set of cut directed links (`partition.rs`: splits,
+//! bridges, one-way cuts, random directed graphs). A partition is checked at
+//! send and again at delivery time.
 
 use rand::Rng;
 use synod_core::{AccountId, SignedTransfer};
 use synod_paxos::{Message, NodeId};
 
 use crate::history::{ReadResult, TransferResult};
+pub use crate::partition::Partition;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Addr {
@@ -81,14 +80,6 @@ pub enum Packet {
     Reply { op_id: u64, reply: ClientReply },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Partition {
-    /// Links between `side` and the other nodes are cut both ways.
-    Split { side: BTreeSet<NodeId> },
-    /// Messages from `from` to any of `to` are lost; the reverse direction works.
-    OneWay { from: NodeId, to: BTreeSet<NodeId> },
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct Network {
     pub loss: f64,
@@ -104,11 +95,7 @@ pub struct Network {
 impl Network {
     pub fn blocked(&self, from: Addr, to: Addr) -> bool {
         let (Addr::Node(a), Addr::Node(b)) = (from, to) else { return false };
-        match &self.partition {
-            None => false,
-            Some(Partition::Split { side }) => side.contains(&a) != side.contains(&b),
-            Some(Partition::OneWay { from, to }) => a == *from && to.contains(&b),
-        }
+        self.partition.as_ref().is_some_and(|p| p.blocks(a, b))
     }
 
     /// Delivery delays for one send: empty if lost, two if duplicated.

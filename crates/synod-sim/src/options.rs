@@ -7,7 +7,7 @@ use synod_paxos::BugInjection;
 
 #[derive(Clone, Debug)]
 pub struct SimOptions {
-    /// Cluster size: 3 or 5.
+    /// Cluster size: 3, 5 or 7.
     pub nodes: u8,
     pub seed_start: u64,
     pub seeds: u64,

@@ -3,7 +3,7 @@
 //! by the seed; events with equal times run in scheduling order; no
 //! `HashMap` is iterated. So one seed replays exactly.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -59,6 +59,10 @@ pub enum SimEvent {
 /// Share of crashes that strike inside a commit rather than between events.
 const COMMIT_CRASH_CHANCE: f64 = 0.3;
 
+/// Share of partition ends during the fault phase that switch straight to a
+/// new partition graph instead of healing.
+const PARTITION_SWITCH_CHANCE: f64 = 0.4;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     Faults,
@@ -106,7 +110,7 @@ pub struct World {
 
 impl World {
     pub fn new(seed: u64, opts: &SimOptions) -> World {
-        assert!(opts.nodes == 3 || opts.nodes == 5, "3 or 5 nodes");
+        assert!(matches!(opts.nodes, 3 | 5 | 7), "3, 5 or 7 nodes");
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let b = &opts.faults;
         let network = Network {
@@ -305,6 +309,12 @@ impl World {
                 }
             }
             SimEvent::PartitionEnd => {
+                if self.phase == Phase::Faults && self.rng.gen_bool(PARTITION_SWITCH_CHANCE) {
+                    // The graph changes without a heal in between: a node
+                    // that was in the middle may now sit in a group.
+                    self.schedule(self.now_ms, SimEvent::PartitionStart);
+                    return;
+                }
                 self.network.partition = None;
                 self.trace.line(self.now_ms, || "partition healed".to_string());
                 if self.phase == Phase::Faults {
@@ -325,22 +335,9 @@ impl World {
     }
 
     fn start_partition(&mut self) {
-        let n = self.opts.nodes;
-        let ids: Vec<NodeId> = (1..=n).collect();
-        let partition = if self.rng.gen_bool(0.6) {
-            let size = self.rng.gen_range(1..=n / 2);
-            let mut side = BTreeSet::new();
-            while side.len() < usize::from(size) {
-                side.insert(ids[self.rng.gen_range(0..ids.len())]);
-            }
-            Partition::Split { side }
-        } else {
-            let from = ids[self.rng.gen_range(0..ids.len())];
-            let to: BTreeSet<NodeId> = ids.iter().copied().filter(|id| *id != from && self.rng.gen_bool(0.6)).collect();
-            Partition::OneWay { from, to }
-        };
+        let partition = Partition::draw(self.opts.nodes, &mut self.rng);
         self.stats.partitions += 1;
-        let text = format!("partition {partition:?}");
+        let text = format!("partition {partition}");
         self.trace.line(self.now_ms, || text);
         self.network.partition = Some(partition);
     }

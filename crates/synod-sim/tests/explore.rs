@@ -2,8 +2,15 @@
 //! `SEEDS=5000 NODES=5 cargo test --release -p synod-sim --test explore explore -- --ignored --nocapture`
 //! `SEED=42 cargo test --release -p synod-sim --test explore replay -- --ignored --nocapture`
 //! (the replay writes its trace to /tmp/sim-trace.txt).
+//! `BUG=foreign` runs either with the pre-fix learner rule
+//! (`leader_vouches_for_foreign_slots`).
 
 use synod_sim::*;
+
+fn bugs() -> BugInjection {
+    let foreign = std::env::var("BUG").is_ok_and(|b| b == "foreign");
+    BugInjection { leader_vouches_for_foreign_slots: foreign, ..BugInjection::default() }
+}
 
 #[test]
 #[ignore]
@@ -19,6 +26,7 @@ fn explore() {
         seed_start,
         fault_ms,
         stop_on_violation: false,
+        bugs: bugs(),
         ..SimOptions::default()
     });
     println!("{summary}\nelapsed {:?}", start.elapsed());
@@ -33,7 +41,7 @@ fn replay() {
     let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
     let nodes: u8 = std::env::var("NODES").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
     let fault_ms: u64 = std::env::var("FAULT_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(3_000);
-    let outcome = run_seed(seed, &SimOptions { nodes, fault_ms, trace: true, ..SimOptions::default() });
+    let outcome = run_seed(seed, &SimOptions { nodes, fault_ms, trace: true, bugs: bugs(), ..SimOptions::default() });
     let mut out = String::new();
     for line in &outcome.trace {
         out.push_str(line);

@@ -39,3 +39,26 @@ fn five_node_seeds_pass_every_check() {
     assert!(summary.passed(), "{summary}");
     assert_eq!(summary.seeds_run, 300);
 }
+
+#[test]
+fn seven_node_seeds_pass_every_check() {
+    // Seven members with the directed partition graphs (splits, bridges,
+    // one-way cuts, random graphs, switched during the fault phase): the
+    // shapes where one node follows a leader while acknowledging another.
+    let start = Instant::now();
+    let summary = run_seeds(&SimOptions {
+        nodes: 7,
+        seed_start: 7_000_000,
+        seeds: SEVEN_NODE_SEEDS,
+        fault_ms: 2_000,
+        quiet_ms: 2_000,
+        ..SimOptions::default()
+    });
+    println!("{summary} ({:?})", start.elapsed());
+    assert!(summary.passed(), "{summary}");
+    assert_eq!(summary.seeds_run, SEVEN_NODE_SEEDS);
+    let t = &summary.totals;
+    assert!(t.partitions > 2 * SEVEN_NODE_SEEDS && t.crashes > SEVEN_NODE_SEEDS, "{summary}");
+}
+
+const SEVEN_NODE_SEEDS: u64 = 1_000;

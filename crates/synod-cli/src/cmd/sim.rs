@@ -23,7 +23,7 @@ pub struct SimArgs {
     /// With --seed: write the client history as JSON lines to this file.
     #[arg(long, requires = "seed")]
     pub history: Option<PathBuf>,
-    /// Nodes: 3 or 5 for paxos (default 3); 2 to 16 for pow (default 4).
+    /// Nodes: 3, 5 or 7 for paxos (default 3); 2 to 16 for pow (default 4).
     #[arg(long)]
     pub nodes: Option<u8>,
     /// Consensus to simulate: paxos (a Multi-Paxos cluster) or pow (a mining
@@ -39,8 +39,8 @@ pub fn run(a: SimArgs) -> anyhow::Result<ExitCode> {
         other => bail!("--consensus {other}: expected paxos or pow"),
     }
     let nodes = a.nodes.unwrap_or(3);
-    if nodes != 3 && nodes != 5 {
-        bail!("--nodes must be 3 or 5 for paxos");
+    if !matches!(nodes, 3 | 5 | 7) {
+        bail!("--nodes must be 3, 5 or 7 for paxos");
     }
     let opts = SimOptions { nodes, seed_start: a.seed_start, seeds: a.seeds, trace: a.trace, ..SimOptions::default() };
     if let Some(seed) = a.seed {
