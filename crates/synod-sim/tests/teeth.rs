@@ -109,24 +109,3 @@ fn a_block_timestamp_not_taken_from_the_payload_is_caught() {
     // Story: each replica stamps the block itself; hashes differ at once.
     hunt_ledger(LedgerBugs { local_timestamp: true, ..Default::default() }, &["block_agreement"]);
 }
-
-#[test]
-fn a_leader_vouching_for_a_fetched_slot_is_caught_at_seven_nodes() {
-    // Story (replica/learner.rs, way 2): a stale leader fetches the value a
-    // newer ballot chose at a slot where its own proposal is still in
-    // flight, keeps leading, and its heartbeat makes a follower holding the
-    // stale proposal apply it. Needs a bridge between two quorum-capable
-    // groups, so seven members.
-    let summary = run_seeds(&SimOptions {
-        nodes: 7,
-        seeds: FOREIGN_SEEDS_MAX,
-        bugs: BugInjection { leader_vouches_for_foreign_slots: true, ..Default::default() },
-        fault_ms: 2_000,
-        quiet_ms: 2_000,
-        ..SimOptions::default()
-    });
-    println!("{summary}");
-    assert!(!summary.passed(), "bug went unnoticed in {FOREIGN_SEEDS_MAX} seeds");
-}
-
-const FOREIGN_SEEDS_MAX: u64 = 200;
