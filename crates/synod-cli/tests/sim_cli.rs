@@ -26,6 +26,14 @@ fn paxos_seeds_replay_and_history() {
 }
 
 #[test]
+fn paxos_seven_members() {
+    let out = run(&["sim", "--nodes", "7", "--seeds", "2"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("2 seeds x 7 nodes: 2 ok, 0 violations"), "{}", stdout(&out));
+    assert!(!run(&["sim", "--nodes", "6", "--seeds", "1"]).status.success());
+}
+
+#[test]
 fn pow_network_seeds() {
     let out = run(&["sim", "--consensus", "pow", "--seeds", "4"]);
     assert!(out.status.success(), "{}", stdout(&out));
