@@ -9,7 +9,7 @@ use crate::block::{Block, BlockHash, BlockHeader};
 use crate::limits::{BLOCK_BYTES_MAX, BLOCK_TRANSFERS_MAX};
 use crate::reject::RejectReason;
 use crate::state::{LedgerState, Overlay};
-use crate::transfer::{SignedTransfer, TransferId, VerifiedTransfer};
+use crate::transfer::{check_receiver, SignedTransfer, TransferId, VerifiedTransfer};
 use crate::{Account, AccountId, AuthMode, Genesis, GenesisError, Hash};
 
 /// Where a committed transfer sits.
@@ -153,6 +153,7 @@ impl Ledger {
     /// Stateful checks for one transfer against the current head, without
     /// applying it (used to answer a client early; the block builder checks again).
     pub fn check(&self, tx: &SignedTransfer) -> Result<(), RejectReason> {
+        check_receiver(self.auth(), &tx.transfer)?;
         let mut overlay = Overlay::default();
         overlay.apply(&self.state, self.chain_id(), false, &tx.transfer)
     }
@@ -169,11 +170,15 @@ impl Ledger {
         for candidate in candidates {
             let tx = candidate.into_inner();
             let id = tx.id();
-            let result = overlay.apply(&self.state, self.chain_id(), false, &tx.transfer).map(|()| TransferPosition {
-                height,
-                index_in_block: accepted.len() as u32,
-                ledger_index: self.tree.len() + accepted.len() as u64,
-            });
+            // The receiver rule is a ledger rule, checked here too: a
+            // candidate verified under another path still cannot strand funds.
+            let result = check_receiver(self.auth(), &tx.transfer)
+                .and_then(|()| overlay.apply(&self.state, self.chain_id(), false, &tx.transfer))
+                .map(|()| TransferPosition {
+                    height,
+                    index_in_block: accepted.len() as u32,
+                    ledger_index: self.tree.len() + accepted.len() as u64,
+                });
             if result.is_ok() {
                 accepted.push(tx);
             }
@@ -243,6 +248,8 @@ impl Ledger {
                 if let Err(reason) = tx.clone().verify(self.auth()) {
                     return reject(reason);
                 }
+            } else if let Err(reason) = check_receiver(self.auth(), &tx.transfer) {
+                return reject(reason);
             }
             if let Err(reason) = overlay.apply(&self.state, self.chain_id(), false, &tx.transfer) {
                 return reject(reason);
