@@ -153,8 +153,20 @@ impl Ledger {
     /// Stateful checks for one transfer against the current head, without
     /// applying it (used to answer a client early; the block builder checks again).
     pub fn check(&self, tx: &SignedTransfer) -> Result<(), RejectReason> {
+        self.admit(&mut Overlay::default(), tx)
+    }
+
+    /// The rules of PROTOCOL.md 2.5 but the signature, in the documented
+    /// order: chain, shape, receiver, then the stateful ones (`Overlay::apply`
+    /// checks chain and shape again, which is cheap). The receiver rule is a
+    /// ledger rule: a candidate that reached the ledger by another path still
+    /// cannot strand funds.
+    fn admit(&self, overlay: &mut Overlay, tx: &SignedTransfer) -> Result<(), RejectReason> {
+        if tx.transfer.chain_id != self.chain_id() {
+            return Err(RejectReason::WrongChain { expected: self.chain_id(), got: tx.transfer.chain_id });
+        }
+        tx.transfer.check_shape()?;
         check_receiver(self.auth(), &tx.transfer)?;
-        let mut overlay = Overlay::default();
         overlay.apply(&self.state, self.chain_id(), false, &tx.transfer)
     }
 
@@ -170,15 +182,11 @@ impl Ledger {
         for candidate in candidates {
             let tx = candidate.into_inner();
             let id = tx.id();
-            // The receiver rule is a ledger rule, checked here too: a
-            // candidate verified under another path still cannot strand funds.
-            let result = check_receiver(self.auth(), &tx.transfer)
-                .and_then(|()| overlay.apply(&self.state, self.chain_id(), false, &tx.transfer))
-                .map(|()| TransferPosition {
-                    height,
-                    index_in_block: accepted.len() as u32,
-                    ledger_index: self.tree.len() + accepted.len() as u64,
-                });
+            let result = self.admit(&mut overlay, &tx).map(|()| TransferPosition {
+                height,
+                index_in_block: accepted.len() as u32,
+                ledger_index: self.tree.len() + accepted.len() as u64,
+            });
             if result.is_ok() {
                 accepted.push(tx);
             }
@@ -248,10 +256,8 @@ impl Ledger {
                 if let Err(reason) = tx.clone().verify(self.auth()) {
                     return reject(reason);
                 }
-            } else if let Err(reason) = check_receiver(self.auth(), &tx.transfer) {
-                return reject(reason);
             }
-            if let Err(reason) = overlay.apply(&self.state, self.chain_id(), false, &tx.transfer) {
+            if let Err(reason) = self.admit(&mut overlay, tx) {
                 return reject(reason);
             }
         }
