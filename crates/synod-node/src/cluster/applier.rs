@@ -219,3 +219,64 @@ pub fn publish(shared: &Shared, last: Slot, applied: &watch::Sender<Slot>) {
     *point = SnapshotDescriptor { last_slot: last, height, head_hash, source: cluster.node_id, config };
     let _ = applied.send(last);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use synod_core::crypto::Keypair;
+    use synod_core::ledger::TransferPosition;
+    use synod_core::Transfer;
+
+    fn signed(n: u64) -> SignedTransfer {
+        let key = Keypair::from_seed(&[1; 32]);
+        let to = Keypair::from_seed(&[2; 32]).account();
+        Transfer { chain_id: 1, from: key.account(), to, amount: 1 + n, fee: 0, nonce: n, memo: vec![] }.sign(&key)
+    }
+
+    fn committed(id: TransferId, index: u32) -> SubmitOutcome {
+        let position = TransferPosition { height: 1, index_in_block: index, ledger_index: u64::from(index) };
+        SubmitOutcome::Committed { id, position, duplicate: false }
+    }
+
+    #[test]
+    fn refused_transfers_keep_their_place_among_the_blocks_outcomes() {
+        let mut txs: Vec<SignedTransfer> = (0..100).map(signed).collect();
+        txs[0].signature = None;
+        txs[41].signature.as_mut().unwrap()[0] ^= 1;
+        txs[99].signature.as_mut().unwrap()[63] ^= 0x80;
+        let ids: Vec<TransferId> = txs.iter().map(SignedTransfer::id).collect();
+        let (candidates, refused) = verify_batch(txs, AuthMode::Ed25519, 4);
+        assert_eq!(refused.iter().map(|r| r.0).collect::<Vec<_>>(), vec![0, 41, 99]);
+        assert_eq!(refused[0].1, RejectReason::MissingSignature);
+        assert_eq!(candidates.len(), 97);
+        let built: Vec<SubmitOutcome> =
+            candidates.iter().enumerate().map(|(i, c)| committed(c.get().id(), i as u32)).collect();
+        let merged = merge_refused(&ids, refused, built);
+        assert_eq!(merged.len(), 100);
+        for (i, outcome) in merged.iter().enumerate() {
+            let id = match outcome {
+                SubmitOutcome::Committed { id, .. } => {
+                    assert!(![0, 41, 99].contains(&i), "outcome {i} committed");
+                    id
+                }
+                SubmitOutcome::Rejected { id, reason } => {
+                    assert!([0, 41, 99].contains(&i), "outcome {i} rejected: {reason}");
+                    id
+                }
+                other => panic!("unexpected {other:?}"),
+            };
+            assert_eq!(*id, ids[i], "outcome {i} answers transfer {i}");
+        }
+    }
+
+    #[test]
+    fn trusted_client_mode_accepts_unsigned_but_checks_a_present_signature() {
+        let mut txs: Vec<SignedTransfer> = (0..3).map(signed).collect();
+        txs[0].signature = None;
+        txs[2].signature.as_mut().unwrap()[0] ^= 1;
+        let (candidates, refused) = verify_batch(txs, AuthMode::None, 2);
+        assert_eq!(candidates.len(), 2);
+        assert_eq!(refused.len(), 1);
+        assert_eq!((refused[0].0, refused[0].1.code()), (2, "bad_signature"));
+    }
+}
