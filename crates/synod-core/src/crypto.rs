@@ -18,6 +18,19 @@ pub enum SignatureError {
     Invalid,
 }
 
+/// Whether `account` can ever sign: its 32 bytes must be the canonical
+/// encoding of a curve point that is not of small order. A small-order key
+/// (the identity, torsion points) is refused because `verify_strict` refuses
+/// every signature by it, and a non-canonical encoding because the same point
+/// would otherwise name two accounts. Funds sent to such an id could never
+/// move again, so the ledger refuses them as receivers in Ed25519 mode.
+pub fn is_signing_key(account: &AccountId) -> bool {
+    match VerifyingKey::from_bytes(&account.0) {
+        Ok(key) => !key.is_weak() && key.to_edwards().compress().to_bytes() == account.0,
+        Err(_) => false,
+    }
+}
+
 /// A signing key held by a client. The 32-byte seed is the secret.
 #[derive(Clone)]
 pub struct Keypair {

@@ -34,6 +34,8 @@ pub enum GenesisError {
     NotSortedOrDuplicate { index: usize },
     #[error("allocation {index} has amount 0")]
     ZeroAllocation { index: usize },
+    #[error("allocation {index} funds an account id that is not a valid Ed25519 public key")]
+    InvalidAccount { index: usize },
     #[error("total supply overflows u64")]
     SupplyOverflow,
     #[error("{count} allocations exceed the limit of {max}")]
@@ -62,6 +64,21 @@ impl Genesis {
             total = total.checked_add(a.amount).ok_or(GenesisError::SupplyOverflow)?;
         }
         Ok(total)
+    }
+
+    /// In Ed25519 mode, every funded account must be one someone can sign for
+    /// ([`crate::crypto::is_signing_key`]): units allocated to anything else
+    /// could never move. Separate from [`Genesis::validate`] because it costs a
+    /// point decompression per allocation; it runs when a ledger is created
+    /// from genesis (a new node, the offline auditor), not on every restart.
+    pub fn check_accounts(&self) -> Result<(), GenesisError> {
+        if self.auth != AuthMode::Ed25519 {
+            return Ok(());
+        }
+        match self.allocations.iter().position(|a| !crate::crypto::is_signing_key(&a.account)) {
+            Some(index) => Err(GenesisError::InvalidAccount { index }),
+            None => Ok(()),
+        }
     }
 
     /// Canonical bytes (docs/PROTOCOL.md, "Genesis").

@@ -9,7 +9,7 @@ use crate::block::{Block, BlockHash, BlockHeader};
 use crate::limits::{BLOCK_BYTES_MAX, BLOCK_TRANSFERS_MAX};
 use crate::reject::RejectReason;
 use crate::state::{LedgerState, Overlay};
-use crate::transfer::{SignedTransfer, TransferId, VerifiedTransfer};
+use crate::transfer::{check_receiver, SignedTransfer, TransferId, VerifiedTransfer};
 use crate::{Account, AccountId, AuthMode, Genesis, GenesisError, Hash};
 
 /// Where a committed transfer sits.
@@ -153,7 +153,20 @@ impl Ledger {
     /// Stateful checks for one transfer against the current head, without
     /// applying it (used to answer a client early; the block builder checks again).
     pub fn check(&self, tx: &SignedTransfer) -> Result<(), RejectReason> {
-        let mut overlay = Overlay::default();
+        self.admit(&mut Overlay::default(), tx)
+    }
+
+    /// The rules of PROTOCOL.md 2.5 but the signature, in the documented
+    /// order: chain, shape, receiver, then the stateful ones (`Overlay::apply`
+    /// checks chain and shape again, which is cheap). The receiver rule is a
+    /// ledger rule: a candidate that reached the ledger by another path still
+    /// cannot strand funds.
+    fn admit(&self, overlay: &mut Overlay, tx: &SignedTransfer) -> Result<(), RejectReason> {
+        if tx.transfer.chain_id != self.chain_id() {
+            return Err(RejectReason::WrongChain { expected: self.chain_id(), got: tx.transfer.chain_id });
+        }
+        tx.transfer.check_shape()?;
+        check_receiver(self.auth(), &tx.transfer)?;
         overlay.apply(&self.state, self.chain_id(), false, &tx.transfer)
     }
 
@@ -169,7 +182,7 @@ impl Ledger {
         for candidate in candidates {
             let tx = candidate.into_inner();
             let id = tx.id();
-            let result = overlay.apply(&self.state, self.chain_id(), false, &tx.transfer).map(|()| TransferPosition {
+            let result = self.admit(&mut overlay, &tx).map(|()| TransferPosition {
                 height,
                 index_in_block: accepted.len() as u32,
                 ledger_index: self.tree.len() + accepted.len() as u64,
@@ -244,7 +257,7 @@ impl Ledger {
                     return reject(reason);
                 }
             }
-            if let Err(reason) = overlay.apply(&self.state, self.chain_id(), false, &tx.transfer) {
+            if let Err(reason) = self.admit(&mut overlay, tx) {
                 return reject(reason);
             }
         }

@@ -22,6 +22,7 @@ pub mod reject;
 pub mod state;
 pub mod transfer;
 pub mod transition;
+pub mod verify_many;
 
 pub use account::{Account, AccountId};
 pub use auth::AuthMode;

@@ -11,6 +11,8 @@ pub enum RejectReason {
     MissingSignature,
     #[error("bad signature: {0}")]
     BadSignature(SignatureError),
+    #[error("the receiver's account id is not a valid Ed25519 public key (a canonical point not of small order)")]
+    InvalidReceiver,
     #[error("amount must be greater than zero")]
     ZeroAmount,
     #[error("sender and receiver are the same account")]
@@ -35,6 +37,7 @@ impl RejectReason {
             RejectReason::MissingSignature => "missing_signature",
             RejectReason::BadSignature(SignatureError::InvalidPublicKey) => "invalid_public_key",
             RejectReason::BadSignature(SignatureError::Invalid) => "bad_signature",
+            RejectReason::InvalidReceiver => "invalid_receiver",
             RejectReason::ZeroAmount => "zero_amount",
             RejectReason::SelfTransfer => "self_transfer",
             RejectReason::MemoTooLong { .. } => "memo_too_long",

@@ -15,6 +15,7 @@ pub struct LedgerState {
 impl LedgerState {
     pub fn from_genesis(genesis: &Genesis) -> Result<Self, GenesisError> {
         let total_supply = genesis.validate()?;
+        genesis.check_accounts()?;
         let mut accounts = HashMap::with_capacity(genesis.allocations.len());
         for a in &genesis.allocations {
             accounts.insert(a.account, Account { balance: a.amount, nonce: 0 });

@@ -246,18 +246,34 @@ impl SignedTransfer {
         synod_merkle::leaf_hash(&self.record_bytes())
     }
 
-    /// Shape checks plus the signature, under `auth` (chain and state are checked by the ledger).
+    /// Shape checks, the receiver rule, then the signature, under `auth` (chain
+    /// and state are checked by the ledger).
     pub fn verify(self, auth: AuthMode) -> Result<VerifiedTransfer, RejectReason> {
-        self.transfer.check_shape()?;
-        match (&self.signature, auth) {
-            (None, AuthMode::Ed25519) => return Err(RejectReason::MissingSignature),
-            (None, AuthMode::None) => {}
-            (Some(sig), _) => {
-                crypto::verify_strict(&self.transfer.from, &self.transfer.signing_bytes(), sig)
-                    .map_err(RejectReason::BadSignature)?;
-            }
-        }
+        self.check_stateless(auth)?;
         Ok(VerifiedTransfer(self))
+    }
+
+    /// The checks of [`SignedTransfer::verify`] without taking the transfer.
+    pub fn check_stateless(&self, auth: AuthMode) -> Result<(), RejectReason> {
+        self.transfer.check_shape()?;
+        check_receiver(auth, &self.transfer)?;
+        match (&self.signature, auth) {
+            (None, AuthMode::Ed25519) => Err(RejectReason::MissingSignature),
+            (None, AuthMode::None) => Ok(()),
+            (Some(sig), _) => crypto::verify_strict(&self.transfer.from, &self.transfer.signing_bytes(), sig)
+                .map_err(RejectReason::BadSignature),
+        }
+    }
+}
+
+/// The receiver rule of PROTOCOL.md 2.5: in Ed25519 mode the receiver must be
+/// an account someone can sign for ([`crypto::is_signing_key`]), or the units
+/// sent to it could never move again. Trusted-client mode names accounts by
+/// opaque bytes and has no such rule.
+pub fn check_receiver(auth: AuthMode, transfer: &Transfer) -> Result<(), RejectReason> {
+    match auth {
+        AuthMode::Ed25519 if !crypto::is_signing_key(&transfer.to) => Err(RejectReason::InvalidReceiver),
+        _ => Ok(()),
     }
 }
 
@@ -272,6 +288,11 @@ impl VerifiedTransfer {
     /// were verified before they were written. The offline auditor does not
     /// use this: it verifies every signature again.
     pub fn assume_verified(tx: SignedTransfer) -> Self {
+        VerifiedTransfer(tx)
+    }
+
+    /// Wraps a transfer that just passed [`SignedTransfer::check_stateless`].
+    pub(crate) fn checked(tx: SignedTransfer) -> Self {
         VerifiedTransfer(tx)
     }
 

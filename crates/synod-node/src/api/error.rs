@@ -66,6 +66,7 @@ impl ApiError {
             RejectReason::WrongChain { .. }
             | RejectReason::ZeroAmount
             | RejectReason::SelfTransfer
+            | RejectReason::InvalidReceiver
             | RejectReason::MemoTooLong { .. }
             | RejectReason::FeeNotAllowed { .. }
             | RejectReason::Overflow => StatusCode::BAD_REQUEST,

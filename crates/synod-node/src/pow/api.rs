@@ -110,6 +110,11 @@ async fn submit(State(shared): State<Arc<PowShared>>, body: Result<Bytes, BytesR
     };
     if single {
         let tx = txs.into_iter().next().expect("one transfer");
+        // The shape check comes before anything that encodes the transfer
+        // (its id asserts the memo bound): an over-long memo has no id.
+        if let Err(reason) = tx.transfer.check_shape() {
+            return ApiError::rejected(&reason).into_response();
+        }
         let id = tx.id();
         return match submit_one(&shared, tx).await {
             Ok(id) => (StatusCode::ACCEPTED, Json(pending_receipt(id.to_string()))).into_response(),
@@ -118,6 +123,10 @@ async fn submit(State(shared): State<Arc<PowShared>>, body: Result<Bytes, BytesR
     }
     let mut results = Vec::with_capacity(txs.len());
     for tx in txs {
+        if let Err(reason) = tx.transfer.check_shape() {
+            results.push(rejected_receipt(String::new(), ApiError::rejected(&reason)));
+            continue;
+        }
         let id = tx.id().to_string();
         results.push(match submit_one(&shared, tx).await {
             Ok(_) => pending_receipt(id),

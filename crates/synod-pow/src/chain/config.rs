@@ -97,6 +97,7 @@ impl ChainConfig {
     /// ever reach (genesis plus every reward).
     pub fn validate(&self) -> Result<u64, ConfigError> {
         let genesis_supply = self.genesis.validate()?;
+        self.genesis.check_accounts()?;
         if self.reward.halving_interval == 0 {
             return Err(ConfigError::ZeroHalvingInterval);
         }
