@@ -150,6 +150,7 @@ async fn three_miners_converge_and_a_transfer_gains_confirmations() {
     let id = tx.id().to_string();
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/transfers", urls[1]))
+        .header("content-type", "application/json")
         .body(serde_json::to_vec(&tx).unwrap())
         .send()
         .await
@@ -211,6 +212,7 @@ async fn three_miners_converge_and_a_transfer_gains_confirmations() {
     let bad = Transfer { nonce: 9, ..t.clone() }.sign(&key(1));
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/transfers", urls[0]))
+        .header("content-type", "application/json")
         .body(serde_json::to_vec(&bad).unwrap())
         .send()
         .await
