@@ -120,8 +120,9 @@ pub fn document(chain_id: u64) -> serde_json::Value {
     doc
 }
 
-/// utoipa 5 writes `KnownFormat::UInt64` as `u-int64` (its enum is renamed
-/// kebab-case); the format registry and every tool spell it `uint64`.
+/// utoipa 5 writes `KnownFormat::UInt64` as `u-int64` (its format enum is
+/// renamed kebab-case); the conventional spelling, and the one PROTOCOL.md's
+/// readers look for, is `uint64`.
 fn spell_unsigned_formats(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
