@@ -1,11 +1,15 @@
-//! Prometheus metrics (`GET /metrics`, text format), via prometheus-client.
+//! Prometheus metrics (`GET /metrics`), via prometheus-client; `exposition`
+//! serves them as OpenMetrics or Prometheus text. Counters are registered
+//! without `_total` (the encoder adds it), units with `register_with_unit`.
+
+pub mod exposition;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Registry, Unit};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -31,8 +35,10 @@ pub struct Metrics {
     pub block_fsync_seconds: Histogram,
     /// Seconds to write and fsync one group of Paxos promises/accepts.
     pub paxos_fsync_seconds: Histogram,
-    pub elections_started: Gauge,
-    pub elections_won: Gauge,
+    /// Elections since start; follow the replica's own counts through
+    /// `record_elections`.
+    pub elections_started: Counter,
+    pub elections_won: Counter,
     pub commit_index: Gauge,
     pub applied_index: Gauge,
     /// Snapshot installs completed, chunks verified and written, chunks
@@ -64,8 +70,8 @@ impl Default for Metrics {
             batch_transfers: Histogram::new(exponential_buckets(1.0, 2.0, 15)),
             block_fsync_seconds: latency_histogram(),
             paxos_fsync_seconds: latency_histogram(),
-            elections_started: Gauge::default(),
-            elections_won: Gauge::default(),
+            elections_started: Counter::default(),
+            elections_won: Counter::default(),
             commit_index: Gauge::default(),
             applied_index: Gauge::default(),
             snapshots_installed: Counter::default(),
@@ -82,10 +88,16 @@ impl Default for Metrics {
         registry.register("transfers_committed", "Transfers made durable", m.transfers_committed.clone());
         registry.register("transfers_rejected", "Transfers rejected by the ledger rules", m.transfers_rejected.clone());
         registry.register("batch_transfers", "Transfers per committed block", m.batch_transfers.clone());
-        registry.register("block_fsync_seconds", "Time to write and fsync one block", m.block_fsync_seconds.clone());
-        registry.register(
-            "paxos_fsync_seconds",
+        registry.register_with_unit(
+            "block_fsync",
+            "Time to write and fsync one block",
+            Unit::Seconds,
+            m.block_fsync_seconds.clone(),
+        );
+        registry.register_with_unit(
+            "paxos_fsync",
             "Time to write and fsync one group of Paxos records",
+            Unit::Seconds,
             m.paxos_fsync_seconds.clone(),
         );
         registry.register("elections_started", "Elections this node started", m.elections_started.clone());
@@ -114,12 +126,25 @@ impl Default for Metrics {
             "1 when the outbound connection to the peer is up",
             m.peer_connected.clone(),
         );
-        registry.register("http_request_seconds", "HTTP request latency", m.http_seconds.clone());
+        registry.register_with_unit(
+            "http_request",
+            "HTTP request latency by method, route and status",
+            Unit::Seconds,
+            m.http_seconds.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
 
 impl Metrics {
+    /// Brings the election counters up to the replica's counts (which only
+    /// grow while the process lives, as these counters do).
+    pub fn record_elections(&self, started: u64, won: u64) {
+        self.elections_started.inc_by(started.saturating_sub(self.elections_started.get()));
+        self.elections_won.inc_by(won.saturating_sub(self.elections_won.get()));
+    }
+
+    /// OpenMetrics text; `exposition::respond` serves it.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");

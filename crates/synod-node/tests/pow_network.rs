@@ -150,6 +150,7 @@ async fn three_miners_converge_and_a_transfer_gains_confirmations() {
     let id = tx.id().to_string();
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/transfers", urls[1]))
+        .header("content-type", "application/json")
         .body(serde_json::to_vec(&tx).unwrap())
         .send()
         .await
@@ -211,6 +212,7 @@ async fn three_miners_converge_and_a_transfer_gains_confirmations() {
     let bad = Transfer { nonce: 9, ..t.clone() }.sign(&key(1));
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/transfers", urls[0]))
+        .header("content-type", "application/json")
         .body(serde_json::to_vec(&bad).unwrap())
         .send()
         .await
@@ -359,5 +361,46 @@ async fn a_peer_sending_a_malformed_block_is_banned_and_then_ignored() {
     assert_eq!(s["pow"]["height"], 0);
     assert_eq!(s["pow"]["invalid_blocks"], 0);
     fake.shutdown().await;
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_that_is_not_json_is_415_and_metrics_are_prometheus_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut nodes, _addrs) = network(dir.path(), 1, 0).await;
+    let node = nodes.pop().unwrap();
+    let t = Transfer {
+        chain_id: genesis().chain_id,
+        from: key(1).account(),
+        to: key(2).account(),
+        amount: 5,
+        fee: 5,
+        nonce: 0,
+        memo: vec![],
+    };
+    let body = serde_json::to_vec(&t.sign(&key(1))).unwrap();
+    let post = |content_type: Option<&str>| {
+        let mut req = reqwest::Client::new().post(format!("{}/v1/transfers", node.url())).body(body.clone());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        req.send()
+    };
+    for refused in [Some("text/plain"), None] {
+        let resp = post(refused).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 415, "{refused:?}");
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["code"], "unsupported_media_type");
+    }
+    let resp = post(Some("application/json; charset=utf-8")).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 202, "{:?}", resp.text().await);
+
+    let resp = reqwest::get(format!("{}/metrics", node.url())).await.unwrap();
+    let content_type = resp.headers().get("content-type").unwrap().to_str().unwrap().to_string();
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.contains("# TYPE synod_pow_transfers_submitted_total counter\nsynod_pow_transfers_submitted_total 1\n")
+    );
     node.shutdown().await;
 }

@@ -39,6 +39,10 @@ impl ApiError {
     pub fn invalid_field(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_field", message)
     }
+    /// 415: a body that is not declared `application/json`.
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+    }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }

@@ -31,7 +31,14 @@ use crate::shared::Shared;
         reads::status,
         reads::healthz
     ),
-    components(schemas(error::ErrorBody, types::TransferJson, types::TransferReceipt, types::BatchReceipt))
+    components(schemas(
+        error::ErrorBody,
+        types::TransferJson,
+        types::SubmitBody,
+        types::SubmitAnswer,
+        types::TransferReceipt,
+        types::BatchReceipt
+    ))
 )]
 pub struct ApiDoc;
 
@@ -62,10 +69,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Prometheus text format.
-async fn metrics(axum::extract::State(shared): axum::extract::State<Arc<Shared>>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], shared.metrics.encode()).into_response()
+/// OpenMetrics when the scraper asks for it, else Prometheus text 0.0.4.
+async fn metrics(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    crate::metrics::exposition::respond(&headers, shared.metrics.encode())
 }
 
 /// Records every request's latency by method, route template and status.
@@ -87,8 +96,44 @@ async fn observe(
     response
 }
 
-async fn openapi() -> axum::response::Response {
+/// The document generated from the annotations, with the one fact only the
+/// running node knows: the chain id it accepts (any other is `wrong_chain`).
+async fn openapi(axum::extract::State(shared): axum::extract::State<Arc<Shared>>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let json = ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises");
+    let json = serde_json::to_string_pretty(&document(shared.chain_id)).expect("the OpenAPI document serialises");
     ([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response()
+}
+
+/// `ApiDoc` as served: u64 formats spelled `uint64`, and `TransferJson.chain_id`
+/// narrowed to `chain_id`.
+pub fn document(chain_id: u64) -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+    spell_unsigned_formats(&mut doc);
+    if let Some(field) = doc.pointer_mut("/components/schemas/TransferJson/properties/chain_id") {
+        *field = serde_json::json!({
+            "type": "integer",
+            "format": "uint64",
+            "description": "Chain id from the genesis: this node's",
+            "enum": [chain_id],
+        });
+    }
+    doc
+}
+
+/// utoipa 5 writes `KnownFormat::UInt64` as `u-int64` (its format enum is
+/// renamed kebab-case); the conventional spelling, and the one PROTOCOL.md's
+/// readers look for, is `uint64`.
+fn spell_unsigned_formats(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(format)) = map.get_mut("format") {
+                if let Some(bits) = format.strip_prefix("u-int") {
+                    *format = format!("uint{bits}");
+                }
+            }
+            map.values_mut().for_each(spell_unsigned_formats);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(spell_unsigned_formats),
+        _ => {}
+    }
 }

@@ -23,13 +23,16 @@ fn head_block(shared: &Shared) -> Result<Block, ApiError> {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TransferParams {
     /// Include an RFC 9162 inclusion proof against the current head.
     pub proof: Option<bool>,
 }
 
-#[utoipa::path(get, path = "/v1/transfers/{id}", params(("id" = String, Path, description = "Transfer id, 64 hex"), TransferParams),
-    responses((status = 200, body = TransferStatus), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/transfers/{id}",
+    params(("id" = String, Path, description = "Transfer id, 64 hex", pattern = "^[0-9a-fA-F]{64}$"), TransferParams),
+    responses((status = 200, body = TransferStatus), (status = 400, body = super::error::ErrorBody),
+        (status = 404, body = super::error::ErrorBody), (status = 500, body = super::error::ErrorBody)))]
 pub async fn transfer(
     State(shared): State<Arc<Shared>>,
     id: Result<Path<String>, PathRejection>,
@@ -86,16 +89,21 @@ pub async fn transfer(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AccountParams {
     /// `linearizable` (default): in a cluster, the leader confirms its
     /// leadership with a quorum (read index) and answers once its ledger has
     /// applied everything committed before the read began; followers forward.
     /// `stale`: this node's local state, possibly behind.
+    #[param(pattern = "^(linearizable|stale)$")]
     pub consistency: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = String, Path, description = "Account id, 64 hex"), AccountParams),
-    responses((status = 200, body = AccountInfo), (status = 400, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/accounts/{id}",
+    params(("id" = String, Path, description = "Account id, 64 hex", pattern = "^[0-9a-fA-F]{64}$"), AccountParams),
+    responses((status = 200, body = AccountInfo), (status = 400, body = super::error::ErrorBody),
+        (status = 500, body = super::error::ErrorBody),
+        (status = 503, description = "No leader, read index timed out, or overloaded", body = super::error::ErrorBody)))]
 pub async fn account(
     State(shared): State<Arc<Shared>>,
     headers: axum::http::HeaderMap,
@@ -148,8 +156,11 @@ async fn read_barrier(shared: &Shared) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = u64, Path)),
-    responses((status = 200, body = BlockInfo), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/blocks/{height}",
+    params(("height" = u64, Path, maximum = 18446744073709551615_u64)),
+    responses((status = 200, body = BlockInfo), (status = 400, body = super::error::ErrorBody),
+        (status = 404, description = "Beyond the head", body = super::error::ErrorBody),
+        (status = 500, body = super::error::ErrorBody)))]
 pub async fn block(
     State(shared): State<Arc<Shared>>,
     height: Result<Path<String>, PathRejection>,
@@ -174,7 +185,7 @@ pub fn block_info(block: Block) -> BlockInfo {
     }
 }
 
-#[utoipa::path(get, path = "/v1/head", responses((status = 200, body = HeadInfo)))]
+#[utoipa::path(get, path = "/v1/head", responses((status = 200, body = HeadInfo), (status = 500, body = super::error::ErrorBody)))]
 pub async fn head(State(shared): State<Arc<Shared>>) -> Result<Json<HeadInfo>, ApiError> {
     let block = head_block(&shared)?;
     Ok(Json(HeadInfo { hash: block.hash(), header: block.header }))
@@ -182,15 +193,20 @@ pub async fn head(State(shared): State<Arc<Shared>>) -> Result<Json<HeadInfo>, A
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyParams {
     /// Older ledger size, >= 1.
+    #[param(minimum = 1, maximum = 18446744073709551615_u64)]
     pub from: u64,
     /// Newer ledger size, from <= to <= current ledger size.
+    #[param(minimum = 1, maximum = 18446744073709551615_u64)]
     pub to: u64,
 }
 
 #[utoipa::path(get, path = "/v1/proofs/consistency", params(ConsistencyParams),
-    responses((status = 200, body = ConsistencyInfo), (status = 400, body = super::error::ErrorBody)))]
+    responses((status = 200, body = ConsistencyInfo),
+        (status = 400, description = "Malformed, or not 1 <= from <= to <= ledger size (`out_of_range`)", body = super::error::ErrorBody),
+        (status = 500, body = super::error::ErrorBody)))]
 pub async fn consistency(
     State(shared): State<Arc<Shared>>,
     params: Result<Query<ConsistencyParams>, QueryRejection>,
@@ -217,13 +233,13 @@ pub async fn consistency(
     Ok(Json(ConsistencyInfo { proof }))
 }
 
-#[utoipa::path(get, path = "/v1/genesis", responses((status = 200, body = GenesisInfo)))]
+#[utoipa::path(get, path = "/v1/genesis", responses((status = 200, body = GenesisInfo), (status = 500, body = super::error::ErrorBody)))]
 pub async fn genesis(State(shared): State<Arc<Shared>>) -> Result<Json<GenesisInfo>, ApiError> {
     let genesis = shared.store.genesis().map_err(ApiError::storage)?.ok_or_else(|| ApiError::storage("no genesis"))?;
     Ok(Json(GenesisInfo { hash: hex::encode(genesis.hash()), genesis }))
 }
 
-#[utoipa::path(get, path = "/v1/status", responses((status = 200, body = StatusInfo)))]
+#[utoipa::path(get, path = "/v1/status", responses((status = 200, body = StatusInfo), (status = 500, body = super::error::ErrorBody)))]
 pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo>, ApiError> {
     let head = head_block(&shared)?;
     let accounts = shared.ledger.read().expect("ledger lock").state().account_count() as u64;
@@ -248,7 +264,8 @@ pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo
     }))
 }
 
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Serving"), (status = 503, description = "Halted")))]
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Serving"),
+    (status = 503, description = "Halted", body = super::error::ErrorBody)))]
 pub async fn healthz(State(shared): State<Arc<Shared>>) -> Result<Json<serde_json::Value>, ApiError> {
     if shared.is_halted() {
         return Err(ApiError::halted());

@@ -20,6 +20,7 @@ use crate::shared::Shared;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SubmitParams {
     /// Wait until the transfers are committed and durable (default true). With
     /// false the answer is 202 with `pending` receipts; poll `GET /v1/transfers/{id}`.
@@ -34,16 +35,22 @@ const INLINE_VERIFY_MAX: usize = 16;
     post,
     path = "/v1/transfers",
     params(SubmitParams),
-    request_body(content = super::types::TransferJson, description = "A transfer object, or an array of up to 8192 of them"),
+    request_body(
+        content = super::types::SubmitBody,
+        content_type = "application/json",
+        description = "A transfer object, or an array of 1 to 8192 of them; Content-Type must be application/json"
+    ),
     responses(
-        (status = 200, description = "Committed (single) or per-transfer results (batch)", body = TransferReceipt),
+        (status = 200, description = "Committed (single) or per-transfer results (batch)", body = super::types::SubmitAnswer),
         (status = 202, description = "Queued (wait=false)", body = BatchReceipt),
         (status = 400, description = "Malformed request or transfer", body = super::error::ErrorBody),
         (status = 403, description = "Missing or bad signature", body = super::error::ErrorBody),
         (status = 409, description = "Wrong nonce", body = super::error::ErrorBody),
         (status = 413, description = "Body over 4 MiB", body = super::error::ErrorBody),
+        (status = 415, description = "Content-Type missing or not application/json", body = super::error::ErrorBody),
         (status = 422, description = "Insufficient funds", body = super::error::ErrorBody),
-        (status = 503, description = "Overloaded or halted", body = super::error::ErrorBody)
+        (status = 500, description = "Storage error", body = super::error::ErrorBody),
+        (status = 503, description = "Overloaded, halted, no leader, or commit unknown", body = super::error::ErrorBody)
     )
 )]
 pub async fn submit(
@@ -53,6 +60,7 @@ pub async fn submit(
     params: Result<Query<SubmitParams>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    require_json(&headers)?;
     let Query(params) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -182,6 +190,23 @@ pub async fn submit(
         })
         .collect();
     Ok(Json(BatchReceipt { results: fill(results, receipts) }).into_response())
+}
+
+/// A submission must declare `Content-Type: application/json` (parameters such
+/// as `charset=utf-8` allowed, any case); any other type, or none, is 415
+/// before the body is read, as axum's `Json` and etcd's gateway refuse it.
+pub(crate) fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(axum::http::header::CONTENT_TYPE) else {
+        return Err(ApiError::unsupported_media_type("missing Content-Type; send application/json"));
+    };
+    let media = value.to_str().ok().and_then(|v| v.split(';').next()).map(str::trim);
+    match media {
+        Some(m) if m.eq_ignore_ascii_case("application/json") => Ok(()),
+        _ => Err(ApiError::unsupported_media_type(format!(
+            "Content-Type {:?} is not accepted; send application/json",
+            String::from_utf8_lossy(value.as_bytes())
+        ))),
+    }
 }
 
 /// Parses a single transfer or a batch; returns the transfers and whether it was single.

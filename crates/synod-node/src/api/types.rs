@@ -7,35 +7,83 @@ use synod_core::{AuthMode, BlockHash, BlockHeader, SignedTransfer};
 use utoipa::ToSchema;
 
 /// Schema of a transfer as clients submit it (the server parses it into
-/// `synod_core::SignedTransfer`; this type documents it for OpenAPI).
+/// `synod_core::SignedTransfer`; this type documents it for OpenAPI). Hex
+/// input may be either case (PROTOCOL.md conventions); output is lowercase.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct TransferJson {
-    /// Chain id from the genesis.
+    /// Chain id from the genesis; `/openapi.json` states this node's.
+    #[schema(maximum = 18446744073709551615_u64)]
     pub chain_id: u64,
     /// Sender's Ed25519 public key, 64 hex characters.
-    #[schema(example = "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c")]
+    #[schema(
+        example = "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c",
+        pattern = "^[0-9a-fA-F]{64}$"
+    )]
     pub from: String,
-    /// Receiver's account id, 64 hex characters.
+    /// Receiver's account id, 64 hex characters; not the sender's.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub to: String,
     /// Units to move, > 0.
+    #[schema(minimum = 1, maximum = 18446744073709551615_u64)]
     pub amount: u64,
-    /// Must be 0 in Paxos mode; may be omitted.
+    /// Must be 0 on a Paxos node (the only kind that serves this document); may be omitted.
     #[serde(default)]
+    #[schema(maximum = 0)]
     pub fee: u64,
     /// The sender's next nonce.
+    #[schema(maximum = 18446744073709551615_u64)]
     pub nonce: u64,
     /// Up to 64 bytes as hex; may be omitted.
     #[serde(default)]
+    #[schema(pattern = "^([0-9a-fA-F]{2}){0,64}$")]
     pub memo: String,
     /// 128 hex characters (Ed25519 signature over the signing bytes); null or
     /// omitted only in trusted-client mode.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9a-fA-F]{128}$")]
     pub signature: Option<String>,
+}
+
+/// The body of `POST /v1/transfers`: one transfer, or an array of 1 to
+/// `REQUEST_TRANSFERS_MAX` (documentation only; `transfers::parse_body` parses).
+#[allow(dead_code)]
+pub struct SubmitBody;
+
+impl utoipa::PartialSchema for SubmitBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, OneOfBuilder};
+        use utoipa::openapi::Ref;
+        let batch = ArrayBuilder::new()
+            .items(Ref::from_schema_name("TransferJson"))
+            .min_items(Some(1))
+            .max_items(Some(crate::limits::REQUEST_TRANSFERS_MAX));
+        OneOfBuilder::new().item(Ref::from_schema_name("TransferJson")).item(batch).into()
+    }
+}
+
+impl ToSchema for SubmitBody {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.push((TransferJson::name().into(), <TransferJson as utoipa::PartialSchema>::schema()));
+    }
+}
+
+/// A `200` answer to `POST /v1/transfers`: a receipt for one transfer, or the
+/// receipts of a batch.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum SubmitAnswer {
+    One(TransferReceipt),
+    Batch(BatchReceipt),
 }
 
 /// The outcome of one submitted transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TransferReceipt {
+    /// 64 hex characters; empty for a transfer rejected before it has an id.
+    #[schema(pattern = "^([0-9a-f]{64})?$")]
     pub id: String,
     /// `committed`, `rejected` or `pending` (when submitted with `wait=false`).
     pub status: String,
@@ -64,12 +112,14 @@ pub struct BatchReceipt {
 /// `GET /v1/transfers/{id}`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TransferStatus {
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub id: String,
     /// Always `committed` (unknown ids are 404).
     pub status: String,
     pub height: u64,
     pub index_in_block: u32,
     pub ledger_index: u64,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub block_hash: String,
     #[schema(value_type = TransferJson)]
     pub transfer: SignedTransfer,
@@ -81,6 +131,7 @@ pub struct TransferStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AccountInfo {
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub id: String,
     pub balance: u64,
     /// The nonce the account's next transfer must carry.
@@ -89,7 +140,7 @@ pub struct AccountInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HeadInfo {
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub hash: BlockHash,
     #[schema(value_type = Object)]
     pub header: BlockHeader,
@@ -97,7 +148,7 @@ pub struct HeadInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BlockInfo {
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub hash: BlockHash,
     #[schema(value_type = Object)]
     pub header: BlockHeader,
@@ -106,6 +157,7 @@ pub struct BlockInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BlockTransfer {
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub id: String,
     #[serde(flatten)]
     #[schema(value_type = TransferJson)]
@@ -128,6 +180,7 @@ pub struct StatusInfo {
     pub consensus: String,
     pub height: u64,
     pub ledger_size: u64,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub head_hash: String,
     pub accounts: u64,
     /// Replicated mode: node id, role, ballot, leader, commit and applied
@@ -144,6 +197,7 @@ pub struct StatusInfo {
 /// `GET /v1/genesis`: the genesis (JSON form) and its hash, which block 0's `prev_hash` must equal.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct GenesisInfo {
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub hash: String,
     #[schema(value_type = Object)]
     pub genesis: synod_core::Genesis,

@@ -122,8 +122,7 @@ impl Consensus {
                 status.config = super::ConfigStatus { members: config.members.clone(), slot: config_slot };
             }
             let m = &self.shared.metrics;
-            m.elections_started.set(status.elections_started as i64);
-            m.elections_won.set(status.elections_won as i64);
+            m.record_elections(status.elections_started, status.elections_won);
             m.commit_index.set(status.commit_index as i64);
             m.applied_index.set(status.applied_index as i64);
         }

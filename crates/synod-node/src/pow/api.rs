@@ -23,7 +23,7 @@ use tokio::sync::oneshot;
 use super::driver::{peer_rows, ChainView, PowInput};
 use super::PowShared;
 use crate::api::error::ApiError;
-use crate::api::transfers::{parse_body, pending_receipt, rejected_receipt};
+use crate::api::transfers::{parse_body, pending_receipt, rejected_receipt, require_json};
 use crate::api::types::BatchReceipt;
 
 /// Longest a handler waits for the chain thread (which may be validating a
@@ -97,7 +97,14 @@ async fn submit_one(shared: &PowShared, tx: SignedTransfer) -> Result<TransferId
 /// error) or a batch (200, one receipt each). Accepted means "in this node's
 /// mempool and announced to its peers", not confirmed: watch
 /// `GET /v1/transfers/{id}` for confirmations.
-async fn submit(State(shared): State<Arc<PowShared>>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn submit(
+    State(shared): State<Arc<PowShared>>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(e) = require_json(&headers) {
+        return e.into_response();
+    }
     let body = match body {
         Ok(b) => b,
         Err(e) => {
@@ -368,8 +375,8 @@ async fn status(State(shared): State<Arc<PowShared>>) -> Result<Json<Value>, Api
     Ok(Json(v))
 }
 
-async fn metrics(State(shared): State<Arc<PowShared>>) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], shared.metrics.encode()).into_response()
+async fn metrics(State(shared): State<Arc<PowShared>>, headers: axum::http::HeaderMap) -> Response {
+    crate::metrics::exposition::respond(&headers, shared.metrics.encode())
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! Prometheus metrics of a proof-of-work node (`GET /metrics`), prefixed
-//! `synod_pow_`.
+//! `synod_pow_`; served like the Paxos node's (`crate::metrics::exposition`).
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Registry, Unit};
 
 pub struct PowMetrics {
     registry: Registry,
@@ -65,7 +65,12 @@ impl Default for PowMetrics {
             "Transfers clients submitted to this node",
             m.transfers_submitted.clone(),
         );
-        registry.register("fsync_seconds", "Time to write and fsync accepted blocks", m.fsync_seconds.clone());
+        registry.register_with_unit(
+            "fsync",
+            "Time to write and fsync accepted blocks",
+            Unit::Seconds,
+            m.fsync_seconds.clone(),
+        );
         registry.register("tip_height", "Height of the best chain's tip", m.tip_height.clone());
         registry.register("mempool_transfers", "Transfers waiting in the mempool", m.mempool_transfers.clone());
         registry.register("peers_connected", "Peers with an open outbound connection", m.peers_connected.clone());
@@ -76,6 +81,7 @@ impl Default for PowMetrics {
 }
 
 impl PowMetrics {
+    /// OpenMetrics text; `crate::metrics::exposition::respond` serves it.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
