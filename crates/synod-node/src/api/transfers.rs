@@ -185,7 +185,9 @@ pub async fn submit(
 }
 
 /// Parses a single transfer or a batch; returns the transfers and whether it was single.
-pub(crate) fn parse_body(body: &[u8]) -> Result<(Vec<SignedTransfer>, bool), ApiError> {
+/// Public only for the fuzz targets (fuzz/).
+#[doc(hidden)]
+pub fn parse_body(body: &[u8]) -> Result<(Vec<SignedTransfer>, bool), ApiError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let classify = |e: serde_json::Error| match e.classify() {
         serde_json::error::Category::Data => ApiError::invalid_field(e.to_string()),
