@@ -12,6 +12,7 @@ use synod_core::proof::{ConsistencyProof, InclusionProof, ProofDocument};
 use synod_fuzz_support::input::push_sized;
 use synod_fuzz_support::{chain, paxos, store};
 use synod_merkle::MerkleTree;
+use synod_paxos::{Batch, BatchId, Body, ChosenConfig, ClusterConfig, Command, Message, Snapshot};
 use synod_pow::chain::genesis_header;
 use synod_pow::gossip::{GossipMsg, HeaderBytes, InvItem};
 use synod_pow::Compact;
@@ -45,7 +46,9 @@ fn paxos(c: &mut Corpus) {
         // One message of each kind seen during set-up, addressed to the subject.
         let mut kinds = BTreeSet::new();
         let mut all = vec![role_byte];
-        for mut msg in s.sent {
+        let mut sent = s.sent;
+        sent.extend(extra_messages(me));
+        for mut msg in sent {
             if !kinds.insert(msg.body.kind()) {
                 continue;
             }
@@ -66,6 +69,37 @@ fn paxos(c: &mut Corpus) {
         all.extend_from_slice(&[0, 255, 0, 255, 2, 2]);
         c.put("paxos_step", &format!("{role_byte}-all"), &all);
     }
+}
+
+/// Kinds a healthy set-up never sends: a learner's fetch, its reply, a snapshot.
+fn extra_messages(me: u8) -> Vec<Message> {
+    let other = if me == 1 { 2 } else { 1 };
+    let batch = Command::Batch(Batch { id: BatchId(9), bytes: b"fuzz".to_vec() });
+    let (_, descriptor, _) = store::sender();
+    let config = ClusterConfig::new(paxos::MEMBERS.to_vec());
+    vec![
+        Message { from: other, to: me, body: Body::Fetch { from_slot: 1 } },
+        Message {
+            from: other,
+            to: me,
+            body: Body::FetchReply {
+                from_slot: 1,
+                entries: vec![(1, Command::Config(config.clone())), (2, batch), (3, Command::Noop)],
+                commit_index: 3,
+            },
+        },
+        Message {
+            from: other,
+            to: me,
+            body: Body::InstallSnapshot {
+                snapshot: Snapshot {
+                    last_slot: descriptor.last_slot,
+                    bytes: descriptor.encode(),
+                    config: Some(ChosenConfig { slot: 1, config }),
+                },
+            },
+        },
+    ]
 }
 
 fn pow(c: &mut Corpus) {
