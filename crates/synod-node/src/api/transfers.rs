@@ -210,7 +210,9 @@ pub(crate) fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiErr
 }
 
 /// Parses a single transfer or a batch; returns the transfers and whether it was single.
-pub(crate) fn parse_body(body: &[u8]) -> Result<(Vec<SignedTransfer>, bool), ApiError> {
+/// Public only for the fuzz targets (fuzz/).
+#[doc(hidden)]
+pub fn parse_body(body: &[u8]) -> Result<(Vec<SignedTransfer>, bool), ApiError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let classify = |e: serde_json::Error| match e.classify() {
         serde_json::error::Category::Data => ApiError::invalid_field(e.to_string()),

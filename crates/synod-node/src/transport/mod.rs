@@ -64,8 +64,11 @@ mod backoff;
 mod bans;
 mod config;
 mod error;
-mod frame;
-mod handshake;
+/// Public only for the fuzz targets (fuzz/): the pure decoders.
+#[doc(hidden)]
+pub mod frame;
+#[doc(hidden)]
+pub mod handshake;
 mod limits;
 mod listener;
 mod peer;

@@ -1,0 +1,139 @@
+//! A 3-node Paxos cluster on a perfect network (every message delivered at
+//! once, every persist durable at once), run until a leader is elected and
+//! has chosen its configuration and a batch. From it: a replica in each role.
+
+use std::collections::VecDeque;
+
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use synod_paxos::{Action, Batch, BatchId, ClusterConfig, Command, Event, Message, Replica, ReplicaOptions, RoleKind};
+
+pub const MEMBERS: [u8; 3] = [1, 2, 3];
+const TICK_MS: u64 = 10;
+const SETUP_TICKS_MAX: u64 = 2_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Follower,
+    Candidate,
+    Leader,
+}
+
+impl Role {
+    pub fn from_byte(b: u8) -> Role {
+        match b % 3 {
+            0 => Role::Follower,
+            1 => Role::Candidate,
+            _ => Role::Leader,
+        }
+    }
+}
+
+/// One replica in the role asked for, the clock it stands at, and the rng
+/// that drives it.
+pub struct Subject {
+    pub replica: Replica,
+    pub now_ms: u64,
+    pub rng: ChaCha8Rng,
+    /// Every message the cluster sent during set-up (for seed corpora).
+    pub sent: Vec<Message>,
+}
+
+struct Cluster {
+    replicas: Vec<Replica>,
+    queue: VecDeque<(usize, Event)>,
+    now_ms: u64,
+    rng: ChaCha8Rng,
+    sent: Vec<Message>,
+}
+
+impl Cluster {
+    fn new() -> Cluster {
+        let config = ClusterConfig::new(MEMBERS.to_vec());
+        let replicas = MEMBERS
+            .iter()
+            .map(|&id| Replica::new(ReplicaOptions::new(id, config.clone())).expect("valid options"))
+            .collect();
+        Cluster { replicas, queue: VecDeque::new(), now_ms: 0, rng: ChaCha8Rng::seed_from_u64(7), sent: Vec::new() }
+    }
+
+    fn index(id: u8) -> Option<usize> {
+        MEMBERS.iter().position(|&m| m == id)
+    }
+
+    fn step(&mut self, at: usize, event: Event) {
+        let actions = self.replicas[at].step(self.now_ms, event, &mut self.rng);
+        for action in actions {
+            match action {
+                Action::Persist { token, .. } => self.queue.push_back((at, Event::Persisted(token))),
+                Action::Send(msg) => {
+                    self.sent.push(msg.clone());
+                    if let Some(to) = Cluster::index(msg.to) {
+                        self.queue.push_back((to, Event::Receive(msg)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some((at, event)) = self.queue.pop_front() {
+            self.step(at, event);
+        }
+    }
+
+    fn tick_all(&mut self) {
+        self.now_ms += TICK_MS;
+        for at in 0..self.replicas.len() {
+            self.step(at, Event::Tick);
+        }
+        self.drain();
+    }
+
+    fn leader(&self) -> Option<usize> {
+        self.replicas.iter().position(|r| r.is_leader())
+    }
+}
+
+/// Builds the cluster and returns one replica in `role`. Panics only if our
+/// own set-up fails (no leader within `SETUP_TICKS_MAX` ticks).
+pub fn subject(role: Role) -> Subject {
+    let mut c = Cluster::new();
+    let mut proposed = false;
+    for _ in 0..SETUP_TICKS_MAX {
+        c.tick_all();
+        if let Some(l) = c.leader() {
+            if !proposed {
+                let command = Command::Batch(Batch { id: BatchId(1), bytes: b"fuzz".to_vec() });
+                c.step(l, Event::Propose { request_id: 1, command });
+                c.drain();
+                proposed = true;
+            } else if c.replicas[l].commit_index() >= 2 && c.replicas.iter().all(|r| r.commit_index() >= 2) {
+                break;
+            }
+        }
+    }
+    let leader = c.leader().expect("the set-up cluster elects a leader");
+    let pick = match role {
+        Role::Leader => leader,
+        Role::Follower | Role::Candidate => (leader + 1) % c.replicas.len(),
+    };
+    let mut now_ms = c.now_ms;
+    let mut rng = c.rng.clone();
+    let sent = std::mem::take(&mut c.sent);
+    let mut replica = c.replicas.swap_remove(pick);
+    if role == Role::Candidate {
+        // Cut off from the leader: tick until the election timer fires; the
+        // Prepare and the persist it waits for are never answered.
+        for _ in 0..SETUP_TICKS_MAX {
+            now_ms += TICK_MS;
+            replica.step(now_ms, Event::Tick, &mut rng);
+            if replica.role() == RoleKind::Candidate {
+                break;
+            }
+        }
+        assert_eq!(replica.role(), RoleKind::Candidate, "the cut-off follower campaigns");
+    }
+    Subject { replica, now_ms, rng, sent }
+}
