@@ -62,6 +62,7 @@
 
 mod backoff;
 mod bans;
+mod chunk;
 mod config;
 mod error;
 mod frame;
@@ -69,7 +70,9 @@ mod handshake;
 mod limits;
 mod listener;
 mod peer;
+mod refusals;
 mod stats;
+mod stream;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
@@ -83,16 +86,19 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+pub use chunk::{ChunkClient, ChunkRefusal, ChunkRequest, ChunkSource, CHUNK_REQUEST_BYTES};
 pub use config::{
     TransportConfig, FRAME_BYTES_MAX_DEFAULT, QUEUE_MESSAGES_MAX_DEFAULT, RECONNECT_BACKOFF_MAX_MS_DEFAULT,
     RECONNECT_BACKOFF_MIN_MS_DEFAULT,
 };
-pub use error::{ConfigError, ConnectionError, HandshakeError, SendError, TransportError};
-pub use handshake::{HANDSHAKE_BYTES, MAGIC, PROTOCOL_VERSION};
+pub use error::{ChunkFetchError, ConfigError, ConnectionError, HandshakeError, SendError, TransportError};
+pub use handshake::{Channel, HANDSHAKE_BYTES, MAGIC, PROTOCOL_VERSION};
+pub use limits::{CHUNK_READS_CONCURRENT_MAX, HANDSHAKE_TIMEOUT_MS};
 pub use stats::PeerStats;
+pub use stream::TransportSecurity;
 
 use backoff::Backoff;
-use handshake::Handshake;
+use handshake::{Channel as HandshakeChannel, Handshake};
 use listener::Listener;
 use peer::Outbound;
 use stats::PeerCounters;
@@ -116,6 +122,8 @@ pub struct Transport<M> {
     listener: JoinHandle<()>,
     stop: watch::Sender<bool>,
     bans: Arc<bans::Bans>,
+    refusals: Arc<refusals::Refusals>,
+    chunk_client: ChunkClient,
     _messages: PhantomData<fn(M) -> M>,
 }
 
@@ -140,13 +148,25 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
         config: TransportConfig,
         inbound: mpsc::Sender<(PeerId, M)>,
     ) -> Result<Self, TransportError> {
+        Self::start_serving(listener, config, inbound, None).await
+    }
+
+    /// `start_on`, and answers peers' snapshot-chunk requests (channel 1) from
+    /// `chunks` (without it they are refused as not served).
+    pub async fn start_serving(
+        listener: TcpListener,
+        config: TransportConfig,
+        inbound: mpsc::Sender<(PeerId, M)>,
+        chunks: Option<Arc<dyn ChunkSource>>,
+    ) -> Result<Self, TransportError> {
         config.validate()?;
         let local_addr =
             listener.local_addr().map_err(|source| TransportError::Bind { addr: config.listen, source })?;
         if config.listen.port() != 0 && config.listen != local_addr {
             return Err(ConfigError::ListenMismatch { configured: config.listen, bound: local_addr }.into());
         }
-        let ours = Handshake { cluster_id: config.cluster_id, node_id: config.node_id };
+        let ours =
+            Handshake { cluster_id: config.cluster_id, node_id: config.node_id, channel: HandshakeChannel::Messages };
         let (stop, stop_rx) = watch::channel(false);
 
         let mut peers = BTreeMap::new();
@@ -157,6 +177,7 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
                 peer,
                 addr,
                 ours,
+                security: config.security.clone(),
                 queue: queue_rx,
                 counters: Arc::clone(&counters),
                 backoff: Backoff::new(
@@ -171,18 +192,24 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
         }
 
         let bans = Arc::new(bans::Bans::default());
+        let refusals = Arc::new(refusals::Refusals::default());
         let listener = Listener {
             listener,
             ours,
+            security: config.security.clone(),
             bans: Arc::clone(&bans),
+            refusals: Arc::clone(&refusals),
             peers: Arc::new(config.peers.keys().copied().collect::<BTreeSet<_>>()),
             counters: peers.iter().map(|(&id, handle)| (id, Arc::clone(&handle.counters))).collect(),
             frame_bytes_max: config.frame_bytes_max,
             inbound,
+            chunks,
             stop: stop_rx,
         };
         let listener = tokio::spawn(listener.run());
         assert_eq!(peers.len(), config.peers.len());
+        let chunk_client =
+            ChunkClient { ours, security: config.security.clone(), peers: Arc::new(config.peers.clone()) };
         Ok(Transport {
             local_addr,
             frame_bytes_max: config.frame_bytes_max,
@@ -190,6 +217,8 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
             listener,
             stop,
             bans,
+            refusals,
+            chunk_client,
             _messages: PhantomData,
         })
     }
@@ -228,6 +257,17 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
     /// True while `peer` is banned.
     pub fn is_banned(&self, peer: PeerId) -> bool {
         self.bans.is_banned(peer)
+    }
+
+    /// Inbound connections refused so far (TLS failures, bad or unauthorised
+    /// handshakes, timeouts).
+    pub fn refusals(&self) -> u64 {
+        self.refusals.count()
+    }
+
+    /// A client for peers' snapshot chunks, over this transport's security.
+    pub fn chunk_client(&self) -> ChunkClient {
+        self.chunk_client.clone()
     }
 
     /// Per-peer status: connected, queued, sent, dropped, reconnects, received.
