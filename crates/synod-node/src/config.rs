@@ -241,6 +241,28 @@ mod tests {
     }
 
     #[test]
+    fn tls_sections_parse_and_unknown_keys_are_refused() {
+        let text = r#"
+            data_dir = "d"
+            http_addr = "127.0.0.1:0"
+            genesis = "g.json"
+            [tls]
+            ca_cert = "ca.pem"
+            cert = "node-1.pem"
+            key = "node-1.key"
+            [http_tls]
+            cert = "api.pem"
+            key = "api.key"
+        "#;
+        let c: NodeConfig = toml::from_str(text).unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!((tls.ca_cert.to_str(), tls.key.to_str()), (Some("ca.pem"), Some("node-1.key")));
+        assert_eq!(c.http_tls.unwrap().client_ca, None);
+        let typo = text.replace("key = \"node-1.key\"", "keyfile = \"node-1.key\"");
+        assert!(toml::from_str::<NodeConfig>(&typo).is_err(), "a misspelt [tls] key is an error");
+    }
+
+    #[test]
     fn a_pow_config_round_trips_through_toml() {
         let mut c = pow_config(1);
         c.pow = Some(PowSettings::default());

@@ -45,6 +45,11 @@ pub enum StartError {
     TlsRequired,
     #[error("[tls]: {0}")]
     Tls(#[from] crate::tls::LoadError),
+    /// `[http_tls]` is set (and its files load), but the HTTP server does not
+    /// serve TLS yet: refusing beats serving plaintext to clients that asked
+    /// for TLS.
+    #[error("[http_tls] is set but this version does not serve the HTTP API over TLS yet; remove the section")]
+    HttpTlsNotServed,
     #[error("config: {0}")]
     Snapshot(#[from] crate::cluster::snapshot_config::SnapshotConfigError),
     /// The config file's members (this node and its peers) are not the
@@ -106,6 +111,10 @@ impl Node {
         listeners: Listeners,
     ) -> Result<Node, StartError> {
         config.validate()?;
+        if let Some(http_tls) = &config.http_tls {
+            crate::tls::http_acceptor(http_tls)?;
+            return Err(StartError::HttpTlsNotServed);
+        }
         let store = Store::open(&config.db_path())?;
         store.init(&genesis)?;
         let loaded = tokio::task::block_in_place(|| store.load())?;

@@ -1,9 +1,25 @@
-//! Node-to-node transport: length-prefixed postcard messages over TCP, one
-//! stream per ordered pair of nodes, with bounded per-peer queues.
+//! Node-to-node transport: length-prefixed postcard messages over TCP, mutual
+//! TLS for Multi-Paxos members, one stream per ordered pair of nodes, with
+//! bounded per-peer queues, and one-shot snapshot-chunk connections.
+//!
+//! # Security
+//!
+//! `TransportSecurity::Mutual(TlsMaterial)` (members; required by
+//! `Node::start`): every connection is TLS with certificates on both sides,
+//! trusting only the cluster CA. Node `N`'s certificate carries the DNS
+//! subjectAltName `node-N.synod` (decimal, no leading zeros; `crate::tls`).
+//! The connector checks the acceptor's certificate for the name of the node it
+//! dialed. The acceptor requires a client certificate (rustls
+//! `WebPkiClientVerifier`) and, after TLS, admits the Synod handshake's node
+//! id only if that certificate is valid for it (rustls-webpki's name check):
+//! a member speaks only as itself. `TransportSecurity::Plain` (the open
+//! proof-of-work network) runs the same bytes over plain TCP. Every refused
+//! inbound connection is counted (`Transport::refusals`) and logged at most
+//! once per remote IP per `REFUSAL_LOG_INTERVAL_MS` (5 s).
 //!
 //! # Wire format
 //!
-//! All integers are big-endian.
+//! All integers are big-endian; with TLS, all of this is inside it.
 //!
 //! **Frame.** Every frame, in both directions, is
 //! `length u32 || payload (length bytes)`. The length counts the payload only.
@@ -12,33 +28,41 @@
 //! the payload. A sender never sends one: `send` refuses it with `TooLarge`.
 //!
 //! **Handshake.** The first frame on a new connection, from the connecting
-//! side, is the handshake; its payload is exactly 19 bytes:
+//! side, is the handshake; its payload is exactly 20 bytes:
 //!
 //! | offset | bytes | field | value |
 //! |---|---|---|---|
 //! | 0 | 8 | magic | ASCII `SYNODP2P` (`53 59 4e 4f 44 50 32 50`) |
-//! | 8 | 2 | version | u16, `1` |
+//! | 8 | 2 | version | u16, `2` |
 //! | 10 | 8 | cluster_id | u64 |
 //! | 18 | 1 | node_id | u8, the sender's id |
+//! | 19 | 1 | channel | u8, `0` messages, `1` one snapshot-chunk request |
 //!
-//! so on the wire it is the 23 bytes `00 00 00 13 || payload`. The acceptor
+//! so on the wire it is the 24 bytes `00 00 00 14 || payload`. The acceptor
 //! reads it and, only if it is valid, answers with its own handshake frame (same
-//! layout, its own node id). The acceptor closes the connection without answering
-//! on a handshake length other than 19, a wrong magic, a different version, a
-//! different cluster id, a node id that is its own, or a node id that is not in
-//! its `peers`. The connector closes the connection on an answer with a length
-//! other than 19, a wrong magic, version or cluster id, or a node id other than
-//! the one it dialed. Either side gives up on a handshake not completed within
-//! 5 s. Every refusal is a typed error logged with `tracing::warn`, never a panic.
+//! layout, its own node id, the connector's channel). The acceptor closes the
+//! connection without answering on a handshake length other than 20, a wrong
+//! magic, a different version, a different cluster id, an unknown channel, a
+//! node id that is its own, a node id that is not in its `peers`, or (mutual
+//! TLS) a node id the client certificate is not valid for. The connector closes
+//! the connection on an answer with a length other than 20, a wrong magic,
+//! version, cluster id or channel, or a node id other than the one it dialed.
+//! The TLS handshake, the Synod handshake and (channel 1) the request frame
+//! must complete within 5 s on either side; at most 64 inbound connections are
+//! in that phase at once. Every refusal is a typed error, never a panic.
 //!
-//! **Messages.** After the handshake, only the connector sends: each frame's
+//! **Snapshot chunks (channel 1)**: see `chunk.rs`. One request frame, one
+//! answer frame, close; served on blocking threads, at most
+//! `CHUNK_READS_CONCURRENT_MAX` (2) reads at once.
+//!
+//! **Messages (channel 0).** After the handshake, only the connector sends: each frame's
 //! payload is one message encoded with postcard 1.x (serde data model), with no
 //! bytes left over (a payload with trailing bytes, or one that does not decode,
 //! closes the connection). The acceptor sends nothing after its handshake; any
 //! byte it sends makes the connector close the connection. Each node therefore
 //! sends to a peer only on its own outbound connection to that peer and
 //! receives only on the connections that peers opened to it: each ordered pair
-//! of nodes has one TCP stream, and messages on it arrive in the order sent.
+//! of nodes has one stream, and messages on it arrive in the order sent.
 //! Both sides set `TCP_NODELAY`.
 //!
 //! **Delivery.** At most once, in order per sender. A message is lost if the
