@@ -23,6 +23,9 @@ struct Cli {
 enum Command {
     /// Start a local ledger with demo accounts (embedded storage, one command).
     Dev(cmd::dev::DevArgs),
+    /// Cluster CA and member certificates for mutual TLS between members.
+    #[command(subcommand)]
+    Certs(cmd::certs::CertsCommand),
     /// Run one node from a TOML config.
     Node(cmd::node::NodeArgs),
     /// Create a new Ed25519 key (an account).
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let result = match cli.command {
         Command::Dev(a) => cmd::dev::run(a),
+        Command::Certs(c) => cmd::certs::run(c),
         Command::Node(a) => cmd::node::run(a),
         Command::Keygen(a) => cmd::keys::keygen(a),
         Command::Transfer(a) => cmd::client::transfer(a),

@@ -55,14 +55,22 @@ pub struct Client {
 impl Client {
     /// `urls`: one or more base URLs such as `http://127.0.0.1:7001`.
     pub fn new(urls: Vec<String>) -> Self {
+        Self::with_ca_cert(urls, None).expect("an http client without extra roots builds")
+    }
+
+    /// Like `new`, and trusts the PEM CA certificate(s) `ca_pem` for `https://`
+    /// nodes (only those: no system roots are loaded).
+    pub fn with_ca_cert(urls: Vec<String>, ca_pem: Option<&[u8]>) -> Result<Self, reqwest::Error> {
         assert!(!urls.is_empty(), "at least one node URL");
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(1024)
-            .build()
-            .expect("http client builds");
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(60)).pool_max_idle_per_host(1024);
+        if let Some(pem) = ca_pem {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build()?;
         let urls = urls.into_iter().map(|u| u.trim_end_matches('/').to_string()).collect();
-        Client { urls, http }
+        Ok(Client { urls, http })
     }
 
     async fn request<T: DeserializeOwned>(

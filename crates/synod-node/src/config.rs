@@ -44,6 +44,38 @@ pub struct NodeConfig {
     /// Replicated mode: log retention and snapshot transfer (`[snapshot]`).
     #[serde(default)]
     pub snapshot: crate::cluster::SnapshotConfig,
+    /// Multi-Paxos members: the cluster CA and this node's certificate and key
+    /// for mutual TLS on the peer port (`[tls]`). Required with `peers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+    /// Optional TLS for the client HTTP API (`[http_tls]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_tls: Option<HttpTlsConfig>,
+}
+
+/// `[tls]`: PEM files of a member's peer-port mutual TLS (docs/DEPLOY.md,
+/// "Certificates"). The certificate must carry the DNS subjectAltName
+/// `node-<node_id>.synod` and be issued by `ca_cert`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The cluster CA's certificate: the only trust anchor for peers.
+    pub ca_cert: PathBuf,
+    /// This node's certificate (chain), issued by `ca_cert`.
+    pub cert: PathBuf,
+    /// This node's private key.
+    pub key: PathBuf,
+}
+
+/// `[http_tls]`: PEM files of the client HTTP API's TLS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpTlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// When set, clients must present a certificate issued by this CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<PathBuf>,
 }
 
 /// Which consensus a node runs.
@@ -100,6 +132,8 @@ impl NodeConfig {
             consensus: ConsensusKind::Paxos,
             pow: None,
             snapshot: Default::default(),
+            tls: None,
+            http_tls: None,
         }
     }
 
@@ -204,6 +238,28 @@ mod tests {
         c.consensus = ConsensusKind::Paxos;
         c.peers.clear();
         assert!(matches!(c.validate(), Err(ConfigError::Pow(m)) if m.contains("consensus")));
+    }
+
+    #[test]
+    fn tls_sections_parse_and_unknown_keys_are_refused() {
+        let text = r#"
+            data_dir = "d"
+            http_addr = "127.0.0.1:0"
+            genesis = "g.json"
+            [tls]
+            ca_cert = "ca.pem"
+            cert = "node-1.pem"
+            key = "node-1.key"
+            [http_tls]
+            cert = "api.pem"
+            key = "api.key"
+        "#;
+        let c: NodeConfig = toml::from_str(text).unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!((tls.ca_cert.to_str(), tls.key.to_str()), (Some("ca.pem"), Some("node-1.key")));
+        assert_eq!(c.http_tls.unwrap().client_ca, None);
+        let typo = text.replace("key = \"node-1.key\"", "keyfile = \"node-1.key\"");
+        assert!(toml::from_str::<NodeConfig>(&typo).is_err(), "a misspelt [tls] key is an error");
     }
 
     #[test]

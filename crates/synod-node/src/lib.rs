@@ -16,6 +16,7 @@ pub mod node;
 pub mod pow;
 pub mod shared;
 pub mod startup;
+pub mod tls;
 pub mod transport;
 
 pub use client::{Client, ClientError};

@@ -19,7 +19,8 @@ use crate::config::{ConfigError, NodeConfig};
 use crate::limits::{QUEUED_REQUESTS_MAX, QUEUED_TRANSFERS_MAX};
 use crate::shared::Shared;
 use crate::startup::{bind, serve_http, spawn};
-use crate::transport::{Transport, TransportConfig};
+use crate::tls::TlsMaterial;
+use crate::transport::{Transport, TransportConfig, TransportSecurity};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -35,6 +36,20 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("consensus: {0}")]
     Consensus(String),
+    /// A Multi-Paxos member without `[tls]`: peer links must be mutually
+    /// authenticated, so the node does not start.
+    #[error(
+        "a Multi-Paxos member needs mutual TLS on its peer port: add a [tls] section with ca_cert, cert and key \
+         (see `synod certs` and docs/DEPLOY.md)"
+    )]
+    TlsRequired,
+    #[error("[tls]: {0}")]
+    Tls(#[from] crate::tls::LoadError),
+    /// `[http_tls]` is set (and its files load), but the HTTP server does not
+    /// serve TLS yet: refusing beats serving plaintext to clients that asked
+    /// for TLS.
+    #[error("[http_tls] is set but this version does not serve the HTTP API over TLS yet; remove the section")]
+    HttpTlsNotServed,
     #[error("config: {0}")]
     Snapshot(#[from] crate::cluster::snapshot_config::SnapshotConfigError),
     /// The config file's members (this node and its peers) are not the
@@ -96,6 +111,10 @@ impl Node {
         listeners: Listeners,
     ) -> Result<Node, StartError> {
         config.validate()?;
+        if let Some(http_tls) = &config.http_tls {
+            crate::tls::http_acceptor(http_tls)?;
+            return Err(StartError::HttpTlsNotServed);
+        }
         let store = Store::open(&config.db_path())?;
         store.init(&genesis)?;
         let loaded = tokio::task::block_in_place(|| store.load())?;
@@ -148,6 +167,8 @@ impl Node {
         } else {
             let node_id = config.node_id.expect("validated");
             config.snapshot.validate()?;
+            let tls_files = config.tls.as_ref().ok_or(StartError::TlsRequired)?;
+            let tls = TlsMaterial::load(tls_files, node_id)?;
             let snapshot_point = snapshot_point.expect("read for a cluster member");
             let mut members: Vec<u8> = config.peers.iter().map(|p| p.id).collect();
             members.push(node_id);
@@ -200,21 +221,24 @@ impl Node {
             // Transport: peer messages flow into the consensus inputs.
             let peer_addr = config.peer_addr.expect("validated");
             let peers = config.peers.iter().map(|p| (p.id, p.peer_addr)).collect();
-            let tconfig = TransportConfig::new(config.cluster_id.unwrap_or(chain_id), node_id, peer_addr, peers);
+            let mut tconfig = TransportConfig::new(config.cluster_id.unwrap_or(chain_id), node_id, peer_addr, peers);
+            tconfig.security = TransportSecurity::Mutual(tls);
             let (net_tx, mut net_rx) = tokio::sync::mpsc::channel::<(u8, Message)>(4096);
             let peer_listener = bind(listeners.peer, peer_addr).await?;
-            let mut tconfig = tconfig;
             tconfig.listen =
                 peer_listener.local_addr().map_err(|source| StartError::Bind { addr: peer_addr, source })?;
+            let chunk_server = Arc::new(crate::cluster::chunk_server::ChunkServer { shared: shared.clone() });
             let t = Arc::new(
-                Transport::<Message>::start_on(peer_listener, tconfig, net_tx)
+                Transport::<Message>::start_serving(peer_listener, tconfig, net_tx, Some(chunk_server))
                     .await
                     .map_err(|e| StartError::Consensus(e.to_string()))?,
             );
+            let chunk_client = t.chunk_client();
             let forward = inputs_tx.clone();
             tokio::spawn(async move {
                 while let Some((from, message)) = net_rx.recv().await {
-                    // The transport authenticated `from` in the handshake.
+                    // The transport authenticated `from`: the handshake's node
+                    // id must match the peer's TLS certificate.
                     if message.from != from {
                         tracing::warn!(from, claimed = message.from, "message with a forged sender dropped");
                         continue;
@@ -260,7 +284,7 @@ impl Node {
             let installer = crate::cluster::install::Installer {
                 shared: shared.clone(),
                 runtime: tokio::runtime::Handle::current(),
-                http: reqwest::Client::new(),
+                chunks: chunk_client,
                 applied: applied_tx.clone(),
             };
             let s = shared.clone();

@@ -88,16 +88,17 @@ fn handshake(magic: &[u8; 8], version: u16, cluster: u64, node: PeerId) -> Vec<u
     payload.extend_from_slice(&version.to_be_bytes());
     payload.extend_from_slice(&cluster.to_be_bytes());
     payload.push(node);
+    payload.push(0); // channel 0: messages
     frame(&payload)
 }
 
 /// Connects as peer `node` with a valid handshake and checks the acceptor's answer byte for byte.
 async fn raw_peer(addr: SocketAddr, node: PeerId, acceptor: PeerId) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(&handshake(b"SYNODP2P", 1, CLUSTER, node)).await.unwrap();
-    let mut answer = [0u8; 23];
+    stream.write_all(&handshake(b"SYNODP2P", 2, CLUSTER, node)).await.unwrap();
+    let mut answer = [0u8; 24];
     timeout(WAIT, stream.read_exact(&mut answer)).await.expect("no handshake answer").unwrap();
-    assert_eq!(answer.to_vec(), handshake(b"SYNODP2P", 1, CLUSTER, acceptor));
+    assert_eq!(answer.to_vec(), handshake(b"SYNODP2P", 2, CLUSTER, acceptor));
     stream
 }
 
@@ -236,12 +237,12 @@ async fn strangers_are_refused_and_deliver_nothing() {
     let message = frame(&postcard::to_allocvec(&msg(2, 0)).unwrap());
 
     let strangers: [(&str, Vec<u8>); 7] = [
-        ("wrong cluster id", handshake(b"SYNODP2P", 1, CLUSTER + 1, 2)),
-        ("wrong magic", handshake(b"SYNODP2Q", 1, CLUSTER, 2)),
-        ("wrong version", handshake(b"SYNODP2P", 2, CLUSTER, 2)),
-        ("unknown node id", handshake(b"SYNODP2P", 1, CLUSTER, 9)),
-        ("the acceptor's own node id", handshake(b"SYNODP2P", 1, CLUSTER, 1)),
-        ("handshake too long", frame(&[0u8; 20])),
+        ("wrong cluster id", handshake(b"SYNODP2P", 2, CLUSTER + 1, 2)),
+        ("wrong magic", handshake(b"SYNODP2Q", 2, CLUSTER, 2)),
+        ("version 1", handshake(b"SYNODP2P", 1, CLUSTER, 2)),
+        ("unknown node id", handshake(b"SYNODP2P", 2, CLUSTER, 9)),
+        ("the acceptor's own node id", handshake(b"SYNODP2P", 2, CLUSTER, 1)),
+        ("handshake too long", frame(&[0u8; 21])),
         ("a message instead of a handshake", message.clone()),
     ];
     for (what, hello) in strangers {
@@ -252,6 +253,7 @@ async fn strangers_are_refused_and_deliver_nothing() {
         assert_closed_silently(&mut stream).await;
         assert!(inbound.try_recv().is_err(), "{what}: a message was delivered");
     }
+    wait_until("every stranger is counted as refused", || a.refusals() == 7).await;
 
     // A stranger that connects and stays silent does not hold the listener up,
     // and a real peer is still served: its message is the first and only one delivered.

@@ -36,7 +36,7 @@ pub struct TransferArgs {
 pub fn transfer(a: TransferArgs) -> anyhow::Result<ExitCode> {
     let key = crate::keyfile::read(&a.key)?;
     let to = crate::keyfile::account_arg(&a.to)?;
-    let client = a.opts.client();
+    let client = a.opts.client()?;
     runtime().block_on(async {
         let status = client.status().await?;
         let nonce = match a.nonce {
@@ -94,7 +94,7 @@ pub struct BalanceArgs {
 
 pub fn balance(a: BalanceArgs) -> anyhow::Result<ExitCode> {
     let id = crate::keyfile::account_arg(&a.account)?;
-    let info = runtime().block_on(a.opts.client().account(&id))?;
+    let info = runtime().block_on(a.opts.client()?.account(&id))?;
     if a.opts.json {
         crate::output::json(&info);
     } else {
@@ -119,7 +119,7 @@ pub struct TxArgs {
 
 pub fn tx(a: TxArgs) -> anyhow::Result<ExitCode> {
     let id: TransferId = a.id.parse().map_err(|e| anyhow::anyhow!("transfer id: {e}"))?;
-    let client = a.opts.client();
+    let client = a.opts.client()?;
     runtime().block_on(async {
         let v = client.get_json(&format!("/v1/transfers/{id}?proof={}", a.proof)).await?;
         if v.get("confirmations").is_some() {
@@ -193,7 +193,7 @@ pub struct BlockArgs {
 }
 
 pub fn block(a: BlockArgs) -> anyhow::Result<ExitCode> {
-    let info = runtime().block_on(a.opts.client().block(a.height))?;
+    let info = runtime().block_on(a.opts.client()?.block(a.height))?;
     if info.header.hash() != info.hash {
         bail!("the block's header does not hash to the hash the node reported");
     }
@@ -219,7 +219,7 @@ pub struct HeadArgs {
 
 /// `synod status`: the node's `/v1/status`, as JSON (`--json`) or a summary.
 pub fn status(a: HeadArgs) -> anyhow::Result<ExitCode> {
-    let v = runtime().block_on(a.opts.client().get_json("/v1/status"))?;
+    let v = runtime().block_on(a.opts.client()?.get_json("/v1/status"))?;
     if a.opts.json {
         crate::output::json(&v);
         return Ok(ExitCode::SUCCESS);
@@ -255,7 +255,7 @@ pub fn status(a: HeadArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn head(a: HeadArgs) -> anyhow::Result<ExitCode> {
-    let raw = runtime().block_on(a.opts.client().get_json("/v1/head"))?;
+    let raw = runtime().block_on(a.opts.client()?.get_json("/v1/head"))?;
     if raw.get("chain_work").is_some() {
         return super::pow_client::head(&raw, a.opts.json);
     }

@@ -1,6 +1,8 @@
 //! `synod dev`: a working local ledger in one command. First run creates the
 //! data directory with a genesis and four funded demo keys; later runs resume
-//! from disk.
+//! from disk. A Multi-Paxos dev cluster gets a throwaway CA and one
+//! certificate per node in `<data-dir>/tls/` (reused when it resumes): members
+//! always talk mutual TLS.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -164,6 +166,9 @@ fn configs(
                 hashes_per_sec_max: DEV_POW_HASHES_PER_SEC,
             });
         }
+        if !peer.is_empty() && a.consensus != "pow" {
+            c.tls = Some(dev_tls(&a.data_dir, id)?);
+        }
         if !peer.is_empty() {
             c.node_id = Some(id);
             c.peer_addr = Some(peer[i].local_addr()?);
@@ -180,6 +185,15 @@ fn configs(
         out.push(c);
     }
     Ok(out)
+}
+
+/// Node `id`'s `[tls]` files in `<data-dir>/tls/`, with the dev CA, created on
+/// first use. Paths are absolute so that printed configs work from anywhere.
+fn dev_tls(dir: &Path, id: u8) -> anyhow::Result<synod_node::config::TlsConfig> {
+    let tls_dir = std::path::absolute(dir.join("tls")).context("resolving the data dir")?;
+    let mut certs = synod_node::tls::ensure_cluster_certs(&tls_dir, &[id])
+        .with_context(|| format!("creating dev certificates in {}", tls_dir.display()))?;
+    Ok(certs.remove(&id).expect("issued for this id"))
 }
 
 /// Node `id`'s miner key (`keys/miner<id>.json`), created on first use:

@@ -1,4 +1,7 @@
+use anyhow::Context;
+
 pub mod bench;
+pub mod certs;
 pub mod client;
 pub mod dev;
 pub mod keys;
@@ -18,11 +21,19 @@ pub struct ClientOpts {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// PEM CA certificate to trust for https:// nodes (a node with [http_tls]).
+    #[arg(long = "ca-cert", value_name = "FILE", env = "SYNOD_CA_CERT")]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl ClientOpts {
-    pub fn client(&self) -> synod_node::Client {
-        synod_node::Client::new(self.nodes.clone())
+    pub fn client(&self) -> anyhow::Result<synod_node::Client> {
+        let pem = match &self.ca_cert {
+            Some(path) => Some(std::fs::read(path).with_context(|| format!("reading --ca-cert {}", path.display()))?),
+            None => None,
+        };
+        synod_node::Client::with_ca_cert(self.nodes.clone(), pem.as_deref())
+            .with_context(|| "--ca-cert is not a usable PEM CA certificate".to_string())
     }
 }
 

@@ -34,7 +34,7 @@ pub fn run(c: ProofCommand) -> anyhow::Result<ExitCode> {
     match c {
         ProofCommand::Verify { file, json } => verify_file(&file, json),
         ProofCommand::Consistency { from, to, save, opts } => {
-            let proof = runtime().block_on(opts.client().consistency(from, to))?;
+            let proof = runtime().block_on(opts.client()?.consistency(from, to))?;
             let result = proof.verify();
             if let Some(path) = &save {
                 let doc = ProofDocument::Consistency(proof.clone());

@@ -4,7 +4,6 @@
 pub mod error;
 pub mod forward;
 pub mod reads;
-pub mod snapshot;
 pub mod transfers;
 pub mod types;
 
@@ -52,7 +51,6 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/proofs/consistency", get(reads::consistency))
         .route("/v1/genesis", get(reads::genesis))
         .route("/v1/status", get(reads::status))
-        .route("/v1/internal/snapshot/chunk", get(snapshot::chunk))
         .route("/healthz", get(reads::healthz))
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))

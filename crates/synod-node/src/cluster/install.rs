@@ -3,8 +3,9 @@
 //!
 //! The Paxos snapshot carries a `SnapshotDescriptor` (slot, height and head
 //! hash of the sender's durable ledger). The installer pulls the blocks this
-//! node lacks in chunks of at most `chunk_bytes_max` bytes over the peers'
-//! HTTP API (`GET /v1/internal/snapshot/chunk`, api/snapshot.rs), the sender
+//! node lacks in chunks of at most `chunk_bytes_max` bytes from the peers'
+//! snapshot-chunk channel on the mutually authenticated peer port
+//! (`transport::ChunkClient`, served by `chunk_server.rs`), the sender
 //! first, and hands each to `Store::install_chunk`, which verifies every
 //! block (link, slot order, `Ledger::apply_block` with signatures, the final
 //! head hash) and writes the verified ones with the slot they reach in one
@@ -13,38 +14,33 @@
 //! and reported with whatever slot the ledger durably reached, and consensus
 //! asks for a snapshot again later.
 //!
-//! Why HTTP and not the consensus transport: a 4 MiB chunk on the one TCP
-//! stream a pair of members shares for consensus would delay heartbeats and
-//! accepts behind it (and the transport drops what its 4,096-message queue
-//! cannot hold); HTTP gives the bulk transfer its own connection, the
-//! receiver pulls one chunk at a time (flow control for free), and the
-//! blocks are public data every member already serves at `/v1/blocks`.
+//! Why a connection of its own and not the consensus stream: a 4 MiB chunk
+//! on the one stream a pair of members shares for consensus would delay
+//! heartbeats and accepts behind it (and the transport drops what its
+//! 4,096-message queue cannot hold). Each chunk is one short connection
+//! (handshake channel 1): the receiver pulls one chunk at a time, so flow
+//! control comes for free.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use synod_paxos::{Slot, Snapshot};
-use synod_storage::snapshot::{chunk::encoded_bytes_max, InstallError, SnapshotDescriptor};
+use synod_storage::snapshot::{chunk::encoded_bytes_max, InstallError, SnapshotDescriptor, CHUNK_BYTES_MAX};
 use tokio::sync::watch;
 
 use super::applier::publish;
 use crate::shared::Shared;
+use crate::transport::{ChunkClient, ChunkFetchError, ChunkRequest};
 
-/// How long one chunk fetch may take.
-pub const CHUNK_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause after a failed attempt, times the attempt number.
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 /// Why one chunk attempt failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("peer {peer} is unreachable: {detail}")]
-    Unreachable { peer: u8, detail: String },
-    #[error("peer {peer} answered {status}: {body}")]
-    Status { peer: u8, status: u16, body: String },
-    #[error("peer {peer} sent more than {max} bytes")]
-    TooLarge { peer: u8, max: usize },
+    #[error("fetching a chunk: {0}")]
+    Fetch(#[from] ChunkFetchError),
     #[error("peer {peer} sent a chunk that was refused: {source}")]
     Refused { peer: u8, source: InstallError },
 }
@@ -52,7 +48,8 @@ pub enum FetchError {
 pub struct Installer {
     pub shared: Arc<Shared>,
     pub runtime: tokio::runtime::Handle,
-    pub http: reqwest::Client,
+    /// Fetches chunks over the peer port (mutual TLS).
+    pub chunks: ChunkClient,
     /// The applied watch, advanced after every chunk written.
     pub applied: watch::Sender<Slot>,
 }
@@ -148,12 +145,12 @@ impl Installer {
     ) -> Result<synod_storage::snapshot::InstallProgress, FetchError> {
         let cluster = self.shared.cluster.as_ref().expect("replicated mode");
         let bytes_max = cluster.snapshot.chunk_bytes_max;
-        let url = &cluster.http_urls[&peer];
-        let url = format!(
-            "{url}/v1/internal/snapshot/chunk?from_height={from_height}&to_height={}&max_bytes={bytes_max}",
-            target.height
-        );
-        let body = self.runtime.block_on(fetch_bounded(&self.http, peer, &url, encoded_bytes_max(bytes_max)))?;
+        let request = ChunkRequest {
+            from_height,
+            to_height: target.height,
+            bytes_max: u32::try_from(bytes_max.min(CHUNK_BYTES_MAX)).expect("4 MiB fits a u32"),
+        };
+        let body = self.runtime.block_on(self.chunks.fetch(peer, request, encoded_bytes_max(bytes_max)))?;
         let mut ledger = self.shared.ledger.write().expect("ledger lock");
         self.shared
             .store
@@ -186,28 +183,6 @@ fn fetch_order(me: u8, source: u8, members: impl Iterator<Item = u8>) -> Vec<u8>
     }
     assert!(!others.is_empty(), "a cluster member has peers");
     others
-}
-
-/// GET `url`, reading at most `max` bytes of body.
-async fn fetch_bounded(http: &reqwest::Client, peer: u8, url: &str, max: usize) -> Result<Vec<u8>, FetchError> {
-    let unreachable = |e: reqwest::Error| FetchError::Unreachable { peer, detail: e.to_string() };
-    let mut resp = http.get(url).timeout(CHUNK_FETCH_TIMEOUT).send().await.map_err(unreachable)?;
-    if !resp.status().is_success() {
-        let status = resp.status().as_u16();
-        let body = resp.text().await.unwrap_or_default().chars().take(200).collect();
-        return Err(FetchError::Status { peer, status, body });
-    }
-    if resp.content_length().is_some_and(|n| n as usize > max) {
-        return Err(FetchError::TooLarge { peer, max });
-    }
-    let mut body = Vec::new();
-    while let Some(piece) = resp.chunk().await.map_err(unreachable)? {
-        if body.len() + piece.len() > max {
-            return Err(FetchError::TooLarge { peer, max });
-        }
-        body.extend_from_slice(&piece);
-    }
-    Ok(body)
 }
 
 #[cfg(test)]

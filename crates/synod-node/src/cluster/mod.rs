@@ -18,10 +18,11 @@
 //! Around them: `compaction.rs` trims the consensus log to a retention window
 //! below the applied slot; a peer that falls further behind is sent a
 //! snapshot descriptor, and its applier pulls the ledger in verified chunks
-//! (`install.rs`, served by `api/snapshot.rs`); `divergence.rs` compares head
+//! (`install.rs`, served by `chunk_server.rs` on the peer port); `divergence.rs` compares head
 //! blocks with the peers.
 
 pub mod applier;
+pub mod chunk_server;
 pub mod compaction;
 pub mod consensus;
 pub mod divergence;

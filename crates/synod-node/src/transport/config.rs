@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use super::error::ConfigError;
+use super::stream::TransportSecurity;
 use super::PeerId;
 
 /// Default bound of each peer's outbound queue, in messages.
@@ -31,6 +32,9 @@ pub struct TransportConfig {
     /// Seeds the jitter of the reconnect backoff (each peer's generator is
     /// derived from it), so a run can be replayed. `new` draws it at random.
     pub reconnect_jitter_seed: u64,
+    /// Plain TCP (proof-of-work) or mutual TLS (Multi-Paxos members). `new`
+    /// starts plain.
+    pub security: TransportSecurity,
 }
 
 impl TransportConfig {
@@ -46,6 +50,7 @@ impl TransportConfig {
             reconnect_backoff_min_ms: RECONNECT_BACKOFF_MIN_MS_DEFAULT,
             reconnect_backoff_max_ms: RECONNECT_BACKOFF_MAX_MS_DEFAULT,
             reconnect_jitter_seed: rand::random(),
+            security: TransportSecurity::Plain,
         }
     }
 

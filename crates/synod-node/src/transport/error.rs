@@ -69,6 +69,10 @@ pub enum ConnectionError {
     Decode(postcard::Error),
     #[error("{bytes} bytes left over after the message")]
     TrailingBytes { bytes: usize },
+    /// The TLS handshake failed (no certificate, one from another CA, one for
+    /// another node name, or not TLS at all).
+    #[error("tls: {0}")]
+    Tls(std::io::Error),
     /// The acceptor sends nothing after its handshake; any byte is a violation.
     #[error("the acceptor sent data after its handshake")]
     UnexpectedData,
@@ -92,4 +96,28 @@ pub enum HandshakeError {
     OwnNode(PeerId),
     #[error("dialed peer {expected} but node {got} answered")]
     UnexpectedPeer { expected: PeerId, got: PeerId },
+    #[error("unknown channel {0}")]
+    Channel(u8),
+    #[error("offered channel {offered} but the answer names channel {answered}")]
+    ChannelMismatch { offered: u8, answered: u8 },
+    /// The handshake claims a node id that the connector's TLS certificate is
+    /// not valid for (`node-<id>.synod`): someone else's id.
+    #[error("the handshake claims node {claimed} but the client certificate is not valid for node-{claimed}.synod")]
+    CertificateMismatch { claimed: PeerId },
+    /// Mutual TLS is on but the connection carries no client certificate.
+    #[error("no client certificate")]
+    NoCertificate,
+}
+
+/// Why a snapshot-chunk fetch (`ChunkClient::fetch`) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkFetchError {
+    #[error("no such peer {0}")]
+    UnknownPeer(PeerId),
+    #[error("peer {peer}: {source}")]
+    Connection { peer: PeerId, source: ConnectionError },
+    #[error("peer {peer} answered with an empty frame")]
+    EmptyAnswer { peer: PeerId },
+    #[error("peer {peer} refused the chunk request: {refusal}")]
+    Refused { peer: PeerId, refusal: super::chunk::ChunkRefusal },
 }

@@ -1,5 +1,6 @@
-//! The handshake: `magic "SYNODP2P" || version u16 BE || cluster_id u64 BE || node_id u8`,
-//! sent as the first frame by the connecting side and answered by the acceptor.
+//! The handshake: `magic "SYNODP2P" || version u16 BE || cluster_id u64 BE ||
+//! node_id u8 || channel u8`, sent as the first frame by the connecting side
+//! (inside TLS for members) and answered by the acceptor.
 
 use std::time::Duration;
 
@@ -11,15 +12,36 @@ use super::limits::HANDSHAKE_TIMEOUT_MS;
 use super::PeerId;
 
 pub const MAGIC: [u8; 8] = *b"SYNODP2P";
-pub const PROTOCOL_VERSION: u16 = 1;
-/// Payload bytes of a handshake frame: magic 8, version 2, cluster id 8, node id 1.
-pub const HANDSHAKE_BYTES: usize = 19;
+/// 2: the channel byte, and mutual TLS for Multi-Paxos members.
+pub const PROTOCOL_VERSION: u16 = 2;
+/// Payload bytes of a handshake frame: magic 8, version 2, cluster id 8, node id 1, channel 1.
+pub const HANDSHAKE_BYTES: usize = 20;
+
+/// What a connection is for, chosen by the connector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// 0: a stream of consensus (or gossip) messages from the connector.
+    Messages = 0,
+    /// 1: one snapshot-chunk request and its answer, then the connection closes.
+    SnapshotChunk = 1,
+}
+
+impl Channel {
+    fn from_byte(byte: u8) -> Result<Channel, HandshakeError> {
+        match byte {
+            0 => Ok(Channel::Messages),
+            1 => Ok(Channel::SnapshotChunk),
+            other => Err(HandshakeError::Channel(other)),
+        }
+    }
+}
 
 /// The fields a handshake carries besides the fixed magic and version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Handshake {
     pub cluster_id: u64,
     pub node_id: PeerId,
+    pub channel: Channel,
 }
 
 impl Handshake {
@@ -29,25 +51,27 @@ impl Handshake {
         out[8..10].copy_from_slice(&PROTOCOL_VERSION.to_be_bytes());
         out[10..18].copy_from_slice(&self.cluster_id.to_be_bytes());
         out[18] = self.node_id;
+        out[19] = self.channel as u8;
         out
     }
 
-    /// Decodes a handshake payload and checks the magic, the version and the
-    /// cluster id (the node id is the caller's to judge).
+    /// Decodes a handshake payload and checks the magic, the version, the
+    /// cluster id and the channel (the node id is the caller's to judge).
     pub fn decode(payload: &[u8; HANDSHAKE_BYTES], cluster_id: u64) -> Result<Handshake, HandshakeError> {
-        let magic: [u8; 8] = payload[0..8].try_into().expect("8 bytes");
+        let [m0, m1, m2, m3, m4, m5, m6, m7, v0, v1, c0, c1, c2, c3, c4, c5, c6, c7, node_id, channel] = *payload;
+        let magic = [m0, m1, m2, m3, m4, m5, m6, m7];
         if magic != MAGIC {
             return Err(HandshakeError::Magic(magic));
         }
-        let version = u16::from_be_bytes(payload[8..10].try_into().expect("2 bytes"));
+        let version = u16::from_be_bytes([v0, v1]);
         if version != PROTOCOL_VERSION {
             return Err(HandshakeError::Version { got: version, expected: PROTOCOL_VERSION });
         }
-        let got = u64::from_be_bytes(payload[10..18].try_into().expect("8 bytes"));
+        let got = u64::from_be_bytes([c0, c1, c2, c3, c4, c5, c6, c7]);
         if got != cluster_id {
             return Err(HandshakeError::Cluster { got, expected: cluster_id });
         }
-        Ok(Handshake { cluster_id, node_id: payload[18] })
+        Ok(Handshake { cluster_id, node_id, channel: Channel::from_byte(channel)? })
     }
 }
 
@@ -63,7 +87,9 @@ async fn read_handshake<R: AsyncRead + Unpin>(reader: &mut R, cluster_id: u64) -
     Ok(Handshake::decode(&payload, cluster_id)?)
 }
 
-async fn with_timeout<T>(
+/// Runs `work` (TLS and Synod handshakes, and for a chunk request the request
+/// itself) within `HANDSHAKE_TIMEOUT_MS`.
+pub async fn with_timeout<T>(
     what: &'static str,
     work: impl std::future::Future<Output = Result<T, ConnectionError>>,
 ) -> Result<T, ConnectionError> {
@@ -74,48 +100,49 @@ async fn with_timeout<T>(
 }
 
 /// The connecting side: sends `ours`, then reads the answer, which must come
-/// from the peer that was dialed.
+/// from the peer that was dialed and name the same channel. The caller bounds
+/// the time (`with_timeout`).
 pub async fn offer<S>(stream: &mut S, ours: Handshake, expected: PeerId) -> Result<(), ConnectionError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     assert_ne!(ours.node_id, expected, "a node never dials itself");
-    with_timeout("outbound handshake", async {
-        write_frame(stream, &ours.encode()).await?;
-        stream.flush().await?;
-        let theirs = read_handshake(stream, ours.cluster_id).await?;
-        if theirs.node_id != expected {
-            return Err(HandshakeError::UnexpectedPeer { expected, got: theirs.node_id }.into());
-        }
-        Ok(())
-    })
-    .await
+    write_frame(stream, &ours.encode()).await?;
+    stream.flush().await?;
+    let theirs = read_handshake(stream, ours.cluster_id).await?;
+    if theirs.node_id != expected {
+        return Err(HandshakeError::UnexpectedPeer { expected, got: theirs.node_id }.into());
+    }
+    if theirs.channel != ours.channel {
+        return Err(
+            HandshakeError::ChannelMismatch { offered: ours.channel as u8, answered: theirs.channel as u8 }.into()
+        );
+    }
+    Ok(())
 }
 
 /// The accepting side: reads the connector's handshake, checks that it comes
-/// from a configured peer other than this node, and only then answers.
-/// Returns the connector's node id.
+/// from a node other than this one that `admit` accepts (a configured peer,
+/// and for members the node its certificate is valid for), and only then
+/// answers with `ours` on the connector's channel. Returns the connector's
+/// handshake. The caller bounds the time (`with_timeout`).
 pub async fn answer<S>(
     stream: &mut S,
     ours: Handshake,
-    is_peer: impl Fn(PeerId) -> bool,
-) -> Result<PeerId, ConnectionError>
+    admit: impl Fn(PeerId) -> Result<(), HandshakeError>,
+) -> Result<Handshake, ConnectionError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    with_timeout("inbound handshake", async {
-        let theirs = read_handshake(stream, ours.cluster_id).await?;
-        if theirs.node_id == ours.node_id {
-            return Err(HandshakeError::OwnNode(theirs.node_id).into());
-        }
-        if !is_peer(theirs.node_id) {
-            return Err(HandshakeError::UnknownNode(theirs.node_id).into());
-        }
-        write_frame(stream, &ours.encode()).await?;
-        stream.flush().await?;
-        Ok(theirs.node_id)
-    })
-    .await
+    let theirs = read_handshake(stream, ours.cluster_id).await?;
+    if theirs.node_id == ours.node_id {
+        return Err(HandshakeError::OwnNode(theirs.node_id).into());
+    }
+    admit(theirs.node_id)?;
+    let answer = Handshake { channel: theirs.channel, ..ours };
+    write_frame(stream, &answer.encode()).await?;
+    stream.flush().await?;
+    Ok(theirs)
 }
 
 #[cfg(test)]
@@ -124,45 +151,57 @@ mod tests {
 
     const CLUSTER: u64 = 0x0102_0304_0506_0708;
 
+    fn hs(node_id: PeerId) -> Handshake {
+        Handshake { cluster_id: CLUSTER, node_id, channel: Channel::Messages }
+    }
+
+    fn peers_only(allowed: PeerId) -> impl Fn(PeerId) -> Result<(), HandshakeError> {
+        move |id| if id == allowed { Ok(()) } else { Err(HandshakeError::UnknownNode(id)) }
+    }
+
     #[test]
     fn encoding_matches_the_documented_layout() {
-        let bytes = Handshake { cluster_id: CLUSTER, node_id: 9 }.encode();
+        let shake = Handshake { cluster_id: CLUSTER, node_id: 9, channel: Channel::SnapshotChunk };
+        let bytes = shake.encode();
         let mut expected = b"SYNODP2P".to_vec();
-        expected.extend_from_slice(&[0, 1]);
+        expected.extend_from_slice(&[0, 2]);
         expected.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
-        expected.push(9);
+        expected.extend_from_slice(&[9, 1]);
         assert_eq!(bytes.to_vec(), expected);
-        assert_eq!(Handshake::decode(&bytes, CLUSTER), Ok(Handshake { cluster_id: CLUSTER, node_id: 9 }));
+        assert_eq!(Handshake::decode(&bytes, CLUSTER), Ok(shake));
     }
 
     #[test]
     fn decode_names_each_bad_field() {
-        let good = Handshake { cluster_id: CLUSTER, node_id: 2 }.encode();
+        let good = hs(2).encode();
         let mut bad = good;
         bad[0] = b'X';
         assert!(matches!(Handshake::decode(&bad, CLUSTER), Err(HandshakeError::Magic(_))));
         let mut bad = good;
-        bad[9] = 2;
-        assert_eq!(Handshake::decode(&bad, CLUSTER), Err(HandshakeError::Version { got: 2, expected: 1 }));
+        bad[9] = 1;
+        assert_eq!(Handshake::decode(&bad, CLUSTER), Err(HandshakeError::Version { got: 1, expected: 2 }));
         assert_eq!(Handshake::decode(&good, 5), Err(HandshakeError::Cluster { got: CLUSTER, expected: 5 }));
+        let mut bad = good;
+        bad[19] = 2;
+        assert_eq!(Handshake::decode(&bad, CLUSTER), Err(HandshakeError::Channel(2)));
     }
 
     #[tokio::test]
     async fn offer_and_answer_agree() {
         let (mut a, mut b) = tokio::io::duplex(256);
-        let connector = offer(&mut a, Handshake { cluster_id: CLUSTER, node_id: 1 }, 2);
-        let acceptor = answer(&mut b, Handshake { cluster_id: CLUSTER, node_id: 2 }, |id| id == 1);
+        let connector = offer(&mut a, hs(1), 2);
+        let acceptor = answer(&mut b, hs(2), peers_only(1));
         let (offered, answered) = tokio::join!(connector, acceptor);
         offered.unwrap();
-        assert_eq!(answered.unwrap(), 1);
+        assert_eq!(answered.unwrap(), hs(1));
     }
 
     #[tokio::test]
     async fn acceptor_refuses_unknown_and_own_ids_without_answering() {
         for (from, expected) in [(3, HandshakeError::UnknownNode(3)), (2, HandshakeError::OwnNode(2))] {
             let (mut a, mut b) = tokio::io::duplex(256);
-            write_frame(&mut a, &Handshake { cluster_id: CLUSTER, node_id: from }.encode()).await.unwrap();
-            let err = answer(&mut b, Handshake { cluster_id: CLUSTER, node_id: 2 }, |id| id == 1).await.unwrap_err();
+            write_frame(&mut a, &hs(from).encode()).await.unwrap();
+            let err = answer(&mut b, hs(2), peers_only(1)).await.unwrap_err();
             assert!(matches!(err, ConnectionError::Handshake(ref e) if *e == expected), "{err}");
             drop(b);
             let mut rest = Vec::new();
@@ -174,10 +213,10 @@ mod tests {
     #[tokio::test]
     async fn connector_refuses_an_answer_from_the_wrong_node() {
         let (mut a, mut b) = tokio::io::duplex(256);
-        let connector = offer(&mut a, Handshake { cluster_id: CLUSTER, node_id: 1 }, 2);
-        let acceptor = answer(&mut b, Handshake { cluster_id: CLUSTER, node_id: 3 }, |id| id == 1);
+        let connector = offer(&mut a, hs(1), 2);
+        let acceptor = answer(&mut b, hs(3), peers_only(1));
         let (offered, answered) = tokio::join!(connector, acceptor);
-        assert_eq!(answered.unwrap(), 1);
+        assert_eq!(answered.unwrap().node_id, 1);
         let err = offered.unwrap_err();
         assert!(
             matches!(err, ConnectionError::Handshake(HandshakeError::UnexpectedPeer { expected: 2, got: 3 })),
@@ -188,8 +227,8 @@ mod tests {
     #[tokio::test]
     async fn wrong_length_is_refused() {
         let (mut a, mut b) = tokio::io::duplex(256);
-        write_frame(&mut a, &[0u8; 20]).await.unwrap();
-        let err = answer(&mut b, Handshake { cluster_id: CLUSTER, node_id: 2 }, |_| true).await.unwrap_err();
-        assert!(matches!(err, ConnectionError::Handshake(HandshakeError::Length { bytes: 20, expected: 19 })));
+        write_frame(&mut a, &[0u8; 19]).await.unwrap();
+        let err = answer(&mut b, hs(2), |_| Ok(())).await.unwrap_err();
+        assert!(matches!(err, ConnectionError::Handshake(HandshakeError::Length { bytes: 19, expected: 20 })));
     }
 }

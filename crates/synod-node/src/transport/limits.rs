@@ -20,3 +20,23 @@ pub const IO_BUFFER_BYTES: usize = 64 * 1024;
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the listener
 /// does not spin.
 pub const ACCEPT_ERROR_PAUSE_MS: u64 = 50;
+
+/// Longest the answer to a snapshot-chunk request may take to write (acceptor)
+/// or to arrive (connector).
+pub const CHUNK_ANSWER_TIMEOUT_MS: u64 = 10_000;
+
+/// Most snapshot-chunk reads running at once on the blocking threads; more
+/// requests are answered "unavailable" (the installer tries another member).
+pub const CHUNK_READS_CONCURRENT_MAX: usize = 2;
+
+/// Most snapshot-chunk connections being served at once (reading or
+/// answering); more are closed after their handshake.
+pub const CHUNK_SERVES_MAX: usize = 8;
+
+/// At most one log line per remote address per this many milliseconds for
+/// refused inbound connections (every refusal is still counted).
+pub const REFUSAL_LOG_INTERVAL_MS: u64 = 5_000;
+
+/// Most remote addresses the refusal log remembers; beyond it, refusals from
+/// new addresses are counted but not logged until old entries expire.
+pub const REFUSAL_LOG_ADDRS_MAX: usize = 1_024;

@@ -1,46 +1,66 @@
-//! The inbound side: accept, handshake, then one reader per peer that decodes
-//! frames and hands each message to `inbound`.
+//! The inbound side: accept, TLS (members), handshake, then either one reader
+//! per peer that decodes frames and hands each message to `inbound`, or one
+//! snapshot-chunk answer.
 //!
 //! A peer has at most one reader. A newer connection from the same peer
 //! replaces the older one (the peer reconnected, so the older one is dead or
 //! dying); the older reader is stopped and awaited before the newer one starts,
-//! so two connections of one peer never interleave their messages.
+//! so two connections of one peer never interleave their messages. With mutual
+//! TLS only the holder of a peer's certificate can open such a connection.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
 use serde::de::DeserializeOwned;
 use tokio::io::BufReader;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::error::ConnectionError;
+use super::chunk::{self, ChunkRefusal, ChunkRequest, ChunkSource};
+use super::error::{ConnectionError, HandshakeError};
 use super::frame::{decode, read_frame};
-use super::handshake::{answer, Handshake};
-use super::limits::{ACCEPT_ERROR_PAUSE_MS, HANDSHAKES_PENDING_MAX, IO_BUFFER_BYTES};
+use super::handshake::{answer, with_timeout, Channel, Handshake};
+use super::limits::{
+    ACCEPT_ERROR_PAUSE_MS, CHUNK_READS_CONCURRENT_MAX, CHUNK_SERVES_MAX, HANDSHAKES_PENDING_MAX, IO_BUFFER_BYTES,
+};
+use super::refusals::Refusals;
 use super::stats::PeerCounters;
+use super::stream::{self, PeerStream, TransportSecurity};
 use super::{stopped, PeerId};
+use crate::tls::cert_is_for_node;
 
 pub struct Listener<M> {
     pub listener: TcpListener,
     pub ours: Handshake,
+    pub security: TransportSecurity,
     pub bans: Arc<super::bans::Bans>,
+    pub refusals: Arc<Refusals>,
     pub peers: Arc<BTreeSet<PeerId>>,
     pub counters: BTreeMap<PeerId, Arc<PeerCounters>>,
     pub frame_bytes_max: usize,
     pub inbound: mpsc::Sender<(PeerId, M)>,
+    pub chunks: Option<Arc<dyn ChunkSource>>,
     pub stop: watch::Receiver<bool>,
 }
 
-type Handshaken = Result<(PeerId, TcpStream), (SocketAddr, ConnectionError)>;
+/// A connection whose handshakes completed.
+enum Accepted {
+    Messages { peer: PeerId, stream: PeerStream },
+    Chunk { peer: PeerId, stream: PeerStream, request: Result<ChunkRequest, ChunkRefusal> },
+}
+
+type Handshaken = Result<Accepted, (SocketAddr, ConnectionError)>;
 
 impl<M: DeserializeOwned + Send + 'static> Listener<M> {
     pub async fn run(mut self) {
         let mut handshakes: JoinSet<Handshaken> = JoinSet::new();
         let mut readers: BTreeMap<PeerId, JoinHandle<()>> = BTreeMap::new();
+        let mut chunk_serves: JoinSet<()> = JoinSet::new();
+        let chunk_permits = Arc::new(Semaphore::new(CHUNK_READS_CONCURRENT_MAX));
         loop {
             tokio::select! {
                 _ = stopped(&mut self.stop) => break,
@@ -52,12 +72,23 @@ impl<M: DeserializeOwned + Send + 'static> Listener<M> {
                     }
                 },
                 Some(done) = handshakes.join_next(), if !handshakes.is_empty() => match done {
-                    Ok(Ok((peer, stream))) => self.replace_reader(&mut readers, peer, stream).await,
-                    Ok(Err((remote, e))) => {
-                        tracing::warn!(%remote, error = %e, "transport: inbound connection refused")
+                    Ok(Ok(Accepted::Messages { peer, stream })) => self.replace_reader(&mut readers, peer, stream).await,
+                    Ok(Ok(Accepted::Chunk { peer, stream, request })) => {
+                        if chunk_serves.len() >= CHUNK_SERVES_MAX {
+                            tracing::warn!(peer, limit = CHUNK_SERVES_MAX, "transport: too many chunk requests, closing");
+                            continue;
+                        }
+                        let (source, permits) = (self.chunks.clone(), Arc::clone(&chunk_permits));
+                        chunk_serves.spawn(async move {
+                            if let Err(e) = chunk::serve(stream, peer, request, source, permits).await {
+                                tracing::warn!(peer, error = %e, "transport: snapshot chunk answer failed");
+                            }
+                        });
                     }
+                    Ok(Err((remote, e))) => self.refusals.record(remote, &e),
                     Err(e) => tracing::warn!(error = %e, "transport: inbound handshake task failed"),
                 },
+                Some(_) = chunk_serves.join_next(), if !chunk_serves.is_empty() => {}
             }
         }
         // Stop accepting first, then end the handshakes in progress, then the
@@ -65,32 +96,42 @@ impl<M: DeserializeOwned + Send + 'static> Listener<M> {
         // transport can answer it any more.
         drop(self.listener);
         handshakes.shutdown().await;
+        chunk_serves.shutdown().await;
         for (_, reader) in readers {
             reader.abort();
             let _ = reader.await;
         }
     }
 
-    fn begin_handshake(&self, handshakes: &mut JoinSet<Handshaken>, mut stream: TcpStream, remote: SocketAddr) {
+    fn begin_handshake(&self, handshakes: &mut JoinSet<Handshaken>, tcp: TcpStream, remote: SocketAddr) {
         if handshakes.len() >= HANDSHAKES_PENDING_MAX {
             tracing::warn!(%remote, limit = HANDSHAKES_PENDING_MAX, "transport: too many pending handshakes, closing");
             return;
         }
         let ours = self.ours;
         let peers = Arc::clone(&self.peers);
+        let security = self.security.clone();
         handshakes.spawn(async move {
-            let result = async {
-                stream.set_nodelay(true)?;
-                answer(&mut stream, ours, |id| peers.contains(&id)).await
-            };
-            match result.await {
-                Ok(peer) => Ok((peer, stream)),
-                Err(e) => Err((remote, e)),
-            }
+            // TLS, the Synod handshake and a chunk request all count against
+            // one handshake timeout.
+            let result = with_timeout("inbound handshake", async {
+                tcp.set_nodelay(true)?;
+                let (mut stream, cert) = stream::accept(tcp, &security).await?;
+                let admit = |id: PeerId| admit(id, &peers, &security, cert.as_ref());
+                let theirs = answer(&mut stream, ours, admit).await?;
+                Ok(match theirs.channel {
+                    Channel::Messages => Accepted::Messages { peer: theirs.node_id, stream },
+                    Channel::SnapshotChunk => {
+                        let request = chunk::read_request(&mut stream).await?;
+                        Accepted::Chunk { peer: theirs.node_id, stream, request }
+                    }
+                })
+            });
+            result.await.map_err(|e| (remote, e))
         });
     }
 
-    async fn replace_reader(&self, readers: &mut BTreeMap<PeerId, JoinHandle<()>>, peer: PeerId, stream: TcpStream) {
+    async fn replace_reader(&self, readers: &mut BTreeMap<PeerId, JoinHandle<()>>, peer: PeerId, stream: PeerStream) {
         if let Some(older) = readers.remove(&peer) {
             older.abort();
             let _ = older.await;
@@ -106,17 +147,37 @@ impl<M: DeserializeOwned + Send + 'static> Listener<M> {
     }
 }
 
+/// The acceptor's judgement of a claimed node id: a configured peer, and with
+/// mutual TLS one that the client certificate is valid for. This is what stops
+/// a member (or anyone holding a member's certificate) from speaking as another.
+fn admit(
+    id: PeerId,
+    peers: &BTreeSet<PeerId>,
+    security: &TransportSecurity,
+    cert: Option<&CertificateDer<'static>>,
+) -> Result<(), HandshakeError> {
+    if !peers.contains(&id) {
+        return Err(HandshakeError::UnknownNode(id));
+    }
+    match (security, cert) {
+        (TransportSecurity::Plain, _) => Ok(()),
+        (TransportSecurity::Mutual(_), None) => Err(HandshakeError::NoCertificate),
+        (TransportSecurity::Mutual(_), Some(cert)) if cert_is_for_node(cert, id) => Ok(()),
+        (TransportSecurity::Mutual(_), Some(_)) => Err(HandshakeError::CertificateMismatch { claimed: id }),
+    }
+}
+
 /// Reads frames from one peer until the connection ends. When `inbound` is full
 /// the reader waits, and so TCP flow control slows the peer down.
 async fn read_loop<M: DeserializeOwned>(
     peer: PeerId,
-    stream: TcpStream,
+    stream: PeerStream,
     frame_bytes_max: usize,
     inbound: mpsc::Sender<(PeerId, M)>,
     counters: Arc<PeerCounters>,
     bans: Arc<super::bans::Bans>,
 ) {
-    let remote = stream.peer_addr().ok();
+    let remote = stream.peer_addr();
     let mut reader = BufReader::with_capacity(IO_BUFFER_BYTES, stream);
     loop {
         let received = match read_frame(&mut reader, frame_bytes_max).await {

@@ -1,9 +1,25 @@
-//! Node-to-node transport: length-prefixed postcard messages over TCP, one
-//! stream per ordered pair of nodes, with bounded per-peer queues.
+//! Node-to-node transport: length-prefixed postcard messages over TCP, mutual
+//! TLS for Multi-Paxos members, one stream per ordered pair of nodes, with
+//! bounded per-peer queues, and one-shot snapshot-chunk connections.
+//!
+//! # Security
+//!
+//! `TransportSecurity::Mutual(TlsMaterial)` (members; required by
+//! `Node::start`): every connection is TLS with certificates on both sides,
+//! trusting only the cluster CA. Node `N`'s certificate carries the DNS
+//! subjectAltName `node-N.synod` (decimal, no leading zeros; `crate::tls`).
+//! The connector checks the acceptor's certificate for the name of the node it
+//! dialed. The acceptor requires a client certificate (rustls
+//! `WebPkiClientVerifier`) and, after TLS, admits the Synod handshake's node
+//! id only if that certificate is valid for it (rustls-webpki's name check):
+//! a member speaks only as itself. `TransportSecurity::Plain` (the open
+//! proof-of-work network) runs the same bytes over plain TCP. Every refused
+//! inbound connection is counted (`Transport::refusals`) and logged at most
+//! once per remote IP per `REFUSAL_LOG_INTERVAL_MS` (5 s).
 //!
 //! # Wire format
 //!
-//! All integers are big-endian.
+//! All integers are big-endian; with TLS, all of this is inside it.
 //!
 //! **Frame.** Every frame, in both directions, is
 //! `length u32 || payload (length bytes)`. The length counts the payload only.
@@ -12,33 +28,41 @@
 //! the payload. A sender never sends one: `send` refuses it with `TooLarge`.
 //!
 //! **Handshake.** The first frame on a new connection, from the connecting
-//! side, is the handshake; its payload is exactly 19 bytes:
+//! side, is the handshake; its payload is exactly 20 bytes:
 //!
 //! | offset | bytes | field | value |
 //! |---|---|---|---|
 //! | 0 | 8 | magic | ASCII `SYNODP2P` (`53 59 4e 4f 44 50 32 50`) |
-//! | 8 | 2 | version | u16, `1` |
+//! | 8 | 2 | version | u16, `2` |
 //! | 10 | 8 | cluster_id | u64 |
 //! | 18 | 1 | node_id | u8, the sender's id |
+//! | 19 | 1 | channel | u8, `0` messages, `1` one snapshot-chunk request |
 //!
-//! so on the wire it is the 23 bytes `00 00 00 13 || payload`. The acceptor
+//! so on the wire it is the 24 bytes `00 00 00 14 || payload`. The acceptor
 //! reads it and, only if it is valid, answers with its own handshake frame (same
-//! layout, its own node id). The acceptor closes the connection without answering
-//! on a handshake length other than 19, a wrong magic, a different version, a
-//! different cluster id, a node id that is its own, or a node id that is not in
-//! its `peers`. The connector closes the connection on an answer with a length
-//! other than 19, a wrong magic, version or cluster id, or a node id other than
-//! the one it dialed. Either side gives up on a handshake not completed within
-//! 5 s. Every refusal is a typed error logged with `tracing::warn`, never a panic.
+//! layout, its own node id, the connector's channel). The acceptor closes the
+//! connection without answering on a handshake length other than 20, a wrong
+//! magic, a different version, a different cluster id, an unknown channel, a
+//! node id that is its own, a node id that is not in its `peers`, or (mutual
+//! TLS) a node id the client certificate is not valid for. The connector closes
+//! the connection on an answer with a length other than 20, a wrong magic,
+//! version, cluster id or channel, or a node id other than the one it dialed.
+//! The TLS handshake, the Synod handshake and (channel 1) the request frame
+//! must complete within 5 s on either side; at most 64 inbound connections are
+//! in that phase at once. Every refusal is a typed error, never a panic.
 //!
-//! **Messages.** After the handshake, only the connector sends: each frame's
+//! **Snapshot chunks (channel 1)**: see `chunk.rs`. One request frame, one
+//! answer frame, close; served on blocking threads, at most
+//! `CHUNK_READS_CONCURRENT_MAX` (2) reads at once.
+//!
+//! **Messages (channel 0).** After the handshake, only the connector sends: each frame's
 //! payload is one message encoded with postcard 1.x (serde data model), with no
 //! bytes left over (a payload with trailing bytes, or one that does not decode,
 //! closes the connection). The acceptor sends nothing after its handshake; any
 //! byte it sends makes the connector close the connection. Each node therefore
 //! sends to a peer only on its own outbound connection to that peer and
 //! receives only on the connections that peers opened to it: each ordered pair
-//! of nodes has one TCP stream, and messages on it arrive in the order sent.
+//! of nodes has one stream, and messages on it arrive in the order sent.
 //! Both sides set `TCP_NODELAY`.
 //!
 //! **Delivery.** At most once, in order per sender. A message is lost if the
@@ -62,6 +86,7 @@
 
 mod backoff;
 mod bans;
+mod chunk;
 mod config;
 mod error;
 /// Public only for the fuzz targets (fuzz/): the pure decoders.
@@ -72,7 +97,9 @@ pub mod handshake;
 mod limits;
 mod listener;
 mod peer;
+mod refusals;
 mod stats;
+mod stream;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
@@ -86,16 +113,19 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+pub use chunk::{ChunkClient, ChunkRefusal, ChunkRequest, ChunkSource, CHUNK_REQUEST_BYTES};
 pub use config::{
     TransportConfig, FRAME_BYTES_MAX_DEFAULT, QUEUE_MESSAGES_MAX_DEFAULT, RECONNECT_BACKOFF_MAX_MS_DEFAULT,
     RECONNECT_BACKOFF_MIN_MS_DEFAULT,
 };
-pub use error::{ConfigError, ConnectionError, HandshakeError, SendError, TransportError};
-pub use handshake::{HANDSHAKE_BYTES, MAGIC, PROTOCOL_VERSION};
+pub use error::{ChunkFetchError, ConfigError, ConnectionError, HandshakeError, SendError, TransportError};
+pub use handshake::{Channel, HANDSHAKE_BYTES, MAGIC, PROTOCOL_VERSION};
+pub use limits::{CHUNK_READS_CONCURRENT_MAX, HANDSHAKE_TIMEOUT_MS};
 pub use stats::PeerStats;
+pub use stream::TransportSecurity;
 
 use backoff::Backoff;
-use handshake::Handshake;
+use handshake::{Channel as HandshakeChannel, Handshake};
 use listener::Listener;
 use peer::Outbound;
 use stats::PeerCounters;
@@ -119,6 +149,8 @@ pub struct Transport<M> {
     listener: JoinHandle<()>,
     stop: watch::Sender<bool>,
     bans: Arc<bans::Bans>,
+    refusals: Arc<refusals::Refusals>,
+    chunk_client: ChunkClient,
     _messages: PhantomData<fn(M) -> M>,
 }
 
@@ -143,13 +175,25 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
         config: TransportConfig,
         inbound: mpsc::Sender<(PeerId, M)>,
     ) -> Result<Self, TransportError> {
+        Self::start_serving(listener, config, inbound, None).await
+    }
+
+    /// `start_on`, and answers peers' snapshot-chunk requests (channel 1) from
+    /// `chunks` (without it they are refused as not served).
+    pub async fn start_serving(
+        listener: TcpListener,
+        config: TransportConfig,
+        inbound: mpsc::Sender<(PeerId, M)>,
+        chunks: Option<Arc<dyn ChunkSource>>,
+    ) -> Result<Self, TransportError> {
         config.validate()?;
         let local_addr =
             listener.local_addr().map_err(|source| TransportError::Bind { addr: config.listen, source })?;
         if config.listen.port() != 0 && config.listen != local_addr {
             return Err(ConfigError::ListenMismatch { configured: config.listen, bound: local_addr }.into());
         }
-        let ours = Handshake { cluster_id: config.cluster_id, node_id: config.node_id };
+        let ours =
+            Handshake { cluster_id: config.cluster_id, node_id: config.node_id, channel: HandshakeChannel::Messages };
         let (stop, stop_rx) = watch::channel(false);
 
         let mut peers = BTreeMap::new();
@@ -160,6 +204,7 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
                 peer,
                 addr,
                 ours,
+                security: config.security.clone(),
                 queue: queue_rx,
                 counters: Arc::clone(&counters),
                 backoff: Backoff::new(
@@ -174,18 +219,24 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
         }
 
         let bans = Arc::new(bans::Bans::default());
+        let refusals = Arc::new(refusals::Refusals::default());
         let listener = Listener {
             listener,
             ours,
+            security: config.security.clone(),
             bans: Arc::clone(&bans),
+            refusals: Arc::clone(&refusals),
             peers: Arc::new(config.peers.keys().copied().collect::<BTreeSet<_>>()),
             counters: peers.iter().map(|(&id, handle)| (id, Arc::clone(&handle.counters))).collect(),
             frame_bytes_max: config.frame_bytes_max,
             inbound,
+            chunks,
             stop: stop_rx,
         };
         let listener = tokio::spawn(listener.run());
         assert_eq!(peers.len(), config.peers.len());
+        let chunk_client =
+            ChunkClient { ours, security: config.security.clone(), peers: Arc::new(config.peers.clone()) };
         Ok(Transport {
             local_addr,
             frame_bytes_max: config.frame_bytes_max,
@@ -193,6 +244,8 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
             listener,
             stop,
             bans,
+            refusals,
+            chunk_client,
             _messages: PhantomData,
         })
     }
@@ -231,6 +284,17 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
     /// True while `peer` is banned.
     pub fn is_banned(&self, peer: PeerId) -> bool {
         self.bans.is_banned(peer)
+    }
+
+    /// Inbound connections refused so far (TLS failures, bad or unauthorised
+    /// handshakes, timeouts).
+    pub fn refusals(&self) -> u64 {
+        self.refusals.count()
+    }
+
+    /// A client for peers' snapshot chunks, over this transport's security.
+    pub fn chunk_client(&self) -> ChunkClient {
+        self.chunk_client.clone()
     }
 
     /// Per-peer status: connected, queued, sent, dropped, reconnects, received.

@@ -1,22 +1,23 @@
-//! The outbound task of one peer: connect, handshake, drain the peer's queue in
-//! batches; on any error drop the connection, back off, reconnect.
+//! The outbound task of one peer: connect, TLS (members), handshake, drain the
+//! peer's queue in batches; on any error drop the connection, back off,
+//! reconnect.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use super::backoff::Backoff;
 use super::error::ConnectionError;
 use super::frame::{write_frame, FRAME_PREFIX_BYTES};
-use super::handshake::{offer, Handshake};
+use super::handshake::{offer, with_timeout, Handshake};
 use super::limits::{CONNECT_TIMEOUT_MS, IO_BUFFER_BYTES, WRITE_BATCH_BYTES_MAX};
 use super::stats::PeerCounters;
+use super::stream::{self, PeerStream, TransportSecurity};
 use super::{stopped, PeerId};
 
 /// How a connection's pump ended without an error.
@@ -29,6 +30,7 @@ pub struct Outbound {
     pub peer: PeerId,
     pub addr: SocketAddr,
     pub ours: Handshake,
+    pub security: TransportSecurity,
     pub queue: mpsc::Receiver<Vec<u8>>,
     pub counters: Arc<PeerCounters>,
     pub backoff: Backoff,
@@ -41,7 +43,7 @@ impl Outbound {
         loop {
             let connected = tokio::select! {
                 _ = stopped(&mut self.stop) => return,
-                connected = connect(self.addr, self.ours, self.peer) => connected,
+                connected = connect(self.addr, self.ours, &self.security, self.peer) => connected,
             };
             match connected {
                 Ok(stream) => {
@@ -80,8 +82,8 @@ impl Outbound {
     /// Writes queued messages until the connection fails or the transport stops.
     /// Each batch is every message queued at the time (up to `WRITE_BATCH_BYTES_MAX`),
     /// written into the buffer and then flushed once.
-    async fn pump(&mut self, stream: TcpStream) -> Result<Ended, ConnectionError> {
-        let (mut reader, writer) = stream.into_split();
+    async fn pump(&mut self, stream: PeerStream) -> Result<Ended, ConnectionError> {
+        let (mut reader, writer) = tokio::io::split(stream);
         let mut writer = BufWriter::with_capacity(IO_BUFFER_BYTES, writer);
         loop {
             let first = tokio::select! {
@@ -104,20 +106,30 @@ impl Outbound {
     }
 }
 
-async fn connect(addr: SocketAddr, ours: Handshake, peer: PeerId) -> Result<TcpStream, ConnectionError> {
+async fn connect(
+    addr: SocketAddr,
+    ours: Handshake,
+    security: &TransportSecurity,
+    peer: PeerId,
+) -> Result<PeerStream, ConnectionError> {
     let connecting = tokio::time::timeout(Duration::from_millis(CONNECT_TIMEOUT_MS), TcpStream::connect(addr));
-    let mut stream = match connecting.await {
-        Ok(stream) => stream?,
+    let tcp = match connecting.await {
+        Ok(tcp) => tcp?,
         Err(_) => return Err(ConnectionError::Timeout { what: "connect", ms: CONNECT_TIMEOUT_MS }),
     };
-    stream.set_nodelay(true)?;
-    offer(&mut stream, ours, peer).await?;
-    Ok(stream)
+    tcp.set_nodelay(true)?;
+    // The TLS handshake counts inside the handshake timeout.
+    with_timeout("outbound handshake", async {
+        let mut stream = stream::connect(tcp, security, peer).await?;
+        offer(&mut stream, ours, peer).await?;
+        Ok(stream)
+    })
+    .await
 }
 
 /// Completes only when the connection is unusable: end of stream, an error,
 /// or data the acceptor must not send.
-async fn watch_closed(reader: &mut OwnedReadHalf) -> ConnectionError {
+async fn watch_closed(reader: &mut ReadHalf<PeerStream>) -> ConnectionError {
     let mut byte = [0u8; 1];
     match reader.read(&mut byte).await {
         Ok(0) => ConnectionError::Closed,
@@ -129,7 +141,7 @@ async fn watch_closed(reader: &mut OwnedReadHalf) -> ConnectionError {
 /// Writes `first` and then whatever else is queued right now, flushes, and
 /// returns how many messages were written.
 async fn write_batch(
-    writer: &mut BufWriter<OwnedWriteHalf>,
+    writer: &mut BufWriter<WriteHalf<PeerStream>>,
     queue: &mut mpsc::Receiver<Vec<u8>>,
     first: Vec<u8>,
 ) -> Result<u64, ConnectionError> {
