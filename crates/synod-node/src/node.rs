@@ -178,7 +178,9 @@ impl Node {
 
             let (inputs_tx, inputs_rx) = std::sync::mpsc::sync_channel(CONSENSUS_INPUTS_MAX);
             let (persist_tx, persist_rx) = std::sync::mpsc::channel();
-            let (apply_tx, apply_rx) = std::sync::mpsc::channel();
+            let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(
+                crate::cluster::consensus::apply_channel_capacity(&replica.options().limits),
+            );
             let (applied_tx, applied_rx) = tokio::sync::watch::channel(applied_at_start);
             let mut http_urls: BTreeMap<u8, String> =
                 config.peers.iter().map(|p| (p.id, format!("http://{}", p.http_addr))).collect();
@@ -216,7 +218,9 @@ impl Node {
                 while let Some((from, message)) = net_rx.recv().await {
                     // The transport authenticated `from` in the handshake.
                     if message.from != from {
-                        tracing::warn!(from, claimed = message.from, "message with a forged sender dropped");
+                        // Counted, logged and scored by the consensus thread.
+                        let reason = crate::cluster::refusals::PeerRefusal::ForgedSender;
+                        let _ = forward.try_send(Input::Refused { peer: from, reason });
                         continue;
                     }
                     // A full inbox drops the message; the replica retransmits.
@@ -253,6 +257,7 @@ impl Node {
                 transport: t,
                 persist: persist_tx,
                 apply: apply_tx,
+                refusals: Default::default(),
             };
             threads.push(spawn("synod-consensus", move || consensus.run()));
             let s = shared.clone();

@@ -150,6 +150,7 @@ pub mod limits;
 pub mod message;
 pub mod options;
 pub mod replica;
+pub mod validate;
 
 pub use ballot::{Ballot, NodeId, Slot};
 pub use command::{Batch, BatchId, ChosenConfig, ClusterConfig, Command};
@@ -162,3 +163,4 @@ pub use message::{Body, Message, PromiseEntry, Snapshot};
 pub use options::BugInjection;
 pub use options::ReplicaOptions;
 pub use replica::{Replica, ReplicaStats};
+pub use validate::Refusal;

@@ -33,6 +33,18 @@ pub struct Limits {
     pub pending_reads_max: usize,
     /// Accept retransmissions per peer per tick.
     pub retransmit_per_tick_max: usize,
+    /// Slots handed to the driver as `Action::Apply` but not yet reported
+    /// applied (`Event::Applied`). The replica emits no `Apply` past it,
+    /// fetches no further ahead than it allows, and a leader whose own
+    /// applier lags that far refuses new proposals (`TooManyInflight`), so
+    /// the driver's apply queue and the chosen-but-unapplied log stay
+    /// bounded.
+    #[serde(default = "default_apply_ahead_max")]
+    pub apply_ahead_max: u64,
+}
+
+fn default_apply_ahead_max() -> u64 {
+    64
 }
 
 impl Default for Limits {
@@ -46,6 +58,7 @@ impl Default for Limits {
             promise_entries_max: 512,
             pending_reads_max: 1024,
             retransmit_per_tick_max: 64,
+            apply_ahead_max: default_apply_ahead_max(),
         }
     }
 }
