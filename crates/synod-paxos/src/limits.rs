@@ -19,7 +19,9 @@ pub struct Limits {
     /// Largest `Batch::bytes` accepted by `Propose`.
     pub value_bytes_max: usize,
     /// Largest estimated encoded message. Fetch replies and promises are
-    /// cut to fit. `InstallSnapshot` is exempt (its blob is the driver's).
+    /// cut to fit. An `InstallSnapshot` is not cut (its blob is the
+    /// driver's), but a receiver refuses any message above it, that one
+    /// included (`validate.rs`).
     pub message_bytes_max: usize,
     /// Messages held for durability, per destination. Past it new messages
     /// to that peer are dropped; retransmission recovers them.

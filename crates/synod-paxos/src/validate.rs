@@ -23,10 +23,13 @@
 //!    their count limit; the whole message within `message_bytes_max`; each
 //!    batch within `value_bytes_max`; every configuration valid (1..=7
 //!    members, no duplicates) and equal to ours (membership is fixed).
-//! 5. *Consistency*: nothing claimed chosen may differ from a value this
-//!    replica knows chosen, and an `Accept` or `Promise` may not carry a
-//!    second value for a (ballot, slot) pair this replica already holds a
-//!    value for. Either means a faulty or malicious member.
+//! 5. *Consistency*: nothing claimed chosen (a `FetchReply` entry, a
+//!    `Promise` entry marked chosen) may differ from a value this replica
+//!    knows chosen, and an `Accept` or `Promise` may not carry a second
+//!    value for a (ballot, slot) pair this replica already holds a value
+//!    for. Either means a faulty or malicious member. (An `Accept` whose
+//!    value differs from the chosen one is not refused: a leader deposed
+//!    by a higher ballot sends those honestly; the acceptor nacks it.)
 
 use std::collections::BTreeMap;
 
@@ -101,7 +104,7 @@ pub enum Refusal {
     /// A configuration other than ours (membership is fixed).
     ConfigConflict,
     /// A value claimed chosen that differs from one this replica knows
-    /// chosen (or a proposal contradicting it).
+    /// chosen.
     ChosenConflict,
     /// A second value for a (ballot, slot) pair: one ballot proposes one
     /// value per slot.
@@ -194,9 +197,9 @@ pub(crate) fn check(view: &View, message: &Message) -> Result<(), Refusal> {
             slot_field(*commit_index)?;
             senders_ballot(view, from, *ballot)?;
             command_shape(view, command)?;
-            if view.chosen.get(slot).is_some_and(|known| known != command) {
-                return Err(Refusal::ChosenConflict);
-            }
+            // No check against a value known chosen: a leader deposed before
+            // it heard of a higher ballot honestly proposes, at its stale
+            // ballot, a value other than the one chosen later.
             match view.accepted.get(slot) {
                 Some(held) if held.ballot == *ballot && held.command != *command => Err(Refusal::BallotValueConflict),
                 _ => Ok(()),

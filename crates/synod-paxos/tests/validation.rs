@@ -176,9 +176,6 @@ fn a_value_conflicting_with_a_known_chosen_one_is_refused() {
     assert_ne!(known, batch(99, 1));
     let lie = Body::FetchReply { from_slot: 3, entries: vec![(3, batch(99, 1))], commit_index: 5 };
     assert_refused(&mut cluster, leader, follower, lie, Refusal::ChosenConflict);
-    let ballot = cluster.replica(leader).promised();
-    let accept = Body::Accept { ballot, slot: 3, command: batch(99, 1), commit_index: 5 };
-    assert_refused(&mut cluster, leader, follower, accept, Refusal::ChosenConflict);
     // The same value again is fine (a retransmission).
     let same = Body::FetchReply { from_slot: 3, entries: vec![(3, known)], commit_index: 5 };
     let actions = deliver_to(&mut cluster, follower, Message { from: leader, to: follower, body: same });
