@@ -23,6 +23,13 @@ pub struct PeerLabels {
     pub peer: u8,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    pub peer: u8,
+    /// A stable reason name (`PeerRefusal::as_str`).
+    pub reason: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub proposals: Counter,
@@ -52,6 +59,8 @@ pub struct Metrics {
     /// 1 if connected to the peer.
     pub peer_connected: Family<PeerLabels, Gauge>,
     pub http_seconds: Family<HttpLabels, Histogram>,
+    /// Peer messages refused before reaching consensus, by peer and reason.
+    pub peer_messages_refused: Family<RefusalLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -81,6 +90,7 @@ impl Default for Metrics {
             peer_queue: Family::default(),
             peer_connected: Family::default(),
             http_seconds: Family::new_with_constructor(latency_histogram),
+            peer_messages_refused: Family::default(),
             registry: Registry::default(),
         };
         registry.register("proposals", "Batches proposed to consensus", m.proposals.clone());
@@ -131,6 +141,11 @@ impl Default for Metrics {
             "HTTP request latency by method, route and status",
             Unit::Seconds,
             m.http_seconds.clone(),
+        );
+        registry.register(
+            "peer_messages_refused",
+            "Peer messages refused before reaching consensus (a faulty or malicious member), by peer and reason",
+            m.peer_messages_refused.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -199,7 +199,9 @@ impl Node {
 
             let (inputs_tx, inputs_rx) = std::sync::mpsc::sync_channel(CONSENSUS_INPUTS_MAX);
             let (persist_tx, persist_rx) = std::sync::mpsc::channel();
-            let (apply_tx, apply_rx) = std::sync::mpsc::channel();
+            let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(
+                crate::cluster::consensus::apply_channel_capacity(&replica.options().limits),
+            );
             let (applied_tx, applied_rx) = tokio::sync::watch::channel(applied_at_start);
             let mut http_urls: BTreeMap<u8, String> =
                 config.peers.iter().map(|p| (p.id, format!("http://{}", p.http_addr))).collect();
@@ -240,7 +242,9 @@ impl Node {
                     // The transport authenticated `from`: the handshake's node
                     // id must match the peer's TLS certificate.
                     if message.from != from {
-                        tracing::warn!(from, claimed = message.from, "message with a forged sender dropped");
+                        // Counted, logged and scored by the consensus thread.
+                        let reason = crate::cluster::refusals::PeerRefusal::ForgedSender;
+                        let _ = forward.try_send(Input::Refused { peer: from, reason });
                         continue;
                     }
                     // A full inbox drops the message; the replica retransmits.
@@ -277,6 +281,7 @@ impl Node {
                 transport: t,
                 persist: persist_tx,
                 apply: apply_tx,
+                refusals: Default::default(),
             };
             threads.push(spawn("synod-consensus", move || consensus.run()));
             let s = shared.clone();

@@ -9,6 +9,15 @@ pub type NodeId = u8;
 /// and an index of 0 means "nothing yet".
 pub type Slot = u64;
 
+/// The highest round any ballot may carry. Far below `u64::MAX`, so a
+/// campaign's `round + 1` can never overflow; at one election per
+/// millisecond it lasts 146 million years.
+pub const ROUND_MAX: u64 = 1 << 62;
+
+/// The highest slot any message may name (same reasoning as `ROUND_MAX`:
+/// `slot + 1` never overflows).
+pub const SLOT_MAX: Slot = 1 << 62;
+
 /// A Paxos ballot (proposal number). Totally ordered by `round`, then `node`,
 /// so two proposers never share a ballot: each owns the ballots carrying its
 /// own `node`.
@@ -27,11 +36,14 @@ impl Ballot {
         Ballot { round, node }
     }
 
-    /// The smallest ballot owned by `node` that is strictly above `self`.
-    pub fn next_for(self, node: NodeId) -> Ballot {
-        let next = Ballot { round: self.round + 1, node };
+    /// The smallest ballot owned by `node` that is strictly above `self`,
+    /// or `None` past `ROUND_MAX` (peers cannot make us reach it: the
+    /// validator refuses rounds above it, see `validate.rs`).
+    pub fn next_for(self, node: NodeId) -> Option<Ballot> {
+        let round = self.round.checked_add(1).filter(|r| *r <= ROUND_MAX)?;
+        let next = Ballot { round, node };
         assert!(next > self);
-        next
+        Some(next)
     }
 }
 

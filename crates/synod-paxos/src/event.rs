@@ -5,6 +5,7 @@ use crate::command::Command;
 use crate::durable::{PersistOp, PersistToken};
 use crate::error::{ProposeError, ReadError};
 use crate::message::{Message, Snapshot};
+use crate::validate::Refusal;
 
 /// Input to `Replica::step`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +33,11 @@ pub enum Event {
     /// the unchanged applied index) when it stopped early; the replica then
     /// resumes catching up from `upto_slot + 1`.
     SnapshotInstalled { upto_slot: Slot },
+    /// The state machine finished applying every slot up to `upto_slot`
+    /// (at most the last `Apply` handed to it). The replica hands out at
+    /// most `Limits::apply_ahead_max` slots beyond the last report, so a
+    /// driver that never sends this sees applies stop there.
+    Applied { upto_slot: Slot },
 }
 
 /// Output of `Replica::step`, to be executed in order.
@@ -92,6 +98,13 @@ pub enum Action {
     RoleChanged {
         role: RoleKind,
         ballot: Ballot,
+    },
+    /// A peer's message failed validation (`validate.rs`) and changed
+    /// nothing. A refusal means a faulty or malicious member (or a bug): the
+    /// driver counts it, and may disconnect a peer that keeps sending them.
+    MessageRefused {
+        from: NodeId,
+        reason: Refusal,
     },
 }
 

@@ -35,7 +35,12 @@
 //!             Action::ReadReady { request_id, index } => clients.serve_read(request_id, index),
 //!             Action::ReadRejected { request_id, error } => clients.reject_or_forward(request_id, error),
 //!             Action::RoleChanged { .. } => metrics.role(..),
+//!             // A peer's message failed validation and changed nothing.
+//!             Action::MessageRefused { from, reason } => peers.score(from, reason),
 //!         }
+//!         // Flow control: report the state machine's progress; at most
+//!         // `Limits::apply_ahead_max` slots are handed out beyond it.
+//!         feed(Event::Applied { upto_slot: state_machine.applied() });
 //!     }
 //! }
 //! ```
@@ -52,6 +57,14 @@
 //! Ballots (`Ballot { round, node }`) are ordered by round then node. An
 //! acceptor keeps one promised ballot for all slots (Multi-Paxos: a single
 //! Phase 1 covers every slot from the candidate's first unchosen slot on).
+//!
+//! ## Validation
+//!
+//! Every message from a peer passes `validate.rs` before a handler sees it
+//! (recipient, sender, slot and ballot bounds, entry ranges, sizes,
+//! configurations, conflicts with values known chosen). A refused one
+//! changes nothing and comes back as `Action::MessageRefused`. Handlers'
+//! assertions guard the replica's own invariants only.
 //!
 //! ## Messages and persistence order
 //!
@@ -115,8 +128,10 @@
 //! Membership is fixed for now: `Event::Propose` refuses a `Config` with
 //! other members (`ProposeError::MembershipChange`), `recover` refuses a
 //! durable configuration other than the options' (`OptionsError::
-//! ConfigMismatch`), and an `assert!` (on in release) stops a replica that
-//! learns a chosen `Config` different from its own. A later issue replaces
+//! ConfigMismatch`), a peer message carrying a `Config` with other members
+//! is refused (`validate.rs`, `Refusal::ConfigConflict`), and an `assert!`
+//! (on in release) still guards the replica's own paths against adopting
+//! one. A later issue replaces
 //! that assertion with a real reconfiguration protocol (an α-window, where
 //! the configuration chosen at slot `s` governs slots from `s + α`, which
 //! bounds the pipeline to α slots; or joint consensus, where quorums of both
@@ -129,7 +144,8 @@
 //! ## Limits
 //!
 //! See [`limits::Limits`]: in-flight slots, value size, message size,
-//! per-peer held messages, catch-up chunk, promise size, pending reads.
+//! per-peer held messages, catch-up chunk, promise size, pending reads,
+//! slots applied ahead of the driver's reports.
 
 //! ## Testing
 //!
@@ -150,6 +166,7 @@ pub mod limits;
 pub mod message;
 pub mod options;
 pub mod replica;
+pub mod validate;
 
 pub use ballot::{Ballot, NodeId, Slot};
 pub use command::{Batch, BatchId, ChosenConfig, ClusterConfig, Command};
@@ -162,3 +179,4 @@ pub use message::{Body, Message, PromiseEntry, Snapshot};
 pub use options::BugInjection;
 pub use options::ReplicaOptions;
 pub use replica::{Replica, ReplicaStats};
+pub use validate::Refusal;

@@ -19,7 +19,9 @@ pub struct Limits {
     /// Largest `Batch::bytes` accepted by `Propose`.
     pub value_bytes_max: usize,
     /// Largest estimated encoded message. Fetch replies and promises are
-    /// cut to fit. `InstallSnapshot` is exempt (its blob is the driver's).
+    /// cut to fit. An `InstallSnapshot` is not cut (its blob is the
+    /// driver's), but a receiver refuses any message above it, that one
+    /// included (`validate.rs`).
     pub message_bytes_max: usize,
     /// Messages held for durability, per destination. Past it new messages
     /// to that peer are dropped; retransmission recovers them.
@@ -33,6 +35,18 @@ pub struct Limits {
     pub pending_reads_max: usize,
     /// Accept retransmissions per peer per tick.
     pub retransmit_per_tick_max: usize,
+    /// Slots handed to the driver as `Action::Apply` but not yet reported
+    /// applied (`Event::Applied`). The replica emits no `Apply` past it,
+    /// fetches no further ahead than it allows, and a leader whose own
+    /// applier lags that far refuses new proposals (`TooManyInflight`), so
+    /// the driver's apply queue and the chosen-but-unapplied log stay
+    /// bounded.
+    #[serde(default = "default_apply_ahead_max")]
+    pub apply_ahead_max: u64,
+}
+
+fn default_apply_ahead_max() -> u64 {
+    64
 }
 
 impl Default for Limits {
@@ -46,6 +60,7 @@ impl Default for Limits {
             promise_entries_max: 512,
             pending_reads_max: 1024,
             retransmit_per_tick_max: 64,
+            apply_ahead_max: default_apply_ahead_max(),
         }
     }
 }

@@ -92,6 +92,7 @@ impl ReplicaOptions {
             || l.outbound_per_peer_max == 0
             || l.pending_reads_max == 0
             || l.retransmit_per_tick_max == 0
+            || l.apply_ahead_max == 0
             || (l.promise_entries_max as u64) < l.inflight_slots_max
         {
             return Err(OptionsError::Limits);

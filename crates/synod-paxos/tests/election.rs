@@ -54,14 +54,18 @@ fn cut_off_leader_steps_down_and_a_new_one_takes_over() {
 #[test]
 fn nack_carries_the_higher_ballot_and_the_loser_steps_down() {
     let mut cluster = Cluster::new(3, 2);
+    // A first leader's ballot becomes stale once a second leader is elected.
+    let first = cluster.elect();
+    let stale = cluster.replica(first).promised();
+    cluster.crash(first);
     let leader = cluster.elect();
-    let follower = if leader == 1 { 2 } else { 1 };
+    let follower = (1..=3).find(|id| *id != leader && *id != first).unwrap();
+    cluster.net.clear();
     // A heartbeat from an older ballot is refused with the current promise.
-    let stale = Ballot::new(0, leader);
     cluster.step(
         follower,
         Event::Receive(Message {
-            from: leader,
+            from: first,
             to: follower,
             body: Body::Heartbeat { ballot: stale, commit_index: 0, seq: 1 },
         }),

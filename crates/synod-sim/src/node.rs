@@ -127,17 +127,29 @@ fn result_of(outcome: &ApplyOutcome) -> TransferResult {
 
 impl World {
     pub(crate) fn step_node(&mut self, id: NodeId, event: Event) {
-        let now_ms = self.now_ms;
-        let node = self.nodes.get_mut(&id).expect("node exists");
-        let Some(replica) = node.replica.as_mut() else { return };
-        let local_ms = node.clock.local_ms(now_ms);
-        let actions = replica.step(local_ms, event, &mut node.rng);
-        for action in actions {
-            self.execute(id, action);
-            // A violation ends the run; a power failure inside a commit
-            // ends this incarnation and its remaining actions with it.
-            if self.violation.is_some() || !self.nodes[&id].is_up() {
-                return;
+        let mut next = Some(event);
+        while let Some(event) = next.take() {
+            let now_ms = self.now_ms;
+            let node = self.nodes.get_mut(&id).expect("node exists");
+            let Some(replica) = node.replica.as_mut() else { return };
+            let local_ms = node.clock.local_ms(now_ms);
+            let actions = replica.step(local_ms, event, &mut node.rng);
+            for action in actions {
+                self.execute(id, action);
+                // A violation ends the run; a power failure inside a commit
+                // ends this incarnation and its remaining actions with it.
+                if self.violation.is_some() || !self.nodes[&id].is_up() {
+                    return;
+                }
+            }
+            // The state machine applies synchronously: report its progress
+            // once every action of this step ran (never in between, so
+            // persists stay in token order), which may hand out more slots.
+            let node = &self.nodes[&id];
+            let Some(replica) = node.replica.as_ref() else { return };
+            let applied = node.machine.delivered().min(replica.applied_index());
+            if applied > replica.applied_reported() {
+                next = Some(Event::Applied { upto_slot: applied });
             }
         }
     }
@@ -308,6 +320,18 @@ impl World {
                     self.stats.elections_won += 1;
                 }
                 self.trace.line(self.now_ms, || format!("n{id} is now {role:?} at ballot {ballot}"));
+            }
+            // Simulated peers are honest: a refusal is a bug in the replica
+            // or the validator. With a protocol bug injected, peers are no
+            // longer honest, and refusing their messages is the validator's
+            // job; the end-to-end checks judge the run.
+            Action::MessageRefused { from, reason } => {
+                let detail = format!("node {id} refused a message from {from}: {reason}");
+                if self.opts.bugs.any() {
+                    self.trace.line(self.now_ms, || detail);
+                } else {
+                    self.fail(Violation::new("refusal", detail));
+                }
             }
         }
     }

@@ -21,7 +21,9 @@ use crate::shared::Shared;
 /// Most chosen slots applied in one transaction (one fsync).
 pub const SLOTS_PER_WRITE_MAX: usize = 64;
 
-/// What consensus hands the applier, in order.
+/// What consensus hands the applier, in order, over a bounded channel
+/// (`consensus::apply_channel_capacity`): the replica hands out no more than
+/// `apply_ahead_max` slots beyond the `applied` watch this thread publishes.
 pub enum Chosen {
     Apply {
         slot: Slot,

@@ -1,18 +1,32 @@
 //! The consensus thread: the only owner of the replica. It turns inputs into
 //! `Replica::step` calls and routes the actions; it never waits on disk or
-//! network (every channel it sends on is unbounded or non-blocking, and the
-//! replica's own limits bound what it emits).
+//! network (every channel it sends on is non-blocking, and the replica's own
+//! limits bound what it emits).
+//!
+//! The apply channel is bounded: the replica hands out at most
+//! `Limits::apply_ahead_max` slots beyond what the applier reported applied
+//! (its `applied` watch, fed back here as `Event::Applied`), plus at most one
+//! install, so the channel is sized for that and a full one is our bug.
+//!
+//! Peer messages are checked twice before any handler sees them: here, the
+//! snapshot descriptor an `InstallSnapshot` carries (`refusals.rs`), then
+//! every field by the replica's validator. Each refusal is counted, logged at
+//! a bounded rate and scored against the peer, which is banned from the
+//! transport past a threshold.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::SeedableRng;
-use synod_paxos::{Action, Event, Message, PersistOp, PersistToken, ProposeError, Replica, Slot, Snapshot};
+use synod_paxos::{
+    Action, Body, Event, Message, NodeId, PersistOp, PersistToken, ProposeError, Replica, Slot, Snapshot,
+};
 use tokio::sync::oneshot;
 
 use super::applier::Chosen;
+use super::refusals::{check_descriptor, PeerRefusal, RefusalScorer, REFUSAL_BAN_MS};
 use super::{role_name, PROPOSAL_TIMEOUT_MS};
 use crate::shared::Shared;
 use crate::transport::Transport;
@@ -22,6 +36,12 @@ pub const TICK_MS: u64 = 10;
 
 pub enum Input {
     Net(Message),
+    /// A peer message the transport task dropped before it got here (its
+    /// `from` was not the authenticated peer).
+    Refused {
+        peer: NodeId,
+        reason: PeerRefusal,
+    },
     Persisted(PersistToken),
     Propose {
         request_id: u64,
@@ -54,7 +74,15 @@ pub struct Consensus {
     pub inputs: Receiver<Input>,
     pub transport: Arc<Transport<Message>>,
     pub persist: Sender<(PersistToken, PersistOp)>,
-    pub apply: Sender<Chosen>,
+    /// Bounded: `apply_ahead_max + 1` (see the module docs).
+    pub apply: SyncSender<Chosen>,
+    pub refusals: RefusalScorer,
+}
+
+/// Capacity of the consensus → applier channel for a replica with these
+/// limits: every `Apply` not yet reported applied, plus one install.
+pub fn apply_channel_capacity(limits: &synod_paxos::Limits) -> usize {
+    usize::try_from(limits.apply_ahead_max).expect("apply_ahead_max fits in memory").saturating_add(1)
 }
 
 impl Consensus {
@@ -71,7 +99,17 @@ impl Consensus {
             let wait = tick.saturating_sub(last_tick.elapsed());
             let event = match self.inputs.recv_timeout(wait) {
                 Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-                Ok(Input::Net(m)) => Some(Event::Receive(m)),
+                Ok(Input::Net(m)) => match self.check_snapshot_descriptor(&m) {
+                    Ok(()) => Some(Event::Receive(m)),
+                    Err(reason) => {
+                        self.refused(m.from, reason, start.elapsed().as_millis() as u64);
+                        None
+                    }
+                },
+                Ok(Input::Refused { peer, reason }) => {
+                    self.refused(peer, reason, start.elapsed().as_millis() as u64);
+                    None
+                }
                 Ok(Input::Persisted(t)) => Some(Event::Persisted(t)),
                 Ok(Input::Propose { request_id, command }) => Some(Event::Propose { request_id, command }),
                 Ok(Input::Read { reply }) => {
@@ -93,6 +131,12 @@ impl Consensus {
             if let Some(event) = event {
                 actions.extend(self.replica.step(now_ms, event, &mut rng));
             }
+            // Flow control: the applier's progress frees room for more
+            // applies (the watch may run ahead during an install).
+            let applied = (*cluster.applied.borrow()).min(self.replica.applied_index());
+            if applied > self.replica.applied_reported() {
+                actions.extend(self.replica.step(now_ms, Event::Applied { upto_slot: applied }, &mut rng));
+            }
             if last_tick.elapsed() >= tick {
                 last_tick = Instant::now();
                 actions.extend(self.replica.step(now_ms, Event::Tick, &mut rng));
@@ -102,7 +146,7 @@ impl Consensus {
             // asked for); those are fed before anything else.
             let mut actions: VecDeque<Action> = actions.into();
             while let Some(action) = actions.pop_front() {
-                if let Some(event) = self.execute(action, &mut reads) {
+                if let Some(event) = self.execute(action, &mut reads, now_ms) {
                     actions.extend(self.replica.step(now_ms, event, &mut rng));
                 }
             }
@@ -133,6 +177,7 @@ impl Consensus {
         &mut self,
         action: Action,
         reads: &mut HashMap<u64, oneshot::Sender<Result<Slot, String>>>,
+        now_ms: u64,
     ) -> Option<Event> {
         let cluster = self.shared.cluster.as_ref().expect("replicated mode");
         match action {
@@ -143,9 +188,7 @@ impl Consensus {
                 // Dropped when the peer's queue is full: the replica retransmits.
                 let _ = self.transport.send(message.to, message);
             }
-            Action::Apply { slot, command } => {
-                let _ = self.apply.send(Chosen::Apply { slot, command });
-            }
+            Action::Apply { slot, command } => self.hand_to_applier(Chosen::Apply { slot, command }),
             Action::Proposed { .. } => {}
             Action::ProposeRejected { request_id, error } => {
                 let code = match error {
@@ -184,9 +227,51 @@ impl Consensus {
             }
             Action::InstallSnapshot { snapshot } => {
                 tracing::info!(node = cluster.node_id, slot = snapshot.last_slot, "installing a snapshot");
-                let _ = self.apply.send(Chosen::Install(snapshot));
+                self.hand_to_applier(Chosen::Install(snapshot));
+            }
+            Action::MessageRefused { from, reason } => {
+                self.refused(from, PeerRefusal::Paxos(reason), now_ms);
             }
         }
         None
+    }
+
+    fn hand_to_applier(&self, chosen: Chosen) {
+        match self.apply.try_send(chosen) {
+            // Disconnected: the applier stopped on a storage failure and the
+            // node is halting; nothing more will be applied anyway.
+            Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Full(_)) => {
+                panic!("apply channel full: the replica handed out more than apply_ahead_max slots")
+            }
+        }
+    }
+
+    /// The node's own check in front of the replica: an `InstallSnapshot`
+    /// must carry a valid descriptor of a snapshot at its `last_slot`, held
+    /// by a member other than us.
+    fn check_snapshot_descriptor(&self, message: &Message) -> Result<(), PeerRefusal> {
+        let Body::InstallSnapshot { snapshot } = &message.body else { return Ok(()) };
+        let members = &self.replica.config().0.members;
+        check_descriptor(&snapshot.bytes, snapshot.last_slot, self.replica.id(), members).map(|_| ())
+    }
+
+    /// Counts, logs (rate-limited) and scores one refused message from `peer`.
+    fn refused(&mut self, peer: NodeId, reason: PeerRefusal, now_ms: u64) {
+        let labels = crate::metrics::RefusalLabels { peer, reason: reason.as_str() };
+        self.shared.metrics.peer_messages_refused.get_or_create(&labels).inc();
+        let verdict = self.refusals.record(peer, reason, now_ms);
+        if let Some(suppressed) = verdict.log_with_suppressed {
+            tracing::warn!(
+                peer,
+                reason = reason.as_str(),
+                suppressed,
+                "refused a peer message (faulty or malicious member)"
+            );
+        }
+        if verdict.ban {
+            tracing::warn!(peer, ban_ms = REFUSAL_BAN_MS, "too many refused messages: disconnecting the peer");
+            self.transport.ban(peer, Instant::now() + Duration::from_millis(REFUSAL_BAN_MS));
+        }
     }
 }

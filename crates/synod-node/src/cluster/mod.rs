@@ -30,6 +30,7 @@ pub mod install;
 pub mod pending;
 pub mod persister;
 pub mod proposer;
+pub mod refusals;
 pub mod snapshot_config;
 
 use std::collections::BTreeMap;

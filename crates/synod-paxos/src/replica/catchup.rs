@@ -86,6 +86,7 @@ impl Replica {
             self.compacted_upto = upto_slot;
             self.commit_index = upto_slot;
             self.applied_index = upto_slot;
+            self.applied_reported = upto_slot;
             // The state machine is durable up to here already (that is what
             // the event says), so the truncate may follow at once.
             self.persist(PersistOp::Truncate { upto: upto_slot });

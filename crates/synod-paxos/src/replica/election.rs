@@ -37,8 +37,12 @@ impl Replica {
     pub(super) fn campaign(&mut self) {
         assert!(!self.damaged);
         assert!(!matches!(self.role, Role::Leader(_)));
-        let round = self.promised.round.max(self.max_round_seen) + 1;
-        let ballot = Ballot::new(round, self.id);
+        // Checked: rounds from peers are at most `ROUND_MAX` (validate.rs),
+        // so this fails only if our own durable promise reached it.
+        let highest = Ballot::new(self.promised.round.max(self.max_round_seen), self.id);
+        let Some(ballot) = highest.next_for(self.id) else {
+            return;
+        };
         assert!(ballot > self.promised);
         let from_slot = self.commit_index + 1;
         self.stats.elections_started += 1;
@@ -77,7 +81,13 @@ impl Replica {
         if !ours {
             return;
         }
-        if truncated || compacted_upto >= from_slot {
+        // Entries are validated increasing and >= from_slot. One far above
+        // from_slot would have us re-propose every slot in between (Noops
+        // for the gaps): a span no honest pipeline leaves. Catch up instead.
+        let span_max =
+            (self.opts.limits.promise_entries_max as u64).saturating_add(self.opts.limits.inflight_slots_max);
+        let too_wide = entries.last().is_some_and(|last| last.slot - from_slot > span_max);
+        if truncated || too_wide || compacted_upto >= from_slot {
             // This acceptor holds more than a promise can carry, or already
             // compacted slots we have not learned: we are too far behind to
             // lead. Catch up first, then try again at the next deadline.

@@ -26,6 +26,7 @@ use crate::command::Command;
 use crate::error::{ProposeError, ReadError};
 use crate::event::Action;
 use crate::message::Body;
+use crate::validate::Refusal;
 
 use super::{Replica, Role};
 
@@ -86,6 +87,11 @@ impl Replica {
         if inflight >= limit {
             return Err(ProposeError::TooManyInflight { limit });
         }
+        // A leader whose own state machine lags `apply_ahead_max` chosen
+        // slots behind takes no more: its log would grow without bound.
+        if commit_index - self.applied_reported >= self.opts.limits.apply_ahead_max {
+            return Err(ProposeError::TooManyInflight { limit });
+        }
         let slot = leader.next_slot;
         leader.next_slot += 1;
         self.propose_at(slot, command);
@@ -134,6 +140,15 @@ impl Replica {
         inflight.acks.insert(from);
         if inflight.acks.len() >= needed {
             let inflight = leader.inflight.remove(&slot).expect("present");
+            if self.log.get(&slot).is_some_and(|known| *known != inflight.command) {
+                // A quorum accepted our value where a peer had told us
+                // another one was chosen: Paxos rules this out among honest
+                // members, so one of them lied. Keep what we knew and report
+                // it; the assertion in `learn_chosen` stays for our own
+                // paths.
+                self.actions.push(Action::MessageRefused { from, reason: Refusal::ChosenConflict });
+                return;
+            }
             self.learn_chosen(slot, inflight.command);
             self.advance_commit();
         }

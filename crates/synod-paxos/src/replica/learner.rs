@@ -156,7 +156,10 @@ impl Replica {
             self.commit_index += 1;
         }
         assert!(self.commit_index >= before, "commit index went backwards");
-        while self.applied_index < self.commit_index {
+        // Flow control: at most `apply_ahead_max` slots handed out and not
+        // yet reported applied; `on_applied` resumes from here.
+        let apply_upto = self.commit_index.min(self.applied_reported.saturating_add(self.opts.limits.apply_ahead_max));
+        while self.applied_index < apply_upto {
             let slot = self.applied_index + 1;
             let command = self.log.get(&slot).expect("committed slot is in the log").clone();
             self.applied_index = slot;
@@ -166,7 +169,7 @@ impl Replica {
             }
             self.actions.push(Action::Apply { slot, command });
         }
-        assert_eq!(self.applied_index, self.commit_index);
+        assert!(self.applied_index <= self.commit_index);
         if self.commit_index != before {
             self.serve_reads();
         }
@@ -176,6 +179,11 @@ impl Replica {
     /// is already outstanding.
     pub(super) fn fetch_from(&mut self, target: NodeId) {
         if target == self.id || self.fetch_sent.is_some() || self.installing.is_some() {
+            return;
+        }
+        if self.commit_index >= self.applied_reported.saturating_add(self.opts.limits.apply_ahead_max) {
+            // Chosen but unapplied slots are at the apply-ahead limit: fetch
+            // no more until the driver reports progress (`on_applied`).
             return;
         }
         self.fetch_sent = Some((target, self.now_ms));
@@ -218,13 +226,23 @@ impl Replica {
         if self.fetch_sent.is_some_and(|(target, _)| target == from) {
             self.fetch_sent = None;
         }
+        if self.commit_hint_from == Some(from) && commit_index < self.commit_hint {
+            // The peer that gave us the hint now reports less (it restarted,
+            // or the hint was false): stop chasing it.
+            self.commit_hint = commit_index.max(self.commit_index);
+        }
         self.note_commit_hint(from, commit_index);
+        let before = self.commit_index;
         for (slot, command) in entries {
+            // Validated: inside [from_slot, commit_index], increasing.
             assert!(slot >= from_slot && slot <= commit_index, "fetch reply entry outside its range");
             self.learn_chosen(slot, command);
         }
         self.advance_commit();
-        if self.commit_hint > self.commit_index {
+        // Ask again at once only if this reply made progress; otherwise the
+        // fetch timer paces the retries, so a commit hint nobody can serve
+        // (a false one, say) never makes two replicas ping-pong fetches.
+        if self.commit_hint > self.commit_index && self.commit_index > before {
             // Ask the same peer again only if it has more; otherwise whoever
             // reported the highest commit index (two laggards must not keep
             // asking each other).
@@ -233,6 +251,24 @@ impl Replica {
             } else {
                 self.leader.map(|(id, _)| id).filter(|id| *id != self.id && *id != from).or(self.commit_hint_from)
             };
+            if let Some(target) = target {
+                self.fetch_from(target);
+            }
+        }
+    }
+
+    /// The driver applied every slot up to `upto_slot`: hand out more, and
+    /// resume a catch-up that waited for room.
+    pub(super) fn on_applied(&mut self, upto_slot: Slot) {
+        // Our driver's report: it cannot apply what it was never handed.
+        assert!(upto_slot <= self.applied_index, "applied {upto_slot} past the last Apply {}", self.applied_index);
+        if upto_slot <= self.applied_reported {
+            return;
+        }
+        self.applied_reported = upto_slot;
+        self.advance_commit();
+        if self.commit_hint > self.commit_index {
+            let target = self.leader.map(|(id, _)| id).filter(|id| *id != self.id).or(self.commit_hint_from);
             if let Some(target) = target {
                 self.fetch_from(target);
             }

@@ -20,6 +20,7 @@ use crate::error::{OptionsError, ProposeError, ReadError};
 use crate::event::{Action, Event, RoleKind};
 use crate::message::{Body, Message};
 use crate::options::ReplicaOptions;
+use crate::validate::{self, Refusal, View};
 
 use self::election::CandidateState;
 use self::leader::LeaderState;
@@ -50,6 +51,8 @@ pub struct ReplicaStats {
     pub promises_truncated: u64,
     pub snapshots_installed: u64,
     pub fetches_sent: u64,
+    /// Peer messages refused by the validator (`validate.rs`).
+    pub messages_refused: u64,
 }
 
 pub struct Replica {
@@ -82,7 +85,11 @@ pub struct Replica {
     log: BTreeMap<Slot, Command>,
     compacted_upto: Slot,
     commit_index: Slot,
+    /// The last slot handed to the driver as `Apply`.
     applied_index: Slot,
+    /// The last slot the driver reported applied (`Event::Applied`); at
+    /// most `apply_ahead_max` below `applied_index`.
+    applied_reported: Slot,
     /// Highest commit index any peer reported, and who reported it.
     commit_hint: Slot,
     commit_hint_from: Option<NodeId>,
@@ -164,6 +171,7 @@ impl Replica {
             compacted_upto: durable.snapshot_slot,
             commit_index: durable.snapshot_slot,
             applied_index: durable.snapshot_slot,
+            applied_reported: durable.snapshot_slot,
             commit_hint: durable.snapshot_slot,
             commit_hint_from: None,
             fetch_sent: None,
@@ -192,13 +200,21 @@ impl Replica {
         self.now_ms = now_ms;
         match event {
             Event::Tick => self.on_tick(),
-            Event::Receive(message) => self.on_message(message),
+            Event::Receive(message) => match self.validate(&message) {
+                Ok(()) => self.on_message(message),
+                Err(reason) => {
+                    // Refused at the door: no handler ran, nothing changed.
+                    self.stats.messages_refused += 1;
+                    self.actions.push(Action::MessageRefused { from: message.from, reason });
+                }
+            },
             Event::Persisted(token) => self.on_persisted(token),
             Event::Propose { request_id, command } => self.on_propose(request_id, command),
             Event::ReadIndex { request_id } => self.on_read_index(request_id),
             Event::Compact { upto_slot } => self.on_compact(upto_slot),
             Event::SnapshotReady { to, snapshot } => self.on_snapshot_ready(to, snapshot),
             Event::SnapshotInstalled { upto_slot } => self.on_snapshot_installed(upto_slot),
+            Event::Applied { upto_slot } => self.on_applied(upto_slot),
         }
         // Messages to self are delivered here, after the event, so handlers
         // never re-enter each other.
@@ -213,7 +229,28 @@ impl Replica {
         std::mem::take(&mut self.actions)
     }
 
+    /// The front door (`validate.rs`): may `message` reach a handler?
+    fn validate(&self, message: &Message) -> Result<(), Refusal> {
+        let candidate = match &self.role {
+            Role::Candidate(c) => Some((c.ballot, c.from_slot, &c.merged)),
+            _ => None,
+        };
+        let view = View {
+            id: self.id,
+            config: &self.config,
+            limits: &self.opts.limits,
+            round_seen: self.max_round_seen.max(self.promised.round),
+            chosen: &self.log,
+            accepted: &self.accepted,
+            candidate,
+        };
+        validate::check(&view, message)
+    }
+
+    /// Handles a validated peer message or one of our own (loopback).
     fn on_message(&mut self, message: Message) {
+        // Our own invariant: peers' messages were validated, loopback ones
+        // are addressed by `emit`.
         assert_eq!(message.to, self.id, "message delivered to the wrong replica");
         if !self.config.contains(message.from) {
             return;
@@ -413,6 +450,8 @@ impl Replica {
 
     fn check_invariants(&self) {
         assert!(self.applied_index <= self.commit_index);
+        assert!(self.applied_reported <= self.applied_index);
+        assert!(self.applied_index - self.applied_reported <= self.opts.limits.apply_ahead_max, "apply ahead limit");
         assert!(self.compacted_upto <= self.applied_index);
         assert!(self.durable_token <= self.last_token);
         assert!(self.durable_promised <= self.promised);
@@ -462,6 +501,10 @@ impl Replica {
     }
     pub fn applied_index(&self) -> Slot {
         self.applied_index
+    }
+    /// The last slot the driver reported applied (`Event::Applied`).
+    pub fn applied_reported(&self) -> Slot {
+        self.applied_reported
     }
     pub fn compacted_upto(&self) -> Slot {
         self.compacted_upto

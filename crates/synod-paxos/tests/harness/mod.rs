@@ -25,6 +25,9 @@ pub struct Node {
     /// slow or interrupted install finish them with `Cluster::finish_install`).
     pub hold_installs: bool,
     pub held_installs: Vec<Snapshot>,
+    /// The state machine applies at once but reports `Event::Applied` only
+    /// while this is false (tests of the apply-ahead limit set it).
+    pub hold_applied_reports: bool,
 }
 
 pub struct Cluster {
@@ -73,6 +76,7 @@ impl Cluster {
                     outputs: Vec::new(),
                     hold_installs: false,
                     held_installs: Vec::new(),
+                    hold_applied_reports: false,
                 },
             );
         }
@@ -102,6 +106,7 @@ impl Cluster {
     fn execute(&mut self, id: NodeId, actions: Vec<Action>) {
         let mut max_token = None;
         let mut follow_up = Vec::new();
+        let mut applied_upto = None;
         {
             let node = self.nodes.get_mut(&id).unwrap();
             for action in &actions {
@@ -122,6 +127,9 @@ impl Cluster {
                     Action::Apply { slot, command } => {
                         let previous = node.applied.insert(*slot, command.clone());
                         assert!(previous.is_none() || previous.as_ref() == Some(command));
+                        if !node.hold_applied_reports {
+                            applied_upto = Some(*slot);
+                        }
                     }
                     Action::InstallSnapshot { snapshot } => {
                         if node.hold_installs {
@@ -149,6 +157,9 @@ impl Cluster {
         }
         if let Some(token) = max_token {
             self.step(id, Event::Persisted(token));
+        }
+        if let Some(upto_slot) = applied_upto {
+            self.step(id, Event::Applied { upto_slot });
         }
         for event in follow_up {
             self.step(id, event);
@@ -232,6 +243,14 @@ impl Cluster {
         assert!(node.replica.is_none());
         node.applied = node.snapshot.clone();
         node.replica = Some(Replica::recover(node.opts.clone(), node.durable.clone()).unwrap());
+    }
+
+    /// Reports everything `id`'s state machine applied (after
+    /// `hold_applied_reports`).
+    pub fn report_applied(&mut self, id: NodeId) {
+        let upto_slot = self.replica(id).applied_index();
+        self.step(id, Event::Applied { upto_slot });
+        self.deliver_all();
     }
 
     /// Completes a held install up to `upto_slot` (at most the snapshot's
