@@ -198,7 +198,7 @@ mod tests {
         SnapshotDescriptor {
             last_slot,
             height: 3,
-            head_hash: Default::default(),
+            head_hash: synod_core::BlockHash([0; 32]),
             source,
             config: members.map(|members| synod_storage::AppliedConfig { slot: 1, members }),
         }
