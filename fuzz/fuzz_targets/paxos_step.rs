@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 
 use libfuzzer_sys::fuzz_target;
-use synod_fuzz_support::paxos::{subject, Role};
+use synod_fuzz_support::paxos::{cached_subject, Role};
 use synod_fuzz_support::Input;
 use synod_paxos::{Action, Event, Message};
 
@@ -19,7 +19,7 @@ const OPS_MAX: usize = 256;
 
 fuzz_target!(|data: &[u8]| {
     let mut input = Input::new(data);
-    let mut s = subject(Role::from_byte(input.u8()));
+    let mut s = cached_subject(Role::from_byte(input.u8()));
     let mut pending = VecDeque::new();
     for _ in 0..OPS_MAX {
         if input.is_empty() {

@@ -1,5 +1,5 @@
 //! The peer handshake decoder (crates/synod-node/src/transport/handshake.rs):
-//! any 19 bytes decode to a typed result, a valid one re-encodes to the same
+//! any 20 bytes decode to a typed result, a valid one re-encodes to the same
 //! bytes, and nothing but the exact layout is accepted.
 #![no_main]
 
@@ -25,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
             Err(HandshakeError::Magic(m)) => assert_ne!(m, MAGIC),
             Err(HandshakeError::Version { got, .. }) => assert_ne!(got, PROTOCOL_VERSION),
             Err(HandshakeError::Cluster { got, expected }) => assert_ne!(got, expected),
+            Err(HandshakeError::Channel(byte)) => assert!(byte > 1, "channels 0 and 1 exist"),
             Err(other) => panic!("decode returned a check that belongs to the caller: {other}"),
         }
     }

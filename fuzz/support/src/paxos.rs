@@ -31,6 +31,7 @@ impl Role {
 
 /// One replica in the role asked for, the clock it stands at, and the rng
 /// that drives it.
+#[derive(Clone)]
 pub struct Subject {
     pub replica: Replica,
     pub now_ms: u64,
@@ -136,4 +137,15 @@ pub fn subject(role: Role) -> Subject {
         assert_eq!(replica.role(), RoleKind::Candidate, "the cut-off follower campaigns");
     }
     Subject { replica, now_ms, rng, sent }
+}
+
+/// The three prepared subjects (follower, candidate, leader), built once per
+/// process: a fuzz input starts from a clone, so setting up a cluster costs
+/// nothing per input.
+pub fn cached_subject(role: Role) -> Subject {
+    static SUBJECTS: std::sync::OnceLock<Vec<(Role, Subject)>> = std::sync::OnceLock::new();
+    let subjects = SUBJECTS.get_or_init(|| {
+        [Role::Follower, Role::Candidate, Role::Leader].into_iter().map(|r| (r, subject(r))).collect()
+    });
+    subjects.iter().find(|(r, _)| *r == role).map(|(_, s)| s.clone()).expect("every role is prepared")
 }

@@ -24,7 +24,7 @@ use crate::message::{Body, PromiseEntry};
 use super::leader::LeaderState;
 use super::{Replica, Role};
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct CandidateState {
     pub ballot: Ballot,
     pub from_slot: Slot,

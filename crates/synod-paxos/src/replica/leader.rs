@@ -30,27 +30,27 @@ use crate::validate::Refusal;
 
 use super::{Replica, Role};
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Inflight {
     pub command: Command,
     pub acks: BTreeSet<NodeId>,
     pub sent_ms: u64,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct PeerProgress {
     pub last_ack_ms: u64,
     pub ack_seq: u64,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct PendingRead {
     pub request_id: u64,
     pub index: Slot,
     pub seq: u64,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct LeaderState {
     pub ballot: Ballot,
     pub next_slot: Slot,

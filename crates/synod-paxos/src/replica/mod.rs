@@ -35,7 +35,7 @@ pub(crate) struct Accepted {
     pub token: PersistToken,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Role {
     Follower,
     Candidate(CandidateState),
@@ -55,6 +55,9 @@ pub struct ReplicaStats {
     pub messages_refused: u64,
 }
 
+/// `Clone` copies the whole in-memory state (tests and fuzzing start many
+/// runs from one prepared replica); it is not a way to share a replica.
+#[derive(Clone)]
 pub struct Replica {
     opts: ReplicaOptions,
     id: NodeId,

@@ -13,13 +13,13 @@ use crate::ballot::NodeId;
 use crate::durable::PersistToken;
 use crate::message::Message;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Held {
     pub depends_on: PersistToken,
     pub message: Message,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Outbox {
     held: VecDeque<Held>,
     held_per_peer: BTreeMap<NodeId, usize>,
