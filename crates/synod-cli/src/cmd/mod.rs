@@ -2,6 +2,7 @@ pub mod bench;
 pub mod client;
 pub mod dev;
 pub mod keys;
+pub mod nemesis;
 pub mod node;
 pub mod pow;
 pub mod pow_client;

@@ -1,0 +1,87 @@
+//! The client history: every operation with its invocation and completion
+//! time (microseconds since the run started, one monotonic clock shared by
+//! all clients), what it asked and what came back.
+
+use std::sync::Mutex;
+
+use synod_core::{AccountId, SignedTransfer};
+
+#[derive(Debug, Clone)]
+pub enum Operation {
+    Transfer(SignedTransfer),
+    Read { account: AccountId },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Committed: the node's answer names its place in the ledger.
+    Committed { height: u64, ledger_index: u64 },
+    /// A definite refusal (4xx): the transfer must never be committed.
+    Rejected { code: String },
+    /// A read's answer.
+    Read { balance: u64, nonce: u64 },
+    /// Timeout, connection error, 5xx (`commit_unknown`, `not_leader`, ...):
+    /// a transfer may or may not take effect, at any time from its
+    /// invocation on; a read tells nothing.
+    Unknown { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub client: usize,
+    pub node: usize,
+    pub invoke_us: u64,
+    pub complete_us: u64,
+    pub operation: Operation,
+    pub outcome: Outcome,
+}
+
+/// Shared by the clients; bounded, so a run that goes wrong cannot eat memory.
+pub struct History {
+    entries: Mutex<Vec<Entry>>,
+    entries_max: usize,
+}
+
+impl History {
+    pub fn new(entries_max: usize) -> Self {
+        History { entries: Mutex::new(Vec::new()), entries_max }
+    }
+
+    /// Records an entry; false once the history is full (clients then stop).
+    pub fn record(&self, e: Entry) -> bool {
+        let mut entries = self.entries.lock().expect("history lock");
+        if entries.len() >= self.entries_max {
+            return false;
+        }
+        entries.push(e);
+        true
+    }
+
+    pub fn into_entries(self) -> Vec<Entry> {
+        self.entries.into_inner().expect("history lock")
+    }
+}
+
+/// Counts for the report.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub transfers_committed: usize,
+    pub transfers_rejected: usize,
+    pub transfers_unknown: usize,
+    pub reads_ok: usize,
+    pub reads_unknown: usize,
+}
+
+pub fn tally(entries: &[Entry]) -> Tally {
+    let mut t = Tally::default();
+    for e in entries {
+        match (&e.operation, &e.outcome) {
+            (Operation::Transfer(_), Outcome::Committed { .. }) => t.transfers_committed += 1,
+            (Operation::Transfer(_), Outcome::Rejected { .. }) => t.transfers_rejected += 1,
+            (Operation::Transfer(_), _) => t.transfers_unknown += 1,
+            (Operation::Read { .. }, Outcome::Read { .. }) => t.reads_ok += 1,
+            (Operation::Read { .. }, _) => t.reads_unknown += 1,
+        }
+    }
+    t
+}
