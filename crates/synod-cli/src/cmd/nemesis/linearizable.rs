@@ -159,3 +159,160 @@ pub fn check(entries: &[Entry], chain: &Chain, segments: &HashMap<AccountId, Vec
     out.truncate(VIOLATIONS_MAX);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! Small hand-made histories over a two-account ledger: each test flips
+    //! one fact that a correct checker must notice (or must accept).
+    use std::collections::HashMap;
+
+    use synod_core::crypto::Keypair;
+    use synod_core::{SignedTransfer, Transfer};
+
+    use super::*;
+
+    struct World {
+        a: Keypair,
+        b: Keypair,
+    }
+
+    fn world() -> World {
+        World { a: Keypair::from_seed(&[1; 32]), b: Keypair::from_seed(&[2; 32]) }
+    }
+
+    fn tx(w: &World, nonce: u64, memo: u8) -> SignedTransfer {
+        Transfer { chain_id: 9, from: w.a.account(), to: w.b.account(), amount: 10, fee: 0, nonce, memo: vec![memo] }
+            .sign(&w.a)
+    }
+
+    fn chain_of(txs: &[&SignedTransfer]) -> Chain {
+        let mut c = Chain { transfers: Vec::new(), position: HashMap::new() };
+        for (i, t) in txs.iter().enumerate() {
+            c.position.insert(t.id(), i);
+            c.transfers.push(((*t).clone(), 1 + i as u64));
+        }
+        c
+    }
+
+    fn write(t: &SignedTransfer, invoke_us: u64, complete_us: u64, outcome: Outcome) -> Entry {
+        Entry { client: 0, node: 0, invoke_us, complete_us, operation: Operation::Transfer(t.clone()), outcome }
+    }
+
+    fn read(w: &World, invoke_us: u64, complete_us: u64, balance: u64, nonce: u64) -> Entry {
+        Entry {
+            client: 1,
+            node: 1,
+            invoke_us,
+            complete_us,
+            operation: Operation::Read { account: w.a.account() },
+            outcome: Outcome::Read { balance, nonce },
+        }
+    }
+
+    fn run(w: &World, chain: &Chain, entries: &[Entry]) -> Vec<String> {
+        let segs = chain.segments(&[(w.a.account(), 100), (w.b.account(), 100)]).expect("replays");
+        check(entries, chain, &segs)
+    }
+
+    fn ok(index: u64) -> Outcome {
+        Outcome::Committed { height: index + 1, ledger_index: index }
+    }
+
+    #[test]
+    fn a_correct_history_passes() {
+        let w = world();
+        let (t0, t1) = (tx(&w, 0, 0), tx(&w, 1, 1));
+        let chain = chain_of(&[&t0, &t1]);
+        let h = [
+            read(&w, 0, 5, 100, 0),
+            write(&t0, 10, 20, ok(0)),
+            // Concurrent with t1: either value is fine.
+            read(&w, 25, 40, 90, 1),
+            write(&t1, 30, 50, ok(1)),
+            read(&w, 60, 70, 80, 2),
+        ];
+        assert_eq!(run(&w, &chain, &h), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_stale_read_after_an_acknowledged_transfer_fails() {
+        let w = world();
+        let t0 = tx(&w, 0, 0);
+        let chain = chain_of(&[&t0]);
+        let h = [write(&t0, 10, 20, ok(0)), read(&w, 30, 40, 100, 0)];
+        assert_eq!(run(&w, &chain, &h).len(), 1);
+    }
+
+    #[test]
+    fn a_read_of_a_transfer_not_yet_invoked_fails() {
+        let w = world();
+        let t0 = tx(&w, 0, 0);
+        let chain = chain_of(&[&t0]);
+        let h = [read(&w, 0, 5, 90, 1), write(&t0, 10, 20, ok(0))];
+        assert_eq!(run(&w, &chain, &h).len(), 1);
+    }
+
+    #[test]
+    fn reads_going_back_in_time_fail() {
+        let w = world();
+        let t0 = tx(&w, 0, 0);
+        let chain = chain_of(&[&t0]);
+        // t0 unknown (its effect may come any time), but once a read saw it,
+        // a later read must too.
+        let h = [
+            write(&t0, 0, 5, Outcome::Unknown { reason: "timeout".into() }),
+            read(&w, 10, 20, 90, 1),
+            read(&w, 30, 40, 100, 0),
+        ];
+        assert_eq!(run(&w, &chain, &h).len(), 1);
+    }
+
+    #[test]
+    fn unknown_outcomes_may_go_either_way() {
+        let w = world();
+        let (t0, lost) = (tx(&w, 0, 0), tx(&w, 0, 9));
+        let chain = chain_of(&[&t0]);
+        let unknown = || Outcome::Unknown { reason: "timeout".into() };
+        // t0 took effect after its client gave up; `lost` never did.
+        let h = [
+            write(&t0, 0, 5, unknown()),
+            write(&lost, 6, 8, unknown()),
+            read(&w, 10, 20, 100, 0),
+            read(&w, 30, 40, 90, 1),
+        ];
+        assert_eq!(run(&w, &chain, &h), Vec::<String>::new());
+    }
+
+    #[test]
+    fn transfers_out_of_real_time_order_fail() {
+        let w = world();
+        let (t0, t1) = (tx(&w, 0, 0), tx(&w, 1, 1));
+        // t1 was acknowledged before t0 was sent, yet t0 comes first; nonces
+        // would forbid this on a real node, the checker must too.
+        let chain = chain_of(&[&t0, &t1]);
+        let h = [write(&t1, 0, 5, ok(1)), write(&t0, 10, 20, ok(0))];
+        assert_eq!(run(&w, &chain, &h).len(), 1);
+    }
+
+    #[test]
+    fn refused_or_unsent_transfers_in_the_ledger_fail() {
+        let w = world();
+        let (t0, t1) = (tx(&w, 0, 0), tx(&w, 1, 1));
+        let chain = chain_of(&[&t0, &t1]);
+        let h = [write(&t0, 0, 5, Outcome::Rejected { code: "bad_nonce".into() })];
+        let found = run(&w, &chain, &h);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("refused") && found[1].contains("no client sent"));
+    }
+
+    #[test]
+    fn an_acknowledgement_at_the_wrong_index_or_missing_fails() {
+        let w = world();
+        let (t0, t1) = (tx(&w, 0, 0), tx(&w, 1, 1));
+        let chain = chain_of(&[&t0]);
+        let h = [write(&t0, 0, 5, ok(3)), write(&t1, 10, 20, ok(1))];
+        let found = run(&w, &chain, &h);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[1].contains("not in the ledger"));
+    }
+}
