@@ -11,6 +11,7 @@ use super::cluster::Host;
 use super::history::{Entry, Operation, Outcome};
 
 const READ_TIMEOUT_MS: u64 = 5_000;
+const VIOLATIONS_MAX: usize = 10;
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_millis(READ_TIMEOUT_MS)).build().expect("http client builds")
@@ -44,10 +45,11 @@ pub async fn acknowledged_everywhere(entries: &[Entry], hosts: &[Host]) -> Vec<S
                 Err(err) => out.push(format!("acknowledged transfer {} missing on node {}: {err}", tx.id(), h.id())),
             }
         }
-        if out.len() >= 10 {
+        if out.len() >= VIOLATIONS_MAX {
             break;
         }
     }
+    out.truncate(VIOLATIONS_MAX);
     out
 }
 

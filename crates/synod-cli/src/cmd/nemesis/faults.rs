@@ -65,28 +65,43 @@ pub struct Step {
 const HOLD_MS: std::ops::RangeInclusive<u64> = 2_000..=6_000;
 const QUIET_MS: std::ops::RangeInclusive<u64> = 2_000..=4_000;
 
-/// The steps that fit in `duration_ms` for `nodes` nodes, from `seed`.
+/// Fault kinds, one per `Fault` variant.
+const KINDS: usize = 8;
+
+/// The steps that fit in `duration_ms` for `nodes` nodes, from `seed`. The
+/// kinds come in rounds, each a seeded shuffle of all of them, so that a
+/// run of eight steps or more (about a minute) strikes every kind.
 pub fn schedule(seed: u64, nodes: usize, duration_ms: u64) -> Vec<Step> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x6e65_6d65_7369_73);
     let mut steps = Vec::new();
+    let mut round: Vec<usize> = Vec::new();
     let mut at_ms = 0;
-    loop {
-        let step =
-            Step { fault: pick(&mut rng, nodes), hold_ms: rng.gen_range(HOLD_MS), quiet_ms: rng.gen_range(QUIET_MS) };
+    while at_ms < duration_ms || steps.is_empty() {
+        if round.is_empty() {
+            round = (0..KINDS).collect();
+            shuffle(&mut rng, &mut round);
+        }
+        let kind = round.pop().expect("refilled");
+        let step = Step {
+            fault: pick(&mut rng, kind, nodes),
+            hold_ms: rng.gen_range(HOLD_MS),
+            quiet_ms: rng.gen_range(QUIET_MS),
+        };
         at_ms += step.hold_ms + step.quiet_ms;
-        if at_ms > duration_ms && !steps.is_empty() {
-            return steps;
-        }
         steps.push(step);
-        if at_ms > duration_ms {
-            return steps;
-        }
+    }
+    steps
+}
+
+fn shuffle<T>(rng: &mut StdRng, v: &mut [T]) {
+    for i in (1..v.len()).rev() {
+        v.swap(i, rng.gen_range(0..=i));
     }
 }
 
-fn pick(rng: &mut StdRng, nodes: usize) -> Fault {
+fn pick(rng: &mut StdRng, kind: usize, nodes: usize) -> Fault {
     let node = |rng: &mut StdRng| rng.gen_range(0..nodes);
-    match rng.gen_range(0..8) {
+    match kind {
         0 => Fault::KillOne(node(rng)),
         1 => Fault::KillLeader,
         2 => Fault::PauseLeader,
@@ -95,10 +110,7 @@ fn pick(rng: &mut StdRng, nodes: usize) -> Fault {
         5 => {
             let middle = node(rng);
             let mut rest: Vec<usize> = (0..nodes).filter(|&i| i != middle).collect();
-            // A seeded shuffle, then halves.
-            for i in (1..rest.len()).rev() {
-                rest.swap(i, rng.gen_range(0..=i));
-            }
+            shuffle(rng, &mut rest);
             let right = rest.split_off(rest.len() / 2);
             Fault::Bridge { middle, left: rest, right }
         }
@@ -123,6 +135,23 @@ mod tests {
             schedule(7, 5, 60_000).iter().map(|s| format!("{} {} {}", s.fault, s.hold_ms, s.quiet_ms)).collect();
         assert_eq!(a, b);
         assert!(!a.is_empty());
+    }
+
+    #[test]
+    fn a_minute_strikes_every_kind_of_fault() {
+        for seed in 0..50 {
+            let steps = schedule(seed, 3, 60_000);
+            let mut kinds: Vec<std::mem::Discriminant<Fault>> =
+                steps.iter().map(|s| std::mem::discriminant(&s.fault)).collect();
+            kinds.sort_by_key(|d| format!("{d:?}"));
+            kinds.dedup();
+            assert_eq!(
+                kinds.len(),
+                KINDS,
+                "seed {seed}: {:?}",
+                steps.iter().map(|s| s.fault.to_string()).collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]

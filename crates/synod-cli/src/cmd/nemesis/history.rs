@@ -2,6 +2,7 @@
 //! time (microseconds since the run started, one monotonic clock shared by
 //! all clients), what it asked and what came back.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use synod_core::{AccountId, SignedTransfer};
@@ -70,11 +71,16 @@ pub struct Tally {
     pub transfers_unknown: usize,
     pub reads_ok: usize,
     pub reads_unknown: usize,
+    /// Why outcomes were unknown (timeout, connect_error, commit_unknown, ...), with counts.
+    pub unknown_reasons: BTreeMap<String, usize>,
 }
 
 pub fn tally(entries: &[Entry]) -> Tally {
     let mut t = Tally::default();
     for e in entries {
+        if let Outcome::Unknown { reason } = &e.outcome {
+            *t.unknown_reasons.entry(reason.clone()).or_default() += 1;
+        }
         match (&e.operation, &e.outcome) {
             (Operation::Transfer(_), Outcome::Committed { .. }) => t.transfers_committed += 1,
             (Operation::Transfer(_), Outcome::Rejected { .. }) => t.transfers_rejected += 1,

@@ -31,6 +31,10 @@ impl Report {
             tally.reads_ok,
             tally.reads_unknown
         );
+        if !tally.unknown_reasons.is_empty() {
+            let reasons: Vec<String> = tally.unknown_reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
+            println!("unknown outcomes: {}", reasons.join(", "));
+        }
         for (name, violations) in &self.checks {
             if violations.is_empty() {
                 println!("  PASS {name}");
