@@ -1,9 +1,10 @@
 //! The checks run against the live, settled cluster and then against the
 //! stopped nodes' data directories, each returning the violations it found.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use synod_core::AccountId;
+use synod_core::{AccountId, TransferId};
 use synod_node::api::types::{AccountInfo, TransferStatus};
 use synod_storage::Store;
 
@@ -18,35 +19,52 @@ fn http() -> reqwest::Client {
 }
 
 /// Every acknowledged transfer is in every node's ledger, where its
-/// acknowledgement said (`GET /v1/transfers/{id}` answers from the node's own store).
+/// acknowledgement said (`GET /v1/transfers/{id}` answers from the node's
+/// own store). The nodes are asked in parallel, each one request at a time.
 pub async fn acknowledged_everywhere(entries: &[Entry], hosts: &[Host]) -> Vec<String> {
-    let http = http();
-    let mut out = Vec::new();
-    for e in entries {
-        let (Operation::Transfer(tx), Outcome::Committed { height, ledger_index }) = (&e.operation, &e.outcome) else {
-            continue;
-        };
-        for h in hosts {
-            let url = format!("{}/v1/transfers/{}", h.url, tx.id());
-            let got = match http.get(url).send().await {
-                Ok(r) if r.status().is_success() => r.json::<TransferStatus>().await.map_err(|e| e.to_string()),
-                Ok(r) => Err(format!("HTTP {}", r.status())),
-                Err(e) => Err(e.to_string()),
-            };
-            match got {
-                Ok(s) if (s.height, s.ledger_index) == (*height, *ledger_index) => {}
-                Ok(s) => out.push(format!(
-                    "acknowledged transfer {} (height {height}, index {ledger_index}) is at height {}, index {} on node {}",
-                    tx.id(),
-                    s.height,
-                    s.ledger_index,
-                    h.id()
-                )),
-                Err(err) => out.push(format!("acknowledged transfer {} missing on node {}: {err}", tx.id(), h.id())),
+    let acked: Arc<Vec<(TransferId, u64, u64)>> = Arc::new(
+        entries
+            .iter()
+            .filter_map(|e| match (&e.operation, &e.outcome) {
+                (Operation::Transfer(tx), Outcome::Committed { height, ledger_index }) => {
+                    Some((tx.id(), *height, *ledger_index))
+                }
+                _ => None,
+            })
+            .collect(),
+    );
+    let mut tasks = Vec::new();
+    for h in hosts {
+        let (acked, url, node) = (acked.clone(), h.url.clone(), h.id());
+        tasks.push(tokio::spawn(async move {
+            let http = http();
+            let mut out = Vec::new();
+            for (id, height, ledger_index) in acked.iter() {
+                let got = match http.get(format!("{url}/v1/transfers/{id}")).send().await {
+                    Ok(r) if r.status().is_success() => r.json::<TransferStatus>().await.map_err(|e| e.to_string()),
+                    Ok(r) => Err(format!("HTTP {}", r.status())),
+                    Err(e) => Err(e.to_string()),
+                };
+                match got {
+                    Ok(s) if (s.height, s.ledger_index) == (*height, *ledger_index) => {}
+                    Ok(s) => out.push(format!(
+                        "acknowledged transfer {id} (height {height}, index {ledger_index}) is at height {}, index {} on node {node}",
+                        s.height, s.ledger_index
+                    )),
+                    Err(err) => out.push(format!("acknowledged transfer {id} missing on node {node}: {err}")),
+                }
+                if out.len() >= VIOLATIONS_MAX {
+                    break;
+                }
             }
-        }
-        if out.len() >= VIOLATIONS_MAX {
-            break;
+            out
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(found) => out.extend(found),
+            Err(e) => out.push(format!("checking a node failed: {e}")),
         }
     }
     out.truncate(VIOLATIONS_MAX);

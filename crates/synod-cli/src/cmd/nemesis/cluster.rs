@@ -69,23 +69,17 @@ impl Host {
 
     fn signal(&self, sig: i32) {
         if let Some(c) = &self.child {
-            // SAFETY: kill has no memory preconditions; the pid is our own unreaped child.
-            unsafe { libc::kill(c.id() as i32, sig) };
+            signal(c, sig);
         }
     }
 
     /// kill -9, and reap.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
-            self.signal_pid(&c, libc::SIGKILL);
+            signal(&c, libc::SIGKILL);
             let _ = c.wait();
         }
         self.paused = false;
-    }
-
-    fn signal_pid(&self, c: &Child, sig: i32) {
-        // SAFETY: as in `signal`.
-        unsafe { libc::kill(c.id() as i32, sig) };
     }
 
     pub fn pause(&mut self) {
@@ -107,7 +101,7 @@ impl Host {
     pub fn stop(&mut self, grace: Duration) {
         self.resume();
         let Some(mut c) = self.child.take() else { return };
-        self.signal_pid(&c, libc::SIGTERM);
+        signal(&c, libc::SIGTERM);
         let deadline = std::time::Instant::now() + grace;
         while std::time::Instant::now() < deadline {
             if let Ok(Some(_)) = c.try_wait() {
@@ -115,7 +109,7 @@ impl Host {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        self.signal_pid(&c, libc::SIGKILL);
+        signal(&c, libc::SIGKILL);
         let _ = c.wait();
     }
 
@@ -129,6 +123,12 @@ impl Host {
     pub fn log_path(&self) -> &Path {
         &self.log_path
     }
+}
+
+/// Sends `sig` to a child we have not reaped yet, so its pid cannot have been reused.
+fn signal(c: &Child, sig: i32) {
+    // SAFETY: kill has no memory preconditions.
+    unsafe { libc::kill(c.id() as i32, sig) };
 }
 
 impl Drop for Host {
