@@ -91,3 +91,33 @@ pub fn tally(entries: &[Entry]) -> Tally {
     }
     t
 }
+
+/// Writes the history as JSON lines (one operation a line) for a human
+/// reading a failed run.
+pub fn write_jsonl(entries: &[Entry], path: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for e in entries {
+        let operation = match &e.operation {
+            Operation::Transfer(tx) => serde_json::json!({
+                "transfer": tx.id().to_string(), "from": tx.transfer.from.to_string(),
+                "to": tx.transfer.to.to_string(), "amount": tx.transfer.amount, "nonce": tx.transfer.nonce,
+            }),
+            Operation::Read { account } => serde_json::json!({ "read": account.to_string() }),
+        };
+        let outcome = match &e.outcome {
+            Outcome::Committed { height, ledger_index } => {
+                serde_json::json!({ "ok": true, "height": height, "ledger_index": ledger_index })
+            }
+            Outcome::Rejected { code } => serde_json::json!({ "rejected": code }),
+            Outcome::Read { balance, nonce } => serde_json::json!({ "ok": true, "balance": balance, "nonce": nonce }),
+            Outcome::Unknown { reason } => serde_json::json!({ "unknown": reason }),
+        };
+        let line = serde_json::json!({
+            "client": e.client, "node": e.node + 1, "invoke_us": e.invoke_us, "complete_us": e.complete_us,
+            "operation": operation, "outcome": outcome,
+        });
+        writeln!(w, "{line}")?;
+    }
+    w.flush()
+}

@@ -222,6 +222,7 @@ async fn run_in(
         println!("nemesis: the history filled ({HISTORY_ENTRIES_MAX} entries); the clients stopped early");
     }
     let tally = history::tally(&entries);
+    history::write_jsonl(&entries, &dir.join("history.jsonl")).context("writing history.jsonl")?;
 
     // Phase 3: the checks on the live cluster, then on the stopped data dirs.
     report.checks.push(("nodes stay up (no exit we did not cause)", driver.unexpected_exits.clone()));
