@@ -54,6 +54,8 @@ enum Command {
     Pow(cmd::pow::PowCommand),
     /// Load-test a ledger and check every acknowledged transfer; --check for PASS/FAIL profiles.
     Bench(cmd::bench::BenchArgs),
+    /// Fault suite over real node processes in network namespaces (needs root and iproute2).
+    Nemesis(cmd::nemesis::NemesisArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         Command::Pow(c) => cmd::pow::run(c),
         Command::Sim(a) => cmd::sim::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Nemesis(a) => cmd::nemesis::run(a),
     };
     match result {
         Ok(code) => code,

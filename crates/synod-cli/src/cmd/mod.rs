@@ -5,6 +5,7 @@ pub mod certs;
 pub mod client;
 pub mod dev;
 pub mod keys;
+pub mod nemesis;
 pub mod node;
 pub mod pow;
 pub mod pow_client;
