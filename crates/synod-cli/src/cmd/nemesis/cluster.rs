@@ -141,6 +141,10 @@ impl Drop for Host {
 pub fn plan(dir: &Path, genesis_path: &Path, net: &Network) -> anyhow::Result<Vec<Host>> {
     let n = net.namespaces.len();
     let addr = |i: usize, port: u16| SocketAddr::from((net.host_addr(i), port));
+    let ids: Vec<u8> = (1..=n as u8).collect();
+    let tls_dir = std::path::absolute(dir.join("tls")).context("resolving the run's directory")?;
+    let mut certs = synod_node::tls::ensure_cluster_certs(&tls_dir, &ids)
+        .with_context(|| format!("creating certificates in {}", tls_dir.display()))?;
     let mut hosts = Vec::new();
     for i in 0..n {
         let id = i as u8 + 1;
@@ -151,9 +155,9 @@ pub fn plan(dir: &Path, genesis_path: &Path, net: &Network) -> anyhow::Result<Ve
         for j in (0..n).filter(|&j| j != i) {
             c.peers.push(PeerConfig { id: j as u8 + 1, peer_addr: addr(j, PEER_PORT), http_addr: addr(j, HTTP_PORT) });
         }
-        // Member TLS goes here once the config has it: generate a CA and a
-        // certificate per node address (as `synod dev` will), write the PEM
-        // files next to the config and set the `[tls]` paths on `c`.
+        // Members require mutual TLS: one throwaway CA for the run and a
+        // certificate per node, as `synod dev` makes them.
+        c.tls = Some(certs.remove(&id).context("a certificate was issued for every node")?);
         let config_path = dir.join(format!("node{id}.toml"));
         std::fs::write(&config_path, toml::to_string(&c)?)
             .with_context(|| format!("writing {}", config_path.display()))?;
