@@ -16,6 +16,7 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::cluster::{ClusterHandle, ClusterStatus, ConfigStatus, Input, BATCH_TRANSFERS_MAX, CONSENSUS_INPUTS_MAX};
 use crate::committer::{Batcher, Committer, SubmitQueue};
 use crate::config::{ConfigError, NodeConfig};
+use crate::health::ThreadKind;
 use crate::limits::{QUEUED_REQUESTS_MAX, QUEUED_TRANSFERS_MAX};
 use crate::shared::Shared;
 use crate::startup::{bind, serve_http, spawn};
@@ -121,6 +122,7 @@ impl Node {
         };
         let chain_id = ledger.chain_id();
         let auth = ledger.auth();
+        let health = Arc::new(crate::health::Health::default());
         let shared_base = |cluster| Shared {
             store,
             chain_id,
@@ -133,6 +135,7 @@ impl Node {
             started_at: std::time::Instant::now(),
             cluster,
             metrics: Default::default(),
+            health: health.clone(),
         };
 
         let shared = if config.peers.is_empty() {
@@ -143,7 +146,7 @@ impl Node {
                 config.block_transfers_max,
                 Duration::from_millis(config.batch_linger_ms),
             );
-            threads.push(spawn("synod-committer", move || committer.run()));
+            threads.push(spawn(&health, ThreadKind::Committer, "synod-committer", move |beat| committer.run(beat)));
             shared
         } else {
             let node_id = config.node_id.expect("validated");
@@ -254,9 +257,11 @@ impl Node {
                 persist: persist_tx,
                 apply: apply_tx,
             };
-            threads.push(spawn("synod-consensus", move || consensus.run()));
+            threads.push(spawn(&health, ThreadKind::Consensus, "synod-consensus", move |beat| consensus.run(beat)));
             let s = shared.clone();
-            threads.push(spawn("synod-persister", move || crate::cluster::persister::run(s, persist_rx, inputs_tx)));
+            threads.push(spawn(&health, ThreadKind::Persister, "synod-persister", move |beat| {
+                crate::cluster::persister::run(s, persist_rx, inputs_tx, beat)
+            }));
             let installer = crate::cluster::install::Installer {
                 shared: shared.clone(),
                 runtime: tokio::runtime::Handle::current(),
@@ -264,8 +269,8 @@ impl Node {
                 applied: applied_tx.clone(),
             };
             let s = shared.clone();
-            threads.push(spawn("synod-applier", move || {
-                crate::cluster::applier::run(s, apply_rx, applied_tx, applied_at_start, installer)
+            threads.push(spawn(&health, ThreadKind::Applier, "synod-applier", move |beat| {
+                crate::cluster::applier::run(s, apply_rx, applied_tx, applied_at_start, installer, beat)
             }));
             let s = shared.clone();
             let batcher = Batcher::new(
@@ -273,11 +278,13 @@ impl Node {
                 config.block_transfers_max.min(BATCH_TRANSFERS_MAX),
                 Duration::from_millis(config.batch_linger_ms),
             );
-            threads.push(spawn("synod-proposer", move || crate::cluster::proposer::run(s, batcher)));
+            threads.push(spawn(&health, ThreadKind::Proposer, "synod-proposer", move |beat| {
+                crate::cluster::proposer::run(s, batcher, beat)
+            }));
             shared
         };
 
-        let (stop, server) = serve_http(http_listener, crate::api::router(shared.clone()));
+        let (stop, server) = serve_http(http_listener, crate::api::router(shared.clone()), None);
         Ok(Node { addr, shared, stop: Some(stop), server, threads, tasks, transport })
     }
 
@@ -296,6 +303,7 @@ impl Node {
     /// Stops accepting requests, lets in-flight ones finish, then stops the threads.
     pub async fn shutdown(mut self) {
         self.shared.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.shared.health.set_stopping();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
