@@ -129,6 +129,9 @@ enum Expiry {
 /// One connection's activity, updated by its IO wrapper and its service.
 struct Activity {
     state: Mutex<ActivityState>,
+    /// Wakes the watchdog when a request head starts: its deadline is then
+    /// the (shorter) header-read one.
+    head_started: tokio::sync::Notify,
 }
 
 struct ActivityState {
@@ -141,7 +144,10 @@ struct ActivityState {
 impl Activity {
     fn new() -> Self {
         let now = Instant::now();
-        Activity { state: Mutex::new(ActivityState { requests_in_flight: 0, head_started: None, last_activity: now }) }
+        Activity {
+            state: Mutex::new(ActivityState { requests_in_flight: 0, head_started: None, last_activity: now }),
+            head_started: tokio::sync::Notify::new(),
+        }
     }
 
     fn bytes_read(&self) {
@@ -150,6 +156,7 @@ impl Activity {
         s.last_activity = now;
         if s.requests_in_flight == 0 && s.head_started.is_none() {
             s.head_started = Some(now);
+            self.head_started.notify_one();
         }
     }
 
@@ -245,6 +252,7 @@ async fn serve_connection<S>(
                 return;
             }
             _ = tokio::time::sleep_until(next_check) => {}
+            _ = activity.head_started.notified() => {}
             changed = closing.changed(), if !draining => {
                 // The server is stopping (or gone): finish the request in
                 // flight, close when idle.
