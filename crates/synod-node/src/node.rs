@@ -70,6 +70,21 @@ pub struct Node {
     transport: Option<Arc<Transport<Message>>>,
 }
 
+/// Clears the consensus status when the consensus thread ends: a stopped or
+/// failed member is no leader and knows none.
+struct ClearRoleOnExit(Arc<Shared>);
+
+impl Drop for ClearRoleOnExit {
+    fn drop(&mut self) {
+        if let Some(cluster) = &self.0.cluster {
+            if let Ok(mut status) = cluster.status.write() {
+                status.role = if self.0.health.is_failed() || std::thread::panicking() { "failed" } else { "stopped" };
+                status.leader = None;
+            }
+        }
+    }
+}
+
 /// Reads a genesis JSON file.
 pub fn read_genesis(path: &std::path::Path) -> Result<Genesis, StartError> {
     let err = |detail: String| StartError::Genesis { path: path.display().to_string(), detail };
@@ -257,7 +272,13 @@ impl Node {
                 persist: persist_tx,
                 apply: apply_tx,
             };
-            threads.push(spawn(&health, ThreadKind::Consensus, "synod-consensus", move |beat| consensus.run(beat)));
+            let s = shared.clone();
+            threads.push(spawn(&health, ThreadKind::Consensus, "synod-consensus", move |beat| {
+                // However the thread ends (a panic included), the node no
+                // longer claims a role or a leader it cannot act on.
+                let _no_role = ClearRoleOnExit(s);
+                consensus.run(beat)
+            }));
             let s = shared.clone();
             threads.push(spawn(&health, ThreadKind::Persister, "synod-persister", move |beat| {
                 crate::cluster::persister::run(s, persist_rx, inputs_tx, beat)
