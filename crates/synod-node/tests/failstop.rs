@@ -225,3 +225,68 @@ async fn a_panic_in_the_applier_fails_the_member() {
 async fn a_panic_in_the_proposer_fails_the_member() {
     a_member_fails_stop(ThreadKind::Proposer, "synod-proposer").await;
 }
+
+/// A lone mining proof-of-work node (its chain thread and one miner thread).
+async fn start_pow(dir: &std::path::Path) -> synod_node::pow::PowNode {
+    use synod_node::pow::{PowChainSpec, PowSettings};
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let g = Genesis { timestamp_ms: now_ms - 60_000, ..genesis() };
+    let mut c = NodeConfig::new(dir.join("pow"), "127.0.0.1:0".parse().unwrap(), dir.join("genesis.json"));
+    c.consensus = synod_node::config::ConsensusKind::Pow;
+    c.node_id = Some(1);
+    c.peer_addr = Some("127.0.0.1:0".parse().unwrap());
+    c.pow = Some(PowSettings {
+        chain: PowChainSpec { spacing_secs: 1, retarget_interval: 10, pow_limit_zero_bits: 14, ..Default::default() },
+        mine: true,
+        miner_account: Some(key(100).account()),
+        miner_threads: 1,
+        hashes_per_sec_max: 20_000,
+    });
+    synod_node::pow::PowNode::start(c, g, Listeners::default()).await.expect("pow node starts")
+}
+
+async fn a_pow_node_fails_stop(kind: ThreadKind, thread: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start_pow(dir.path()).await;
+    let (status, body) = get(&node.url(), "/healthz").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["threads"].as_array().unwrap().len(), 2, "chain and one miner: {body}");
+    node.shared().inject_panic(kind);
+    let health = node.shared().health.clone();
+    let reason = tokio::time::timeout(DEADLINE, health.wait_failed()).await.expect("the node reports its failure");
+    assert!(reason.contains(thread), "{reason}");
+    let body = wait_unhealthy(&node.url()).await;
+    assert_eq!(body["status"], "failed", "{body}");
+    let dead = body["threads"].as_array().unwrap().iter().find(|t| t["name"] == thread).cloned().unwrap();
+    assert_eq!(dead["alive"], false, "{body}");
+    let write = reqwest::Client::new().post(format!("{}/v1/transfers", node.url())).body("{}").send().await.unwrap();
+    assert_eq!(write.status().as_u16(), 503);
+    assert_eq!(write.json::<Value>().await.unwrap()["code"], "halted");
+    let (status, body) = get(&node.url(), "/v1/head").await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("halted")), "{body}");
+    let (status, body) = get(&node.url(), "/v1/status").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["halted"], true);
+    assert!(body["failed"].as_str().unwrap_or_default().contains(thread), "{body}");
+    // Every thread ends: the other one exits at its next beat.
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let (_, body) = get(&node.url(), "/healthz").await;
+        if body["threads"].as_array().unwrap().iter().all(|t| t["alive"] == false) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a thread kept running on a failed node: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_panic_in_the_pow_chain_thread_fails_the_node() {
+    a_pow_node_fails_stop(ThreadKind::Chain, "synod-pow-chain").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_panic_in_a_miner_fails_the_node() {
+    a_pow_node_fails_stop(ThreadKind::Miner, "synod-pow-miner-0").await;
+}
