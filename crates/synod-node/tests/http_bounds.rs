@@ -187,3 +187,37 @@ async fn a_request_in_flight_is_not_cut_by_the_idle_timeout_and_stop_waits_for_i
     assert_eq!(stats.idle_closed.load(Ordering::SeqCst), 0);
     tokio::time::timeout(FAILSAFE, server).await.expect("the server stops once the connection closed").unwrap();
 }
+
+/// A TLS acceptor with the self-signed test certificate in `tests/data`.
+fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(data.join("test_tls_cert.pem")).unwrap().map(Result::unwrap).collect();
+    let key = PrivateKeyDer::from_pem_file(data.join("test_tls_key.pem")).unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
+}
+
+#[tokio::test]
+async fn a_tls_handshake_that_never_completes_is_closed_after_the_handshake_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let app = axum::Router::new().route("/ping", get(|| async { "pong" }));
+    // Idle and header timeouts far longer: only the handshake bound can close it.
+    let options = HttpServerOptions { tls_handshake_timeout: Duration::from_millis(300), ..options() };
+    let (_stop, _server, stats) = serve_http_with(listener, app, Some(tls_acceptor()), options);
+    // Connects and never sends a ClientHello.
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    closed_by_server(&mut silent).await;
+    assert_eq!(stats.tls_handshake_failures.load(Ordering::SeqCst), 1);
+    assert_eq!(stats.idle_closed.load(Ordering::SeqCst), 0);
+}
