@@ -5,8 +5,7 @@
 //! Batching needs no timer: while one block's fsync runs, new submissions pile
 //! up in the queue, and the next block takes them all (up to the block limit).
 
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,6 +15,7 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
 use synod_storage::{AppliedConfig, BlockWrite};
 
+use crate::health::Beat;
 use crate::shared::Shared;
 
 /// What became of one submitted transfer.
@@ -131,11 +131,18 @@ impl Committer {
         }
     }
 
-    /// Runs until the node stops or storage fails.
-    pub fn run(mut self) {
-        while let Some(batch) = self.batcher.next_batch() {
-            if !self.commit(batch) {
-                return;
+    /// Runs until the node stops, fails, or its storage fails (which fails
+    /// the node: `write_blocks`).
+    pub fn run(mut self, beat: Beat) {
+        while beat.beat() {
+            match self.batcher.next_batch() {
+                NextBatch::Batch(batch) => {
+                    if !self.commit(batch) {
+                        return;
+                    }
+                }
+                NextBatch::Idle => {}
+                NextBatch::Stopped => return,
             }
         }
     }
@@ -147,38 +154,55 @@ impl Batcher {
         Batcher { inbox, stopping: false, block_transfers_max, linger, carried: None }
     }
 
-    /// The next submission, unless the inbox is closed or a stop was received.
-    fn receive(&mut self, wait: Option<Duration>) -> Option<Submission> {
+    /// The next submission, unless none came within `wait` (`None`: one beat
+    /// interval), the inbox is closed or a stop was received.
+    fn receive(&mut self, wait: Option<Duration>) -> Received {
         if self.stopping {
-            return None;
+            return Received::Stopped;
         }
-        let message = match wait {
-            None => self.inbox.recv().ok()?,
-            Some(d) if d.is_zero() => self.inbox.try_recv().ok()?,
-            Some(d) => match self.inbox.recv_timeout(d) {
+        let wait = wait.unwrap_or_else(crate::health::idle_wait);
+        let message = if wait.is_zero() {
+            match self.inbox.try_recv() {
                 Ok(m) => m,
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
-            },
+                Err(TryRecvError::Empty) => return Received::Empty,
+                Err(TryRecvError::Disconnected) => return self.stop(),
+            }
+        } else {
+            match self.inbox.recv_timeout(wait) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => return Received::Empty,
+                Err(RecvTimeoutError::Disconnected) => return self.stop(),
+            }
         };
         match message {
-            Message::Submit(s) => Some(s),
-            Message::Stop => {
-                self.stopping = true;
-                None
-            }
+            Message::Submit(s) => Received::Got(s),
+            Message::Stop => self.stop(),
         }
     }
 
-    pub fn next_batch(&mut self) -> Option<Vec<Submission>> {
+    fn stop(&mut self) -> Received {
+        self.stopping = true;
+        Received::Stopped
+    }
+
+    /// The next batch; `Idle` when nothing arrived within one beat interval
+    /// (the caller beats and asks again).
+    pub fn next_batch(&mut self) -> NextBatch {
         let first = match self.carried.take() {
             Some(s) => s,
-            None => self.receive(None)?,
+            None => match self.receive(None) {
+                Received::Got(s) => s,
+                Received::Empty => return NextBatch::Idle,
+                Received::Stopped => return NextBatch::Stopped,
+            },
         };
         let mut count = first.transfers.len();
         let mut batch = vec![first];
         let deadline = Instant::now() + self.linger;
         while count < self.block_transfers_max {
-            let Some(next) = self.receive(Some(deadline.saturating_duration_since(Instant::now()))) else { break };
+            let Received::Got(next) = self.receive(Some(deadline.saturating_duration_since(Instant::now()))) else {
+                break;
+            };
             if count + next.transfers.len() > self.block_transfers_max {
                 self.carried = Some(next);
                 break;
@@ -187,8 +211,23 @@ impl Batcher {
             batch.push(next);
         }
         assert!(count <= self.block_transfers_max || batch.len() == 1);
-        Some(batch)
+        NextBatch::Batch(batch)
     }
+}
+
+enum Received {
+    Got(Submission),
+    Empty,
+    Stopped,
+}
+
+/// What `Batcher::next_batch` found.
+pub enum NextBatch {
+    Batch(Vec<Submission>),
+    /// Nothing waiting for one beat interval.
+    Idle,
+    /// The inbox closed or a stop was received.
+    Stopped,
 }
 
 /// A batch's transfers, and where each request's answers go.
@@ -266,8 +305,9 @@ pub fn write_blocks(
     if let Err(e) = stored {
         // The in-memory ledger is now ahead of the disk: continuing would
         // answer from state that a restart would not have. Stop writing.
+        // Fail-stop: a member must not vote or lead on a ledger it cannot write.
         tracing::error!(error = %e, "storage failed; halting writes");
-        shared.halted.store(true, Ordering::SeqCst);
+        shared.fail(format!("block write failed: {e}"));
         return Err(built.iter().flat_map(|b| b.outcomes.iter().map(|o| o.id)).collect());
     }
     let fsync_seconds = fsync_started.elapsed().as_secs_f64();

@@ -10,6 +10,8 @@ pub mod client;
 pub mod cluster;
 pub mod committer;
 pub mod config;
+pub mod health;
+pub mod http_server;
 pub mod limits;
 pub mod metrics;
 pub mod node;

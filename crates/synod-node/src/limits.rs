@@ -19,3 +19,18 @@ pub const BLOCK_TRANSFERS_MAX: usize = synod_core::limits::BLOCK_TRANSFERS_MAX;
 
 const _: () = assert!(REQUEST_TRANSFERS_MAX <= BLOCK_TRANSFERS_MAX);
 const _: () = assert!(REQUEST_TRANSFERS_MAX <= QUEUED_TRANSFERS_MAX);
+
+/// Most open HTTP connections per node (including TLS handshakes in
+/// progress); beyond it a new connection is closed at once and counted.
+pub const HTTP_CONNECTIONS_MAX: usize = 1_024;
+
+/// Longest time from the first byte of a request head until the head is
+/// complete; a slower sender (slowloris) is disconnected.
+pub const HTTP_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+
+/// A keep-alive connection with no request in flight and no bytes moving for
+/// this long is closed.
+pub const HTTP_IDLE_TIMEOUT_MS: u64 = 60_000;
+
+/// Longest TLS handshake on the client API (when TLS is on).
+pub const HTTP_TLS_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;

@@ -16,6 +16,7 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::cluster::{ClusterHandle, ClusterStatus, ConfigStatus, Input, BATCH_TRANSFERS_MAX, CONSENSUS_INPUTS_MAX};
 use crate::committer::{Batcher, Committer, SubmitQueue};
 use crate::config::{ConfigError, NodeConfig};
+use crate::health::ThreadKind;
 use crate::limits::{QUEUED_REQUESTS_MAX, QUEUED_TRANSFERS_MAX};
 use crate::shared::Shared;
 use crate::startup::{bind, serve_http, spawn};
@@ -84,6 +85,21 @@ pub struct Node {
     transport: Option<Arc<Transport<Message>>>,
 }
 
+/// Clears the consensus status when the consensus thread ends: a stopped or
+/// failed member is no leader and knows none.
+struct ClearRoleOnExit(Arc<Shared>);
+
+impl Drop for ClearRoleOnExit {
+    fn drop(&mut self) {
+        if let Some(cluster) = &self.0.cluster {
+            if let Ok(mut status) = cluster.status.write() {
+                status.role = if self.0.health.is_failed() || std::thread::panicking() { "failed" } else { "stopped" };
+                status.leader = None;
+            }
+        }
+    }
+}
+
 /// Reads a genesis JSON file.
 pub fn read_genesis(path: &std::path::Path) -> Result<Genesis, StartError> {
     let err = |detail: String| StartError::Genesis { path: path.display().to_string(), detail };
@@ -140,6 +156,7 @@ impl Node {
         };
         let chain_id = ledger.chain_id();
         let auth = ledger.auth();
+        let health = Arc::new(crate::health::Health::default());
         let shared_base = |cluster| Shared {
             store,
             chain_id,
@@ -152,6 +169,7 @@ impl Node {
             started_at: std::time::Instant::now(),
             cluster,
             metrics: Default::default(),
+            health: health.clone(),
         };
 
         let shared = if config.peers.is_empty() {
@@ -162,7 +180,7 @@ impl Node {
                 config.block_transfers_max,
                 Duration::from_millis(config.batch_linger_ms),
             );
-            threads.push(spawn("synod-committer", move || committer.run()));
+            threads.push(spawn(&health, ThreadKind::Committer, "synod-committer", move |beat| committer.run(beat)));
             shared
         } else {
             let node_id = config.node_id.expect("validated");
@@ -283,9 +301,17 @@ impl Node {
                 apply: apply_tx,
                 refusals: Default::default(),
             };
-            threads.push(spawn("synod-consensus", move || consensus.run()));
             let s = shared.clone();
-            threads.push(spawn("synod-persister", move || crate::cluster::persister::run(s, persist_rx, inputs_tx)));
+            threads.push(spawn(&health, ThreadKind::Consensus, "synod-consensus", move |beat| {
+                // However the thread ends (a panic included), the node no
+                // longer claims a role or a leader it cannot act on.
+                let _no_role = ClearRoleOnExit(s);
+                consensus.run(beat)
+            }));
+            let s = shared.clone();
+            threads.push(spawn(&health, ThreadKind::Persister, "synod-persister", move |beat| {
+                crate::cluster::persister::run(s, persist_rx, inputs_tx, beat)
+            }));
             let installer = crate::cluster::install::Installer {
                 shared: shared.clone(),
                 runtime: tokio::runtime::Handle::current(),
@@ -293,8 +319,8 @@ impl Node {
                 applied: applied_tx.clone(),
             };
             let s = shared.clone();
-            threads.push(spawn("synod-applier", move || {
-                crate::cluster::applier::run(s, apply_rx, applied_tx, applied_at_start, installer)
+            threads.push(spawn(&health, ThreadKind::Applier, "synod-applier", move |beat| {
+                crate::cluster::applier::run(s, apply_rx, applied_tx, applied_at_start, installer, beat)
             }));
             let s = shared.clone();
             let batcher = Batcher::new(
@@ -302,11 +328,13 @@ impl Node {
                 config.block_transfers_max.min(BATCH_TRANSFERS_MAX),
                 Duration::from_millis(config.batch_linger_ms),
             );
-            threads.push(spawn("synod-proposer", move || crate::cluster::proposer::run(s, batcher)));
+            threads.push(spawn(&health, ThreadKind::Proposer, "synod-proposer", move |beat| {
+                crate::cluster::proposer::run(s, batcher, beat)
+            }));
             shared
         };
 
-        let (stop, server) = serve_http(http_listener, crate::api::router(shared.clone()));
+        let (stop, server) = serve_http(http_listener, crate::api::router(shared.clone()), None);
         Ok(Node { addr, shared, stop: Some(stop), server, threads, tasks, transport })
     }
 
@@ -325,6 +353,7 @@ impl Node {
     /// Stops accepting requests, lets in-flight ones finish, then stops the threads.
     pub async fn shutdown(mut self) {
         self.shared.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.shared.health.set_stopping();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

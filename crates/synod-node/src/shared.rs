@@ -8,6 +8,7 @@ use synod_storage::Store;
 use tokio::sync::Semaphore;
 
 use crate::committer::SubmitQueue;
+use crate::health::{Health, ThreadKind};
 
 pub struct Shared {
     /// Durable truth: accounts, blocks and the transfer index are read from here,
@@ -30,6 +31,8 @@ pub struct Shared {
     /// Replicated mode; `None` for a single node.
     pub cluster: Option<crate::cluster::ClusterHandle>,
     pub metrics: crate::metrics::Metrics,
+    /// Fail-stop state and the threads' heartbeats (`health.rs`).
+    pub health: Arc<Health>,
 }
 
 impl Shared {
@@ -37,7 +40,21 @@ impl Shared {
         self.stopping.load(Ordering::SeqCst)
     }
 
+    /// Halted (storage failed, or divergence) or FAILED (a thread died): the
+    /// node refuses writes.
     pub fn is_halted(&self) -> bool {
-        self.halted.load(Ordering::SeqCst)
+        self.halted.load(Ordering::SeqCst) || self.health.is_failed()
+    }
+
+    /// Fail-stop: the node stops voting, leading and serving (see `health.rs`).
+    pub fn fail(&self, reason: impl Into<String>) {
+        self.halted.store(true, Ordering::SeqCst);
+        self.health.fail(reason);
+    }
+
+    /// Test-only fault injection: every thread of `kind` panics at its next beat.
+    #[doc(hidden)]
+    pub fn inject_panic(&self, kind: ThreadKind) {
+        self.health.inject_panic(kind);
     }
 }

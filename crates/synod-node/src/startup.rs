@@ -3,14 +3,24 @@
 //! HTTP server with a graceful stop.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
+use crate::health::{Beat, Health, ThreadKind};
+use crate::http_server::{HttpServerOptions, HttpStats};
 use crate::node::StartError;
 
-/// Spawns a named OS thread (the names show in `top -H` and panics).
-pub fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new().name(name.into()).spawn(f).expect("spawn thread")
+/// Spawns a named node thread of `kind` (the names show in `top -H` and
+/// panics) under the node's supervision: a panic, or a return before shutdown,
+/// marks the node FAILED (`health.rs`). The thread beats through its `Beat`.
+pub fn spawn(
+    health: &Arc<Health>,
+    kind: ThreadKind,
+    name: &str,
+    f: impl FnOnce(Beat) + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    health.spawn(kind, name, f)
 }
 
 /// A tokio listener: `listener` if one was bound beforehand (so tests and
@@ -28,22 +38,27 @@ pub async fn bind(
     }
 }
 
-/// Serves `app` on `listener` until the returned sender fires (or is
+/// Serves `app` on `listener` (through `tls` when given) with the node's
+/// connection bounds (`limits.rs`) until the returned sender fires (or is
 /// dropped); in-flight requests finish first.
 pub fn serve_http(
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "http server failed");
-        }
-    });
+    let (stop, server, _stats) = serve_http_with(listener, app, tls, HttpServerOptions::default());
     (stop, server)
+}
+
+/// `serve_http` with explicit bounds; also returns the server's counters.
+pub fn serve_http_with(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    options: HttpServerOptions,
+) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>, Arc<HttpStats>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let stats = Arc::new(HttpStats::default());
+    let server = tokio::spawn(crate::http_server::serve(listener, app, tls, options, stats.clone(), stopped));
+    (stop, server, stats)
 }

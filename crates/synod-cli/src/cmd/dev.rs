@@ -135,10 +135,16 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
         let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
         let leader = wait_for_leader(&nodes).await;
         banner(&a.data_dir, &urls, leader, &genesis, fresh, false);
-        wait_for_stop().await;
-        eprintln!("stopping...");
+        let failure = wait_for_stop_or_failure(nodes.iter().map(|n| n.shared().health.clone()).collect()).await;
+        if failure.is_none() {
+            eprintln!("stopping...");
+        }
         for node in nodes {
             node.shutdown().await;
+        }
+        if let Some(reason) = failure {
+            eprintln!("synod dev: stopped: {reason}; run `synod dev` again to resume from {}", a.data_dir.display());
+            return Ok(ExitCode::FAILURE);
         }
         eprintln!("stopped; run `synod dev` again to resume from {}", a.data_dir.display());
         Ok(ExitCode::SUCCESS)
@@ -224,10 +230,16 @@ fn run_pow(
         }
         let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
         banner(&a.data_dir, &urls, None, &genesis, fresh, true);
-        wait_for_stop().await;
-        eprintln!("stopping...");
+        let failure = wait_for_stop_or_failure(nodes.iter().map(|n| n.shared().health.clone()).collect()).await;
+        if failure.is_none() {
+            eprintln!("stopping...");
+        }
         for node in nodes {
             node.shutdown().await;
+        }
+        if let Some(reason) = failure {
+            eprintln!("synod dev: stopped: {reason}; run `synod dev --consensus pow` again to resume");
+            return Ok(ExitCode::FAILURE);
         }
         eprintln!("stopped; run `synod dev --consensus pow` again to resume from {}", a.data_dir.display());
         Ok(ExitCode::SUCCESS)
@@ -315,6 +327,26 @@ fn banner(dir: &Path, urls: &[String], leader: Option<u8>, genesis: &Genesis, fr
         println!("Ctrl-C stops; the next `synod dev --consensus pow` resumes the chain from disk.");
     } else {
         println!("Ctrl-C stops; `synod verify --data-dir {}` audits the stopped ledger.", dir.display());
+    }
+}
+
+/// Ctrl-C or SIGTERM (`None`), or any node FAILED (`Some`, naming it): the
+/// dev cluster then stops and `synod dev` exits non-zero.
+async fn wait_for_stop_or_failure(healths: Vec<std::sync::Arc<synod_node::health::Health>>) -> Option<String> {
+    let (failed_tx, mut failed_rx) = tokio::sync::mpsc::channel(healths.len().max(1));
+    for (i, health) in healths.into_iter().enumerate() {
+        let failed_tx = failed_tx.clone();
+        tokio::spawn(async move {
+            let reason = health.wait_failed().await;
+            let _ = failed_tx.send(format!("node {} FAILED: {reason}", i + 1)).await;
+        });
+    }
+    tokio::select! {
+        _ = wait_for_stop() => None,
+        Some(reason) = failed_rx.recv() => {
+            eprintln!("synod dev: {reason}");
+            Some(reason)
+        }
     }
 }
 

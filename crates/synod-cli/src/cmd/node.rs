@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use synod_node::config::ConsensusKind;
+use synod_node::health::{Health, ThreadKind};
 use synod_node::node::{read_genesis, Listeners};
 use synod_node::pow::PowNode;
 use synod_node::{Node, NodeConfig};
@@ -36,24 +37,70 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
         config.validate()?;
     }
     super::runtime().block_on(async move {
-        match config.consensus {
+        let failure = match config.consensus {
             ConsensusKind::Paxos => {
                 let node = Node::start(config).await?;
                 // Tests and scripts read this line to learn the port when it was 0.
                 println!("synod node listening on {}", node.url());
-                super::dev::wait_for_stop().await;
-                eprintln!("stopping...");
-                node.shutdown().await;
+                inject_test_panic(|kind| node.shared().inject_panic(kind));
+                let failure = wait_for_stop_or_failure(&node.shared().health).await;
+                stop(node.shutdown(), &failure).await;
+                failure
             }
             ConsensusKind::Pow => {
                 let genesis = read_genesis(&config.genesis)?;
                 let node = PowNode::start(config, genesis, Listeners::default()).await?;
                 println!("synod node listening on {}", node.url());
-                super::dev::wait_for_stop().await;
-                eprintln!("stopping...");
-                node.shutdown().await;
+                inject_test_panic(|kind| node.shared().inject_panic(kind));
+                let failure = wait_for_stop_or_failure(&node.shared().health).await;
+                stop(node.shutdown(), &failure).await;
+                failure
             }
-        }
-        Ok(ExitCode::SUCCESS)
+        };
+        Ok(if failure.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     })
 }
+
+/// Test-only (hidden from the docs' option lists): `SYNOD_TEST_INJECT_PANIC=<thread kind>`
+/// (`committer`, `consensus`, `chain`, ...) makes that thread panic once the
+/// node runs, to test fail-stop on the real binary.
+pub const INJECT_PANIC_ENV: &str = "SYNOD_TEST_INJECT_PANIC";
+
+fn inject_test_panic(inject: impl Fn(ThreadKind)) {
+    let Ok(name) = std::env::var(INJECT_PANIC_ENV) else { return };
+    match ThreadKind::parse(name.trim()) {
+        Some(kind) => inject(kind),
+        None => eprintln!("synod: {INJECT_PANIC_ENV}={name:?} names no thread kind; ignored"),
+    }
+}
+
+/// Ctrl-C or SIGTERM (`None`), or the node FAILED (`Some(reason)`): a failed
+/// node never recovers in place, so the process exits and its supervisor
+/// restarts it from disk.
+pub async fn wait_for_stop_or_failure(health: &Health) -> Option<String> {
+    tokio::select! {
+        _ = super::dev::wait_for_stop() => None,
+        reason = health.wait_failed() => Some(reason),
+    }
+}
+
+/// Shuts the node down; after a failure, within a bound (a frozen thread
+/// must not keep the process alive).
+async fn stop(shutdown: impl std::future::Future<Output = ()>, failure: &Option<String>) {
+    match failure {
+        None => {
+            eprintln!("stopping...");
+            shutdown.await;
+        }
+        Some(reason) => {
+            tracing::error!(reason = %reason, "node failed; exiting with status 1");
+            eprintln!("synod: node FAILED: {reason}; exiting with status 1 (restart it)");
+            if tokio::time::timeout(SHUTDOWN_AFTER_FAILURE, shutdown).await.is_err() {
+                eprintln!("synod: shutdown after the failure did not finish within {SHUTDOWN_AFTER_FAILURE:?}");
+            }
+        }
+    }
+}
+
+/// How long a failed node gets to close its listeners and database.
+const SHUTDOWN_AFTER_FAILURE: std::time::Duration = std::time::Duration::from_secs(10);

@@ -54,6 +54,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(reads::healthz))
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(shared.clone(), refuse_when_failed))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), observe))
         .fallback(|| async { error::ApiError::not_found("no such route; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
@@ -73,6 +74,28 @@ async fn metrics(
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     crate::metrics::exposition::respond(&headers, shared.metrics.encode())
+}
+
+/// Routes a FAILED node still answers: it reports itself there.
+const ROUTES_WHILE_FAILED: [&str; 3] = ["/healthz", "/v1/status", "/metrics"];
+
+/// Fail-stop: a FAILED node (`health.rs`) answers every other route 503
+/// `halted`, reads included: its ledger no longer follows the cluster, so a
+/// read would be stale without saying so.
+async fn refuse_when_failed(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(reason) = shared.health.failure() {
+        if !ROUTES_WHILE_FAILED.contains(&request.uri().path()) {
+            let message = format!("the node failed ({reason}) and stopped serving; restart it");
+            return error::ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "halted", message)
+                .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Records every request's latency by method, route template and status.

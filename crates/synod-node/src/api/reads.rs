@@ -261,14 +261,23 @@ pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo
         transfers_committed_since_start: shared.metrics.transfers_committed.get(),
         uptime_ms: shared.started_at.elapsed().as_millis() as u64,
         halted: shared.is_halted(),
+        failed: shared.health.failure(),
+        threads: shared.health.threads(),
     }))
 }
 
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Serving"),
-    (status = 503, description = "Halted", body = super::error::ErrorBody)))]
-pub async fn healthz(State(shared): State<Arc<Shared>>) -> Result<Json<serde_json::Value>, ApiError> {
-    if shared.is_halted() {
-        return Err(ApiError::halted());
-    }
-    Ok(Json(serde_json::json!({ "status": "ok" })))
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Serving: not failed, not halted, every thread beat within 5 s"), (status = 503, description = "Failed, halted or a thread is stale; the body says which")))]
+pub async fn healthz(State(shared): State<Arc<Shared>>) -> axum::response::Response {
+    health_response(&shared.health, shared.is_halted())
+}
+
+/// The `/healthz` answer of any kind of node: 200 with `status: "ok"` only
+/// when the node is neither failed nor halted and every thread beat within
+/// `BEAT_STALE_MS`; else 503 with the status that says why. Both list the
+/// threads.
+pub fn health_response(health: &crate::health::Health, halted: bool) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let report = health.report(halted);
+    let code = if report.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(report)).into_response()
 }

@@ -192,6 +192,15 @@ pub struct StatusInfo {
     pub transfers_committed_since_start: u64,
     pub uptime_ms: u64,
     pub halted: bool,
+    /// Why the node FAILED (a thread panicked or exited, or storage failed);
+    /// `null` while it runs.
+    #[serde(default)]
+    pub failed: Option<String>,
+    /// Each node thread: name, kind, `alive` (beat within 5 s) and
+    /// `last_beat_ms_ago` (as in `/healthz`).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub threads: Vec<crate::health::ThreadHealth>,
 }
 
 /// `GET /v1/genesis`: the genesis (JSON form) and its hash, which block 0's `prev_hash` must equal.

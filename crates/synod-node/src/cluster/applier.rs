@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::install::Installer;
 use super::Input;
 use crate::committer::{answer, write_blocks, SubmitOutcome};
+use crate::health::Beat;
 use crate::shared::Shared;
 
 /// Most chosen slots applied in one transaction (one fsync).
@@ -42,18 +43,20 @@ pub fn run(
     applied: watch::Sender<Slot>,
     applied_at_start: Slot,
     installer: Installer,
+    beat: Beat,
 ) {
     let cluster = shared.cluster.as_ref().expect("applier runs in replicated mode");
     let mut last: Slot = 0;
     // An install that arrived behind a group of slots, taken after them.
     let mut stashed: Option<Chosen> = None;
     let verify_threads = verify_thread_count();
-    loop {
+    while beat.beat() {
         let first = match stashed.take() {
             Some(next) => next,
-            None => match chosen.recv() {
+            None => match chosen.recv_timeout(crate::health::idle_wait()) {
                 Ok(next) => next,
-                Err(_) => return,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
             },
         };
         let mut group = match first {

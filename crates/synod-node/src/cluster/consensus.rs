@@ -28,6 +28,7 @@ use tokio::sync::oneshot;
 use super::applier::Chosen;
 use super::refusals::{check_descriptor, PeerRefusal, RefusalScorer, REFUSAL_BAN_MS};
 use super::{role_name, PROPOSAL_TIMEOUT_MS};
+use crate::health::Beat;
 use crate::shared::Shared;
 use crate::transport::Transport;
 
@@ -86,7 +87,7 @@ pub fn apply_channel_capacity(limits: &synod_paxos::Limits) -> usize {
 }
 
 impl Consensus {
-    pub fn run(mut self) {
+    pub fn run(mut self, beat: Beat) {
         let shared = self.shared.clone();
         let cluster = shared.cluster.as_ref().expect("consensus runs in replicated mode");
         let start = Instant::now();
@@ -95,7 +96,8 @@ impl Consensus {
         let mut next_read_id: u64 = 1;
         let mut last_tick = Instant::now();
         let tick = Duration::from_millis(TICK_MS);
-        loop {
+        // A failed node stops here: no votes, no leadership, no heartbeats.
+        while beat.beat() {
             let wait = tick.saturating_sub(last_tick.elapsed());
             let event = match self.inputs.recv_timeout(wait) {
                 Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => break,

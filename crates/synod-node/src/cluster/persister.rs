@@ -1,20 +1,26 @@
 //! Group commit of the acceptor's state: take every `Persist` op waiting, write
 //! them in one fsynced redb transaction, report the highest token.
 
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 
 use synod_paxos::{PersistOp, PersistToken};
 
 use super::Input;
+use crate::health::Beat;
 use crate::shared::Shared;
 
 /// Most ops written in one transaction.
 const OPS_PER_COMMIT_MAX: usize = 4_096;
 
-pub fn run(shared: Arc<Shared>, ops: Receiver<(PersistToken, PersistOp)>, inputs: SyncSender<Input>) {
+pub fn run(shared: Arc<Shared>, ops: Receiver<(PersistToken, PersistOp)>, inputs: SyncSender<Input>, beat: Beat) {
     let mut durable: PersistToken = 0;
-    while let Ok(first) = ops.recv() {
+    while beat.beat() {
+        let first = match ops.recv_timeout(crate::health::idle_wait()) {
+            Ok(first) => first,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         let mut batch = vec![first];
         while batch.len() < OPS_PER_COMMIT_MAX {
             match ops.try_recv() {
@@ -30,9 +36,11 @@ pub fn run(shared: Arc<Shared>, ops: Receiver<(PersistToken, PersistOp)>, inputs
         let result = shared.store.persist_paxos(&ops);
         shared.metrics.paxos_fsync_seconds.observe(started.elapsed().as_secs_f64());
         if let Err(e) = result {
-            // Without durable promises this node must not vote again: stop.
-            tracing::error!(error = %e, "paxos log write failed; halting");
-            shared.halted.store(true, std::sync::atomic::Ordering::SeqCst);
+            // Without durable promises this node must not vote again:
+            // fail-stop, which ends the consensus thread too (no votes, no
+            // heartbeats as leader).
+            tracing::error!(error = %e, "paxos log write failed; the node fails");
+            shared.fail(format!("paxos log write failed: {e}"));
             return;
         }
         durable = last;

@@ -10,21 +10,26 @@ use synod_paxos::{Batch, BatchId, Command};
 
 use super::pending::PendingBatch;
 use super::Input;
-use crate::committer::{answer, split, Batcher, SubmitOutcome};
+use crate::committer::{answer, split, Batcher, NextBatch, SubmitOutcome};
+use crate::health::Beat;
 use crate::shared::Shared;
 
 /// Batches proposed but not yet applied (or failed) before the proposer waits.
 pub const PROPOSALS_IN_FLIGHT_MAX: usize = 4;
 
-pub fn run(shared: Arc<Shared>, mut batcher: Batcher) {
+pub fn run(shared: Arc<Shared>, mut batcher: Batcher, beat: Beat) {
     let cluster = shared.cluster.as_ref().expect("proposer runs in replicated mode");
     let mut rng = rand::rngs::OsRng;
-    loop {
+    while beat.beat() {
         // Few proposals in flight: while they commit, requests pile up in the
         // queue and the next proposal takes them all. Proposing every request
         // at once would make one slot (two fsyncs per node) per request.
         cluster.pending.wait_below(PROPOSALS_IN_FLIGHT_MAX, std::time::Duration::from_millis(100));
-        let Some(batch) = batcher.next_batch() else { break };
+        let batch = match batcher.next_batch() {
+            NextBatch::Batch(batch) => batch,
+            NextBatch::Idle => continue,
+            NextBatch::Stopped => break,
+        };
         let (candidates, replies) = split(batch);
         let ids: Vec<_> = candidates.iter().map(|c| c.get().id()).collect();
         let payload = BatchPayload {

@@ -39,11 +39,34 @@ pub fn router(shared: Arc<PowShared>) -> Router {
         .route("/v1/head", get(head))
         .route("/v1/genesis", get(genesis))
         .route("/v1/status", get(status))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(shared.clone(), refuse_when_failed))
         .fallback(|| async { ApiError::not_found("no such route on a proof-of-work node; see docs/PROTOCOL.md §8") })
         .layer(DefaultBodyLimit::max(crate::limits::HTTP_BODY_BYTES_MAX))
         .with_state(shared)
+}
+
+/// Fail-stop, as on a Paxos node: a FAILED node answers 503 `halted` on every
+/// route but `/healthz`, `/v1/status` and `/metrics`.
+async fn refuse_when_failed(
+    State(shared): State<Arc<PowShared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(reason) = shared.health.failure() {
+        if !["/healthz", "/v1/status", "/metrics"].contains(&request.uri().path()) {
+            let message = format!("the node failed ({reason}) and stopped serving; restart it");
+            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "halted", message).into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// `GET /healthz`: as on a Paxos node (PROTOCOL.md), 200 only when the node is
+/// neither failed nor halted and every thread beats.
+async fn healthz(State(shared): State<Arc<PowShared>>) -> Response {
+    crate::api::reads::health_response(&shared.health, shared.is_halted())
 }
 
 /// Runs `f` on the chain thread and returns its result.
@@ -327,6 +350,19 @@ async fn status(State(shared): State<Arc<PowShared>>) -> Result<Json<Value>, Api
     let blocks_mined = shared.metrics.blocks_mined.get();
     let blocks_stored = shared.metrics.blocks_stored.get();
     let transfers_stored = shared.metrics.transfers_stored.get();
+    if shared.is_halted() {
+        // The chain thread may be gone: report what the node knows without it.
+        return Ok(Json(json!({
+            "chain_id": chain_id,
+            "auth": auth,
+            "consensus": "pow",
+            "uptime_ms": uptime_ms,
+            "halted": true,
+            "failed": shared.health.failure(),
+            "threads": shared.health.threads(),
+        })));
+    }
+    let threads_health = shared.health.threads();
     let v = query(&shared, move |v| {
         let tip = v.chain.best_tip();
         let stats = v.chain.stats();
@@ -345,6 +381,8 @@ async fn status(State(shared): State<Arc<PowShared>>) -> Result<Json<Value>, Api
             "uptime_ms": uptime_ms,
             // A halted node answers 503 `halted` before reaching here.
             "halted": false,
+            "failed": null,
+            "threads": threads_health,
             "pow": {
                 "node_id": node_id,
                 "chain_identity": identity,
@@ -402,6 +440,7 @@ mod tests {
             miner_threads: 1,
             halted: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            health: Default::default(),
             started_at: std::time::Instant::now(),
             metrics: Default::default(),
         }

@@ -9,7 +9,6 @@
 //! consistent chain without locks.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +21,7 @@ use tokio::sync::oneshot;
 
 use super::miner::TemplateSlot;
 use super::PowShared;
+use crate::health::Beat;
 use crate::transport::Transport;
 
 /// Bound of the chain thread's input queue (peer messages, submissions,
@@ -89,14 +89,14 @@ impl Clock {
 }
 
 impl Driver {
-    pub fn run(mut self) {
+    pub fn run(mut self, beat: Beat) {
         let clock = Clock { started: Instant::now() };
         let mut connected = BTreeSet::new();
         let mut meter = HashRateMeter::new(5_000);
         let mut last_tick = Instant::now();
         let mut last_template: Option<(synod_pow::BlockHash, usize, u64)> = None;
         self.publish_template(&clock, &mut last_template, true);
-        loop {
+        while beat.beat() {
             let input = match self.inputs.recv_timeout(TICK_INTERVAL) {
                 Ok(input) => Some(input),
                 Err(RecvTimeoutError::Timeout) => None,
@@ -181,7 +181,7 @@ impl Driver {
             Err(e) => {
                 tracing::error!(error = %e, "storage failed; halting this node");
                 eprintln!("synod: storage failed ({e}); the node stops");
-                self.shared.halted.store(true, Ordering::SeqCst);
+                self.shared.fail(format!("block write failed: {e}"));
                 false
             }
         }

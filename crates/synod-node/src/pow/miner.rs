@@ -19,6 +19,7 @@ use synod_pow::chain::{search_nonces, HashCounter, PowBlock};
 use synod_pow::u256::U256;
 
 use super::driver::PowInput;
+use crate::health::Beat;
 
 /// Nonces searched between two looks at the template slot: about 5 ms of
 /// work at 3 M hashes/s, so a new tip stops stale work quickly.
@@ -62,9 +63,12 @@ pub struct MinerThread {
 }
 
 impl MinerThread {
-    pub fn run(self) {
+    pub fn run(self, beat: Beat) {
         let mut budget = Budget::new(self.hashes_per_sec_max);
         while !self.stop.load(Ordering::Relaxed) {
+            if !beat.beat() {
+                return;
+            }
             let Some((generation, mut block, target)) = self.slot.get() else {
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
@@ -73,7 +77,8 @@ impl MinerThread {
             block.seal_merkle_root();
             let mut next_nonce: u64 = 0;
             loop {
-                if self.stop.load(Ordering::Relaxed) {
+                // One beat per slice of nonces (milliseconds of work).
+                if self.stop.load(Ordering::Relaxed) || !beat.beat() {
                     return;
                 }
                 if self.slot.generation() != generation {
@@ -90,7 +95,7 @@ impl MinerThread {
                     &self.counter,
                     &self.stop,
                 );
-                budget.spend(self.counter.total().saturating_sub(before), &self.stop);
+                budget.spend(self.counter.total().saturating_sub(before), &self.stop, &beat);
                 if let Some(sol) = solution {
                     block.header.nonce = sol.nonce;
                     assert_eq!(block.hash(), sol.hash, "the midstate search hashed this header");
@@ -136,7 +141,7 @@ impl Budget {
         Budget { per_sec, window_start: Instant::now(), spent: 0 }
     }
 
-    fn spend(&mut self, hashes: u64, stop: &AtomicBool) {
+    fn spend(&mut self, hashes: u64, stop: &AtomicBool, beat: &Beat) {
         if self.per_sec == 0 {
             return;
         }
@@ -150,6 +155,9 @@ impl Budget {
                 let step = left.min(Duration::from_millis(50));
                 std::thread::sleep(step);
                 left = left.saturating_sub(step);
+                // A low budget sleeps for long: beat through it (a failure
+                // is seen at the next slice).
+                let _ = beat.beat();
             }
         }
         if self.window_start.elapsed() >= Duration::from_secs(1) {

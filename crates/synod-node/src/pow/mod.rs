@@ -35,6 +35,7 @@ use synod_storage::PowStore;
 use tokio::sync::oneshot;
 
 use crate::config::NodeConfig;
+use crate::health::ThreadKind;
 use crate::node::{Listeners, StartError};
 use crate::startup::{bind, serve_http, spawn};
 use crate::transport::{Transport, TransportConfig};
@@ -56,13 +57,28 @@ pub struct PowShared {
     pub miner_threads: usize,
     pub halted: AtomicBool,
     pub stopping: AtomicBool,
+    /// Fail-stop state and the threads' heartbeats (`health.rs`).
+    pub health: Arc<crate::health::Health>,
     pub started_at: std::time::Instant,
     pub metrics: PowMetrics,
 }
 
 impl PowShared {
+    /// Halted (storage failed) or FAILED (a thread died).
     pub fn is_halted(&self) -> bool {
-        self.halted.load(Ordering::SeqCst)
+        self.halted.load(Ordering::SeqCst) || self.health.is_failed()
+    }
+
+    /// Fail-stop (see `health.rs`).
+    pub fn fail(&self, reason: impl Into<String>) {
+        self.halted.store(true, Ordering::SeqCst);
+        self.health.fail(reason);
+    }
+
+    /// Test-only fault injection: every thread of `kind` panics at its next beat.
+    #[doc(hidden)]
+    pub fn inject_panic(&self, kind: crate::health::ThreadKind) {
+        self.health.inject_panic(kind);
     }
 }
 
@@ -115,6 +131,7 @@ impl PowNode {
             miner_threads: settings.miner_threads,
             halted: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            health: Default::default(),
             started_at: std::time::Instant::now(),
             metrics: PowMetrics::default(),
         });
@@ -156,7 +173,7 @@ impl PowNode {
             miner: if settings.mine { settings.miner_account } else { None },
             hashes: hashes.clone(),
         };
-        threads.push(spawn("synod-pow-chain", move || driver.run()));
+        threads.push(spawn(&shared.health, ThreadKind::Chain, "synod-pow-chain", move |beat| driver.run(beat)));
         if settings.mine {
             let n = settings.miner_threads as u64;
             for index in 0..n {
@@ -169,11 +186,12 @@ impl PowNode {
                     stop: stop_miners.clone(),
                     found: inputs_tx.clone(),
                 };
-                threads.push(spawn("synod-pow-miner", move || miner.run()));
+                let name = format!("synod-pow-miner-{index}");
+                threads.push(spawn(&shared.health, ThreadKind::Miner, &name, move |beat| miner.run(beat)));
             }
         }
 
-        let (stop_http, server) = serve_http(http_listener, api::router(shared.clone()));
+        let (stop_http, server) = serve_http(http_listener, api::router(shared.clone()), None);
         Ok(PowNode {
             addr,
             shared,
@@ -201,6 +219,7 @@ impl PowNode {
     /// Stops the HTTP server, the miners, the chain thread and the transport.
     pub async fn shutdown(mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
+        self.shared.health.set_stopping();
         if let Some(stop) = self.stop_http.take() {
             let _ = stop.send(());
         }
