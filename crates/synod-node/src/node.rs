@@ -46,11 +46,13 @@ pub enum StartError {
     TlsRequired,
     #[error("[tls]: {0}")]
     Tls(#[from] crate::tls::LoadError),
-    /// `[http_tls]` is set (and its files load), but the HTTP server does not
-    /// serve TLS yet: refusing beats serving plaintext to clients that asked
-    /// for TLS.
-    #[error("[http_tls] is set but this version does not serve the HTTP API over TLS yet; remove the section")]
-    HttpTlsNotServed,
+    /// `[http_tls]` on a Multi-Paxos member: followers forward requests to
+    /// the leader's HTTP API over plain HTTP, so a member cannot serve its
+    /// API over TLS yet. Refusing beats a cluster whose forwarding fails.
+    #[error(
+        "[http_tls] is supported on a single node and on proof-of-work nodes; a Multi-Paxos member cannot serve          its HTTP API over TLS yet (followers forward to the leader over plain HTTP): remove the section"
+    )]
+    HttpTlsOnMember,
     #[error("config: {0}")]
     Snapshot(#[from] crate::cluster::snapshot_config::SnapshotConfigError),
     /// The config file's members (this node and its peers) are not the
@@ -127,10 +129,10 @@ impl Node {
         listeners: Listeners,
     ) -> Result<Node, StartError> {
         config.validate()?;
-        if let Some(http_tls) = &config.http_tls {
-            crate::tls::http_acceptor(http_tls)?;
-            return Err(StartError::HttpTlsNotServed);
+        if config.http_tls.is_some() && !config.peers.is_empty() {
+            return Err(StartError::HttpTlsOnMember);
         }
+        let http_tls = config.http_tls.as_ref().map(crate::tls::http_acceptor).transpose()?;
         let store = Store::open(&config.db_path())?;
         store.init(&genesis)?;
         let loaded = tokio::task::block_in_place(|| store.load())?;
@@ -334,7 +336,7 @@ impl Node {
             shared
         };
 
-        let (stop, server) = serve_http(http_listener, crate::api::router(shared.clone()), None);
+        let (stop, server) = serve_http(http_listener, crate::api::router(shared.clone()), http_tls);
         Ok(Node { addr, shared, stop: Some(stop), server, threads, tasks, transport })
     }
 

@@ -15,6 +15,25 @@ pub enum CertsCommand {
     /// Issue node N's certificate from the CA in --ca: DIR/node-N.pem and
     /// DIR/node-N.key (mode 0600), subjectAltName node-N.synod.
     Issue(IssueArgs),
+    /// Issue a server certificate for a node's client HTTP API ([http_tls]):
+    /// DIR/http-NAME.pem and DIR/http-NAME.key, subjectAltNames from --name.
+    IssueHttp(IssueHttpArgs),
+}
+
+#[derive(clap::Args)]
+pub struct IssueHttpArgs {
+    /// Directory holding the CA's ca.pem and ca.key.
+    #[arg(long)]
+    pub ca: PathBuf,
+    /// A host name or IP address clients use to reach the node (repeat for several).
+    #[arg(long = "name", required = true)]
+    pub names: Vec<String>,
+    /// Directory to write the files into (created; existing files are never overwritten).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// How long the certificate is valid, in days.
+    #[arg(long, default_value_t = VALIDITY_DAYS_DEFAULT)]
+    pub validity_days: u32,
 }
 
 #[derive(clap::Args)]
@@ -60,6 +79,22 @@ pub fn run(command: CertsCommand) -> anyhow::Result<ExitCode> {
             println!("ca_cert = {:?}", a.ca.join(CA_CERT_FILE).display().to_string());
             println!("cert = {:?}", cert.display().to_string());
             println!("key = {:?}", key.display().to_string());
+        }
+        CertsCommand::IssueHttp(a) => {
+            let ca = CertificateAuthority::load(&a.ca)?;
+            let issued = ca.issue_server(&a.names, a.validity_days)?;
+            let stem = a.names[0].replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-', "_");
+            let (cert, key) = (a.out.join(format!("http-{stem}.pem")), a.out.join(format!("http-{stem}.key")));
+            issued.write_pair(&cert, &key).with_context(|| format!("writing {}", cert.display()))?;
+            println!("wrote {} and {} (subjectAltNames {})", cert.display(), key.display(), a.names.join(", "));
+            println!("[http_tls]");
+            println!("cert = {:?}", cert.display().to_string());
+            println!("key = {:?}", key.display().to_string());
+            println!(
+                "# clients: synod --ca-cert {} --node https://{}:PORT ...",
+                a.ca.join(CA_CERT_FILE).display(),
+                a.names[0]
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -99,6 +99,7 @@ impl PowNode {
     pub async fn start(config: NodeConfig, genesis: Genesis, listeners: Listeners) -> Result<PowNode, StartError> {
         config.validate()?;
         let settings = config.pow.clone().unwrap_or_default();
+        let http_tls = config.http_tls.as_ref().map(crate::tls::http_acceptor).transpose()?;
         settings.validate().map_err(|e| StartError::Consensus(e.to_string()))?;
         let chain_config = settings.chain.chain_config(&genesis).map_err(|e| StartError::Consensus(e.to_string()))?;
         if genesis.auth != AuthMode::Ed25519 {
@@ -191,7 +192,7 @@ impl PowNode {
             }
         }
 
-        let (stop_http, server) = serve_http(http_listener, api::router(shared.clone()), None);
+        let (stop_http, server) = serve_http(http_listener, api::router(shared.clone()), http_tls);
         Ok(PowNode {
             addr,
             shared,

@@ -139,6 +139,29 @@ impl CertificateAuthority {
     }
 }
 
+impl CertificateAuthority {
+    /// A server certificate for the client HTTP API (`[http_tls]`): the
+    /// subjectAltNames are the host names or IP addresses clients dial
+    /// (an entry that parses as an IP address becomes an IP SAN).
+    pub fn issue_server(&self, names: &[String], validity_days: u32) -> Result<IssuedCertificate, IssueError> {
+        let (not_before, not_after) = validity(validity_days)?;
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(names.to_vec())?;
+        let mut name = DistinguishedName::new();
+        name.push(DnType::CommonName, names.first().cloned().unwrap_or_default());
+        params.distinguished_name = name;
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = not_before;
+        params.not_after = not_after;
+        params.serial_number = Some(random_serial());
+        let cert = params.signed_by(&key, &self.signer, &self.key)?;
+        Ok(IssuedCertificate { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+    }
+}
+
 impl IssuedCertificate {
     /// The files of node `id` in `dir`: `node-<id>.pem`, `node-<id>.key`.
     pub fn paths(dir: &Path, id: u8) -> (PathBuf, PathBuf) {
@@ -148,11 +171,20 @@ impl IssuedCertificate {
     /// Writes the certificate and its key (mode 0600) as node `id`'s files in
     /// `dir`, creating it; refuses to overwrite either.
     pub fn write(&self, dir: &Path, id: u8) -> Result<(PathBuf, PathBuf), IssueError> {
-        create_dir(dir)?;
         let (cert, key) = Self::paths(dir, id);
-        write_new(&cert, self.cert_pem.as_bytes(), 0o644)?;
-        write_new(&key, self.key_pem.as_bytes(), 0o600)?;
+        self.write_pair(&cert, &key)?;
         Ok((cert, key))
+    }
+
+    /// Writes the certificate to `cert` and its key to `key` (mode 0600),
+    /// creating their directories; refuses to overwrite either.
+    pub fn write_pair(&self, cert: &Path, key: &Path) -> Result<(), IssueError> {
+        for dir in [cert.parent(), key.parent()].into_iter().flatten() {
+            create_dir(dir)?;
+        }
+        write_new(cert, self.cert_pem.as_bytes(), 0o644)?;
+        write_new(key, self.key_pem.as_bytes(), 0o600)?;
+        Ok(())
     }
 }
 
