@@ -219,27 +219,56 @@ impl Health {
         self.threads.lock().expect("health lock").push(record.clone());
         let health = self.clone();
         let thread_name = name.to_string();
+        install_panic_hook();
         std::thread::Builder::new()
             .name(name.into())
             .spawn(move || {
+                SUPERVISED.with(|s| *s.borrow_mut() = Some((health.clone(), thread_name.clone())));
                 let beat = Beat { health: health.clone(), record: record.clone() };
                 let result = std::panic::catch_unwind(AssertUnwindSafe(move || f(beat)));
                 record.exited.store(true, Ordering::SeqCst);
                 match result {
+                    // The panic hook already failed the node, before the
+                    // unwinding dropped this thread's channels (which makes
+                    // its peers exit too): the reason names this thread.
                     Err(payload) => {
-                        let message = panic_message(payload.as_ref());
-                        tracing::error!(thread = %thread_name, panic = %message, "node thread panicked");
-                        health.fail(format!("thread {thread_name} panicked: {message}"));
+                        health.fail(format!("thread {thread_name} panicked: {}", panic_message(payload.as_ref())))
                     }
-                    Ok(()) if !health.is_stopping() && !health.is_failed() => {
-                        tracing::error!(thread = %thread_name, "node thread exited before shutdown");
-                        health.fail(format!("thread {thread_name} exited before shutdown"));
+                    Ok(()) if !health.is_stopping() => {
+                        health.fail(format!("thread {thread_name} exited before shutdown"))
                     }
                     Ok(()) => {}
                 }
             })
             .expect("spawn thread")
     }
+}
+
+thread_local! {
+    /// The node and thread name of a supervised thread, for the panic hook.
+    static SUPERVISED: std::cell::RefCell<Option<(Arc<Health>, String)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Chains a process-wide panic hook (once) that fails the node of a
+/// supervised thread at the moment it panics: before unwinding closes the
+/// thread's channels, so the first recorded reason is the panic, not a peer
+/// thread's exit that the panic caused.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            let _ = SUPERVISED.try_with(|s| {
+                if let Ok(s) = s.try_borrow() {
+                    if let Some((health, name)) = &*s {
+                        let message = info.payload_as_str().unwrap_or("(non-string panic payload)");
+                        health.fail(format!("thread {name} panicked: {message}"));
+                    }
+                }
+            });
+        }));
+    });
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
