@@ -48,6 +48,9 @@ pub struct Metrics {
     pub elections_won: Counter,
     pub commit_index: Gauge,
     pub applied_index: Gauge,
+    /// Linearizable reads this node served after a read index (its own as
+    /// leader, or one asked of the leader); `?consistency=stale` reads skip it.
+    pub linearizable_reads: Counter,
     /// Snapshot installs completed, chunks verified and written, chunks
     /// refused (damaged or not matching), chunks served to peers.
     pub snapshots_installed: Counter,
@@ -83,6 +86,7 @@ impl Default for Metrics {
             elections_won: Counter::default(),
             commit_index: Gauge::default(),
             applied_index: Gauge::default(),
+            linearizable_reads: Counter::default(),
             snapshots_installed: Counter::default(),
             snapshot_chunks_installed: Counter::default(),
             snapshot_chunks_refused: Counter::default(),
@@ -114,6 +118,11 @@ impl Default for Metrics {
         registry.register("elections_won", "Elections this node won", m.elections_won.clone());
         registry.register("commit_index", "Highest log slot known chosen", m.commit_index.clone());
         registry.register("applied_index", "Highest log slot applied to the ledger", m.applied_index.clone());
+        registry.register(
+            "linearizable_reads",
+            "Reads served after a read index (not ?consistency=stale)",
+            m.linearizable_reads.clone(),
+        );
         registry.register("snapshots_installed", "Ledger snapshots installed", m.snapshots_installed.clone());
         registry.register(
             "snapshot_chunks_installed",

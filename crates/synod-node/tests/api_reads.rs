@@ -1,6 +1,8 @@
 //! Read endpoints: transfers with inclusion proofs, consistency proofs, blocks, accounts,
 //! status, the OpenAPI document, and what survives a restart.
 
+#[path = "common/cluster.rs"]
+mod cluster;
 mod common;
 
 use common::*;
@@ -320,4 +322,87 @@ async fn a_failed_start_releases_the_data_dir() {
     let n = TestNode::start_in(dir, g).await;
     assert_eq!(n.status().await.ledger_size, 0);
     n.shutdown().await;
+}
+
+fn linearizable_reads(n: &Node) -> u64 {
+    n.shared().metrics.linearizable_reads.get()
+}
+
+async fn get(url: &str, path: &str) -> Resp {
+    let resp = reqwest::get(format!("{url}{path}")).await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let status = resp.status().as_u16();
+    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    Resp { status, content_type, bytes: resp.bytes().await.unwrap().to_vec() }
+}
+
+async fn post_tx(url: &str, tx: &SignedTransfer) -> Resp {
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/v1/transfers"))
+        .header("content-type", "application/json")
+        .body(bytes(&to_json(tx)))
+        .send()
+        .await
+        .expect("POST /v1/transfers");
+    let status = resp.status().as_u16();
+    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    Resp { status, content_type, bytes: resp.bytes().await.unwrap().to_vec() }
+}
+
+/// A write committed through one member is seen at once, by default, through
+/// each other member: the transfer, the head, its block and a consistency
+/// proof up to it (followers wait for the leader's read index; before, they
+/// answered 404 for tens of milliseconds). `?consistency=stale` is served
+/// locally without a read index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_through_any_member_see_a_write_committed_through_another() {
+    let cluster = cluster::Cluster::start(genesis(AuthMode::Ed25519, 5, EACH), None).await;
+    let leader = cluster.leader().await;
+    cluster.agreed_on(leader).await;
+    let urls: Vec<String> = (0..3).map(|i| cluster.node(i).url()).collect();
+    for round in 0..6u64 {
+        let writer = round as usize % 3;
+        let tx = signed(1, 2, 1, round);
+        let committed = post_tx(&urls[writer], &tx).await;
+        assert_eq!(committed.status, 200, "{}", committed.text());
+        let receipt: synod_node::api::types::TransferReceipt = committed.parse();
+        let height = receipt.height.unwrap();
+        let size = receipt.ledger_index.unwrap() + 1;
+        for reader in (0..3).filter(|r| *r != writer) {
+            let url = &urls[reader];
+            let before = linearizable_reads(cluster.node(reader));
+            let st = get(url, &format!("/v1/transfers/{}", tx.id())).await;
+            assert_eq!(st.status, 200, "reader {reader}, round {round}: {}", st.text());
+            assert_eq!(st.parse::<TransferStatus>().height, height);
+            let head: synod_node::api::types::HeadInfo = get(url, "/v1/head").await.parse();
+            assert!(head.header.height >= height, "reader {reader}: head {} < {height}", head.header.height);
+            let block = get(url, &format!("/v1/blocks/{height}")).await;
+            assert_eq!(block.status, 200, "reader {reader}: {}", block.text());
+            assert!(block.parse::<BlockInfo>().transfers.iter().any(|t| t.id == tx.id().to_string()));
+            let proof = get(url, &format!("/v1/proofs/consistency?from=1&to={size}")).await;
+            assert_eq!(proof.status, 200, "reader {reader}: {}", proof.text());
+            let account: AccountInfo = get(url, &format!("/v1/accounts/{}", acct(1))).await.parse();
+            assert_eq!(account.nonce, round + 1);
+            assert_eq!(linearizable_reads(cluster.node(reader)), before + 5, "each read went through a read index");
+        }
+    }
+
+    // Stale reads: answered locally, no read index anywhere.
+    let follower = (leader + 1) % 3;
+    let counts: Vec<u64> = (0..3).map(|i| linearizable_reads(cluster.node(i))).collect();
+    let tx = signed(1, 2, 1, 6);
+    for path in [
+        format!("/v1/transfers/{}?consistency=stale", tx.id()),
+        "/v1/head?consistency=stale".to_string(),
+        "/v1/blocks/0?consistency=stale".to_string(),
+        "/v1/proofs/consistency?from=1&to=1&consistency=stale".to_string(),
+        format!("/v1/accounts/{}?consistency=stale", acct(1)),
+    ] {
+        let r = get(&urls[follower], &path).await;
+        assert!(r.status == 200 || r.status == 404, "{path}: {}", r.text());
+    }
+    let after: Vec<u64> = (0..3).map(|i| linearizable_reads(cluster.node(i))).collect();
+    assert_eq!(counts, after, "stale reads took no read index");
+    // An unknown consistency is refused before any read index.
+    get(&urls[follower], "/v1/head?consistency=eventual").await.assert_error(400, "invalid_field");
+    cluster.shutdown().await;
 }

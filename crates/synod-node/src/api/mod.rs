@@ -23,6 +23,7 @@ use crate::shared::Shared;
         transfers::submit,
         reads::transfer,
         reads::account,
+        reads::read_index,
         reads::block,
         reads::head,
         reads::consistency,
@@ -46,6 +47,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/transfers", post(transfers::submit))
         .route("/v1/transfers/{id}", get(reads::transfer))
         .route("/v1/accounts/{id}", get(reads::account))
+        .route("/v1/read_index", get(reads::read_index))
         .route("/v1/blocks/{height}", get(reads::block))
         .route("/v1/head", get(reads::head))
         .route("/v1/proofs/consistency", get(reads::consistency))

@@ -1,6 +1,12 @@
 //! Read endpoints. Everything is read from durable storage (or, for proofs,
 //! from the in-memory tree at a durable size), so a reader never observes a
 //! transfer that a crash could take back.
+//!
+//! In a cluster the ledger reads (transfers, accounts, blocks, head,
+//! consistency proofs) are linearizable unless `?consistency=stale`: each goes
+//! through `linearize` first, which obtains a read index (locally on the
+//! leader, over `GET /v1/read_index` on a follower) and waits until this
+//! node's ledger has applied it. The read itself is always served locally.
 
 use std::sync::Arc;
 
@@ -27,12 +33,16 @@ fn head_block(shared: &Shared) -> Result<Block, ApiError> {
 pub struct TransferParams {
     /// Include an RFC 9162 inclusion proof against the current head.
     pub proof: Option<bool>,
+    /// `linearizable` (default) or `stale`; see `ReadParams`.
+    #[param(pattern = "^(linearizable|stale)$")]
+    pub consistency: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/transfers/{id}",
     params(("id" = String, Path, description = "Transfer id, 64 hex", pattern = "^[0-9a-fA-F]{64}$"), TransferParams),
     responses((status = 200, body = TransferStatus), (status = 400, body = super::error::ErrorBody),
-        (status = 404, body = super::error::ErrorBody), (status = 500, body = super::error::ErrorBody)))]
+        (status = 404, body = super::error::ErrorBody), (status = 500, body = super::error::ErrorBody),
+        (status = 503, description = "No leader, or the read index timed out", body = super::error::ErrorBody)))]
 pub async fn transfer(
     State(shared): State<Arc<Shared>>,
     id: Result<Path<String>, PathRejection>,
@@ -41,6 +51,7 @@ pub async fn transfer(
     let Path(id) = id.map_err(|e| ApiError::invalid_field(e.body_text()))?;
     let Query(params) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
     let id: TransferId = id.parse().map_err(|e| ApiError::invalid_field(format!("transfer id: {e}")))?;
+    linearize(&shared, params.consistency.as_deref()).await?;
     let position = shared
         .store
         .position(&id)
@@ -90,85 +101,114 @@ pub async fn transfer(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct AccountParams {
+pub struct ReadParams {
     /// `linearizable` (default): in a cluster, the leader confirms its
-    /// leadership with a quorum (read index) and answers once its ledger has
-    /// applied everything committed before the read began; followers forward.
-    /// `stale`: this node's local state, possibly behind.
+    /// leadership with a quorum (read index), and this node answers once its
+    /// own ledger has applied everything committed before the read began (a
+    /// follower asks the leader only for the index). `stale`: this node's
+    /// local state at once, possibly behind.
     #[param(pattern = "^(linearizable|stale)$")]
     pub consistency: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{id}",
-    params(("id" = String, Path, description = "Account id, 64 hex", pattern = "^[0-9a-fA-F]{64}$"), AccountParams),
+    params(("id" = String, Path, description = "Account id, 64 hex", pattern = "^[0-9a-fA-F]{64}$"), ReadParams),
     responses((status = 200, body = AccountInfo), (status = 400, body = super::error::ErrorBody),
         (status = 500, body = super::error::ErrorBody),
         (status = 503, description = "No leader, read index timed out, or overloaded", body = super::error::ErrorBody)))]
 pub async fn account(
     State(shared): State<Arc<Shared>>,
-    headers: axum::http::HeaderMap,
     id: Result<Path<String>, PathRejection>,
-    params: Result<Query<AccountParams>, QueryRejection>,
-) -> Result<axum::response::Response, ApiError> {
+    params: Result<Query<ReadParams>, QueryRejection>,
+) -> Result<Json<AccountInfo>, ApiError> {
     let Path(id) = id.map_err(|e| ApiError::invalid_field(e.body_text()))?;
-    use axum::response::IntoResponse;
     let Query(params) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
     let id: AccountId = id.parse().map_err(|e| ApiError::invalid_field(format!("account id: {e}")))?;
-    let linearizable = match params.consistency.as_deref() {
-        None | Some("linearizable") => true,
-        Some("stale") => false,
+    linearize(&shared, params.consistency.as_deref()).await?;
+    let account = shared.store.account(&id).map_err(ApiError::storage)?;
+    Ok(Json(AccountInfo { id: id.to_string(), balance: account.balance, nonce: account.nonce }))
+}
+
+/// The one gate of every ledger read. `stale` (or a single node): nothing to
+/// wait for. Otherwise read index (Raft thesis 6.4, as in etcd): the leader
+/// learns the highest slot proposed at the time of the read and confirms with
+/// a quorum that it still leads; this node (leader or follower) serves the
+/// read once its own ledger applied that slot. No clocks are involved.
+async fn linearize(shared: &Shared, consistency: Option<&str>) -> Result<(), ApiError> {
+    match consistency {
+        None | Some("linearizable") => {}
+        Some("stale") => return Ok(()),
         Some(other) => {
             return Err(ApiError::invalid_field(format!("consistency {other:?}: expected linearizable or stale")))
         }
-    };
-    if linearizable {
-        let path = format!("/v1/accounts/{id}");
-        if let Some(answer) = super::forward::to_leader(&shared, &headers, reqwest::Method::GET, &path, None).await {
-            return Ok(answer);
-        }
-        read_barrier(&shared).await?;
     }
-    let account = shared.store.account(&id).map_err(ApiError::storage)?;
-    Ok(Json(AccountInfo { id: id.to_string(), balance: account.balance, nonce: account.nonce }).into_response())
+    let Some(cluster) = &shared.cluster else { return Ok(()) };
+    shared.metrics.linearizable_reads.inc();
+    let index = match super::forward::read_index(shared).await? {
+        Some(index) => index,
+        None => local_read_index(shared).await?,
+    };
+    let mut applied = cluster.applied.clone();
+    tokio::time::timeout(super::forward::forward_timeout(), applied.wait_for(|a| *a >= index))
+        .await
+        .map_err(|_| read_unavailable(format!("ledger did not apply slot {index} in time")))?
+        .map_err(|_| read_unavailable("node stopping".into()))?;
+    Ok(())
 }
 
-/// Read index (Raft thesis 6.4, as in etcd): the leader learns the commit index
-/// at the time of the read and confirms with a quorum that it still leads; the
-/// read is served once the ledger applied that far. No clocks are involved.
-async fn read_barrier(shared: &Shared) -> Result<(), ApiError> {
-    let Some(cluster) = &shared.cluster else { return Ok(()) };
-    let unavailable = |m: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_leader", m);
+/// This node's replica's read index; only a leader has one (`not_leader` otherwise).
+async fn local_read_index(shared: &Shared) -> Result<synod_paxos::Slot, ApiError> {
+    let Some(cluster) = &shared.cluster else { return Ok(0) };
     let (reply, answer) = tokio::sync::oneshot::channel();
     cluster
         .inputs
         .try_send(crate::cluster::Input::Read { reply })
         .map_err(|_| ApiError::overloaded("consensus is saturated; retry shortly"))?;
-    let index = tokio::time::timeout(std::time::Duration::from_secs(5), answer)
+    tokio::time::timeout(super::forward::forward_timeout(), answer)
         .await
-        .map_err(|_| unavailable("read index timed out".into()))?
-        .map_err(|_| unavailable("node stopping".into()))?
-        .map_err(unavailable)?;
-    let mut applied = cluster.applied.clone();
-    tokio::time::timeout(std::time::Duration::from_secs(5), applied.wait_for(|a| *a >= index))
-        .await
-        .map_err(|_| unavailable("ledger did not catch up in time".into()))?
-        .map_err(|_| unavailable("node stopping".into()))?;
-    Ok(())
+        .map_err(|_| read_unavailable("read index timed out".into()))?
+        .map_err(|_| read_unavailable("node stopping".into()))?
+        .map_err(read_unavailable)
+}
+
+fn read_unavailable(message: String) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_leader", message)
+}
+
+/// `GET /v1/read_index`: the leader's read index, for a follower that serves
+/// a linearizable read itself. Only the leader answers; it never forwards.
+#[utoipa::path(get, path = "/v1/read_index",
+    responses((status = 200, body = super::forward::ReadIndexAnswer),
+        (status = 404, description = "A single node (reads need no index)", body = super::error::ErrorBody),
+        (status = 503, description = "Not the leader, or the quorum did not confirm in time", body = super::error::ErrorBody)))]
+pub async fn read_index(State(shared): State<Arc<Shared>>) -> Result<Json<super::forward::ReadIndexAnswer>, ApiError> {
+    let Some(cluster) = &shared.cluster else {
+        return Err(ApiError::not_found("a single node has no read index; its reads are always current"));
+    };
+    if !cluster.is_leader() {
+        return Err(read_unavailable("this node is not the leader".into()));
+    }
+    let index = local_read_index(&shared).await?;
+    Ok(Json(super::forward::ReadIndexAnswer { index }))
 }
 
 #[utoipa::path(get, path = "/v1/blocks/{height}",
-    params(("height" = u64, Path, maximum = 18446744073709551615_u64)),
+    params(("height" = u64, Path, maximum = 18446744073709551615_u64), ReadParams),
     responses((status = 200, body = BlockInfo), (status = 400, body = super::error::ErrorBody),
         (status = 404, description = "Beyond the head", body = super::error::ErrorBody),
-        (status = 500, body = super::error::ErrorBody)))]
+        (status = 500, body = super::error::ErrorBody),
+        (status = 503, description = "No leader, or the read index timed out", body = super::error::ErrorBody)))]
 pub async fn block(
     State(shared): State<Arc<Shared>>,
     height: Result<Path<String>, PathRejection>,
+    params: Result<Query<ReadParams>, QueryRejection>,
 ) -> Result<Json<BlockInfo>, ApiError> {
     let Path(height) = height.map_err(|e| ApiError::invalid_field(e.body_text()))?;
+    let Query(params) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
     let height: u64 = height
         .parse()
         .map_err(|_| ApiError::invalid_field(format!("height {height:?} is not a non-negative integer")))?;
+    linearize(&shared, params.consistency.as_deref()).await?;
     let block = shared
         .store
         .block(height)
@@ -185,8 +225,16 @@ pub fn block_info(block: Block) -> BlockInfo {
     }
 }
 
-#[utoipa::path(get, path = "/v1/head", responses((status = 200, body = HeadInfo), (status = 500, body = super::error::ErrorBody)))]
-pub async fn head(State(shared): State<Arc<Shared>>) -> Result<Json<HeadInfo>, ApiError> {
+#[utoipa::path(get, path = "/v1/head", params(ReadParams),
+    responses((status = 200, body = HeadInfo), (status = 400, body = super::error::ErrorBody),
+        (status = 500, body = super::error::ErrorBody),
+        (status = 503, description = "No leader, or the read index timed out", body = super::error::ErrorBody)))]
+pub async fn head(
+    State(shared): State<Arc<Shared>>,
+    params: Result<Query<ReadParams>, QueryRejection>,
+) -> Result<Json<HeadInfo>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
+    linearize(&shared, params.consistency.as_deref()).await?;
     let block = head_block(&shared)?;
     Ok(Json(HeadInfo { hash: block.hash(), header: block.header }))
 }
@@ -201,17 +249,22 @@ pub struct ConsistencyParams {
     /// Newer ledger size, from <= to <= current ledger size.
     #[param(minimum = 1, maximum = 18446744073709551615_u64)]
     pub to: u64,
+    /// `linearizable` (default) or `stale`; see `ReadParams`.
+    #[param(pattern = "^(linearizable|stale)$")]
+    pub consistency: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/proofs/consistency", params(ConsistencyParams),
     responses((status = 200, body = ConsistencyInfo),
         (status = 400, description = "Malformed, or not 1 <= from <= to <= ledger size (`out_of_range`)", body = super::error::ErrorBody),
-        (status = 500, body = super::error::ErrorBody)))]
+        (status = 500, body = super::error::ErrorBody),
+        (status = 503, description = "No leader, or the read index timed out", body = super::error::ErrorBody)))]
 pub async fn consistency(
     State(shared): State<Arc<Shared>>,
     params: Result<Query<ConsistencyParams>, QueryRejection>,
 ) -> Result<Json<ConsistencyInfo>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::invalid_field(e.body_text()))?;
+    linearize(&shared, p.consistency.as_deref()).await?;
     let size = head_block(&shared)?.header.ledger_size;
     if p.from == 0 || p.from > p.to || p.to > size {
         return Err(ApiError::new(
