@@ -256,14 +256,15 @@ async fn a_member_past_the_refusal_threshold_is_disconnected_until_its_ban_ends(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The reader may have read the whole burst before the ban: the node
-    // closes the connection at the next frame.
-    let _ = conn.send(&[fetch_zero.clone()]).await;
+    // closes the connection at the next frame. (Two frames: the counter
+    // moves just before the ban is set, so the first could still slip in.)
+    let _ = conn.send(&[fetch_zero.clone(), fetch_zero.clone()]).await;
     conn.assert_closed_by_node().await;
 
     // While banned, a new connection is closed after the handshake and its
-    // frames are not processed: a commit through the node (a round trip
-    // through the consensus thread, after anything forwarded before it)
-    // leaves the count where it was.
+    // frames are not processed: commits through the node (round trips
+    // through the consensus thread) leave the count where it was.
+    c.assert_live().await;
     let counted = c.refused(target, "slot_zero").await;
     let mut again = c.connect_as(ATTACKER, ATTACKER, target).await;
     let _ = again.send(&[fetch_zero.clone()]).await;
