@@ -22,6 +22,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ=(cargo +nightly fuzz)
+# FUZZ_DEV=1 builds the targets unoptimised (the dev profile): a cold build
+# takes a fraction of the time, for CI's corpus replay and short runs; long
+# campaigns use the default optimised build.
+PROFILE=()
+[ "${FUZZ_DEV:-0}" = 1 ] && PROFILE=(--dev)
 # Bounds on one input: size and time (a slow input is a finding too).
 LIBFUZZER_FLAGS=(-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
 
@@ -35,7 +40,7 @@ known=()
 fuzz_one() {
   local t="$1"
   shift
-  if ! nice -n 10 "${FUZZ[@]}" run -s none "$t" "$@"; then
+  if ! nice -n 10 "${FUZZ[@]}" run -s none "${PROFILE[@]}" "$t" "$@"; then
     if [[ " ${FUZZ_KNOWN_CRASHES:-} " == *" $t "* ]]; then known+=("$t"); else failed+=("$t"); fi
   fi
 }
@@ -49,7 +54,7 @@ finish() {
 }
 
 build() {
-  nice -n 10 "${FUZZ[@]}" build -s none
+  nice -n 10 "${FUZZ[@]}" build -s none "${PROFILE[@]}"
 }
 
 mode="${1:-}"
