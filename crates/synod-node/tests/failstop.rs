@@ -139,6 +139,8 @@ async fn start_cluster(dir: &std::path::Path) -> Vec<Node> {
         let mut c = NodeConfig::new(dir.join(format!("n{i}")), addrs[i].0, dir.join("genesis.json"));
         c.node_id = Some(i as u8 + 1);
         c.peer_addr = Some(addrs[i].1);
+        let certs = synod_node::tls::ensure_cluster_certs(&dir.join("tls"), &[i as u8 + 1]).unwrap();
+        c.tls = certs.get(&(i as u8 + 1)).cloned();
         for (j, (ha, pa)) in addrs.iter().enumerate() {
             if j != i {
                 c.peers.push(PeerConfig { id: j as u8 + 1, peer_addr: *pa, http_addr: *ha });
