@@ -61,6 +61,9 @@ pub struct Metrics {
     pub peer_queue: Family<PeerLabels, Gauge>,
     /// 1 if connected to the peer.
     pub peer_connected: Family<PeerLabels, Gauge>,
+    /// Milliseconds since anything (a message or keepalive) arrived from
+    /// the peer; -1 if never since start.
+    pub peer_last_heard_ms_ago: Family<PeerLabels, Gauge>,
     pub http_seconds: Family<HttpLabels, Histogram>,
     /// Peer messages refused before reaching consensus, by peer and reason.
     pub peer_messages_refused: Family<RefusalLabels, Counter>,
@@ -93,6 +96,7 @@ impl Default for Metrics {
             snapshot_chunks_served: Counter::default(),
             peer_queue: Family::default(),
             peer_connected: Family::default(),
+            peer_last_heard_ms_ago: Family::default(),
             http_seconds: Family::new_with_constructor(latency_histogram),
             peer_messages_refused: Family::default(),
             registry: Registry::default(),
@@ -144,6 +148,13 @@ impl Default for Metrics {
             "peer_connected",
             "1 when the outbound connection to the peer is up",
             m.peer_connected.clone(),
+        );
+        // Exposed as `synod_peer_last_heard_ago_milliseconds{peer}`.
+        registry.register_with_unit(
+            "peer_last_heard_ago",
+            "Milliseconds since anything arrived from the peer (-1: never since start)",
+            Unit::Other("milliseconds".into()),
+            m.peer_last_heard_ms_ago.clone(),
         );
         registry.register_with_unit(
             "http_request",

@@ -95,10 +95,10 @@ fn handshake(magic: &[u8; 8], version: u16, cluster: u64, node: PeerId) -> Vec<u
 /// Connects as peer `node` with a valid handshake and checks the acceptor's answer byte for byte.
 async fn raw_peer(addr: SocketAddr, node: PeerId, acceptor: PeerId) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(&handshake(b"SYNODP2P", 2, CLUSTER, node)).await.unwrap();
+    stream.write_all(&handshake(b"SYNODP2P", 3, CLUSTER, node)).await.unwrap();
     let mut answer = [0u8; 24];
     timeout(WAIT, stream.read_exact(&mut answer)).await.expect("no handshake answer").unwrap();
-    assert_eq!(answer.to_vec(), handshake(b"SYNODP2P", 2, CLUSTER, acceptor));
+    assert_eq!(answer.to_vec(), handshake(b"SYNODP2P", 3, CLUSTER, acceptor));
     stream
 }
 
@@ -237,11 +237,11 @@ async fn strangers_are_refused_and_deliver_nothing() {
     let message = frame(&postcard::to_allocvec(&msg(2, 0)).unwrap());
 
     let strangers: [(&str, Vec<u8>); 7] = [
-        ("wrong cluster id", handshake(b"SYNODP2P", 2, CLUSTER + 1, 2)),
+        ("wrong cluster id", handshake(b"SYNODP2P", 3, CLUSTER + 1, 2)),
         ("wrong magic", handshake(b"SYNODP2Q", 2, CLUSTER, 2)),
         ("version 1", handshake(b"SYNODP2P", 1, CLUSTER, 2)),
-        ("unknown node id", handshake(b"SYNODP2P", 2, CLUSTER, 9)),
-        ("the acceptor's own node id", handshake(b"SYNODP2P", 2, CLUSTER, 1)),
+        ("unknown node id", handshake(b"SYNODP2P", 3, CLUSTER, 9)),
+        ("the acceptor's own node id", handshake(b"SYNODP2P", 3, CLUSTER, 1)),
         ("handshake too long", frame(&[0u8; 21])),
         ("a message instead of a handshake", message.clone()),
     ];
@@ -395,4 +395,104 @@ async fn a_banned_peer_is_cut_off_until_the_ban_ends() {
     assert!(a_in.try_recv().is_err(), "a banned peer's message was delivered");
     a.shutdown().await;
     b.shutdown().await;
+}
+
+/// Waits for the next liveness change of `transport`, for at most `WAIT`.
+async fn next_liveness_change(changes: &mut tokio::sync::watch::Receiver<u64>) {
+    timeout(WAIT, changes.changed()).await.expect("no liveness change within the timeout").unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_peer_is_lost_and_regained_when_it_speaks_again() {
+    let listener = bind().await;
+    let addr = listener.local_addr().unwrap();
+    let mut c = config(1, addr, &[(2, down_addr())]);
+    c.keepalive_interval_ms = 10;
+    c.peer_lost_after_ms = 100;
+    let (a, mut inbound) = start_on(listener, c, 8).await;
+    let mut changes = a.liveness_changes();
+
+    // Peer 2 is down from the start: never heard, so lost once the
+    // threshold has passed since the transport started.
+    next_liveness_change(&mut changes).await;
+    let st = stats(&a, 2);
+    assert!(st.lost);
+    assert_eq!(st.last_heard_ms_ago, None);
+
+    // It connects and speaks (a keepalive, then a message): regained.
+    let mut peer = raw_peer(addr, 2, 1).await;
+    peer.write_all(&frame(&[])).await.unwrap();
+    next_liveness_change(&mut changes).await;
+    let st = stats(&a, 2);
+    assert!(!st.lost);
+    assert!(st.last_heard_ms_ago.is_some_and(|ms| ms < 100), "{st:?}");
+    let payload = postcard::to_allocvec(&msg(2, 1)).unwrap();
+    peer.write_all(&frame(&payload)).await.unwrap();
+    assert_eq!(recv(&mut inbound).await, (2, msg(2, 1)), "a keepalive is not delivered, a message is");
+
+    // Then it goes silent with its connection still open (a blackhole): lost
+    // again, and the acceptor closes the silent connection.
+    next_liveness_change(&mut changes).await;
+    let st = stats(&a, 2);
+    assert!(st.lost);
+    assert!(st.last_heard_ms_ago.is_some_and(|ms| ms >= 100), "{st:?}");
+    let mut rest = Vec::new();
+    let closed = timeout(WAIT, peer.read_to_end(&mut rest)).await.expect("silent connection left open");
+    assert!(closed.is_err() || rest.is_empty(), "the acceptor sent {rest:?}");
+
+    // It comes back on a new connection: regained.
+    let mut peer = raw_peer(addr, 2, 1).await;
+    peer.write_all(&frame(&[])).await.unwrap();
+    next_liveness_change(&mut changes).await;
+    assert!(!stats(&a, 2).lost);
+    a.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_peers_keep_hearing_each_other_through_keepalives() {
+    let (la, lb) = (bind().await, bind().await);
+    let (addr_a, addr_b) = (la.local_addr().unwrap(), lb.local_addr().unwrap());
+    let mut ca = config(1, addr_a, &[(2, addr_b)]);
+    let mut cb = config(2, addr_b, &[(1, addr_a)]);
+    for c in [&mut ca, &mut cb] {
+        c.keepalive_interval_ms = 10;
+        c.peer_lost_after_ms = 1_000;
+    }
+    let (a, _ia) = start_on(la, ca, 8).await;
+    let (b, _ib) = start_on(lb, cb, 8).await;
+    // No message is ever sent, yet each hears the other again and again:
+    // count the renewals of `last_heard_ms_ago`.
+    let mut renewals = 0;
+    let mut previous = None;
+    wait_until("ten keepalive renewals", || {
+        let heard = stats(&a, 2).last_heard_ms_ago;
+        if let (Some(before), Some(now)) = (previous, heard) {
+            if now < before {
+                renewals += 1;
+            }
+        }
+        previous = heard;
+        renewals >= 10
+    })
+    .await;
+    for (t, peer) in [(&a, 2), (&b, 1)] {
+        let st = stats(t, peer);
+        assert!(!st.lost && st.last_heard_ms_ago.is_some(), "{st:?}");
+        assert_eq!(st.sent, 0, "keepalives are not counted as messages");
+        assert_eq!(st.received, 0);
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[test]
+fn liveness_config_is_checked() {
+    let mut c = config(1, down_addr(), &[(2, down_addr())]);
+    c.peer_lost_after_ms = c.keepalive_interval_ms * 2 - 1;
+    assert_eq!(
+        c.validate(),
+        Err(ConfigError::Liveness { keepalive_ms: c.keepalive_interval_ms, lost_ms: c.peer_lost_after_ms })
+    );
+    c.keepalive_interval_ms = 0;
+    assert!(c.validate().is_err());
 }

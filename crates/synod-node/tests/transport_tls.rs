@@ -71,11 +71,11 @@ async fn recv(inbound: &mut Inbound) -> (PeerId, u32) {
     timeout(WAIT, inbound.recv()).await.expect("no message within the timeout").expect("inbound closed")
 }
 
-/// A version-2 handshake frame on channel 0, written out from the documented layout.
+/// A version-3 handshake frame on channel 0, written out from the documented layout.
 fn handshake(node: PeerId) -> Vec<u8> {
     let mut out = 20u32.to_be_bytes().to_vec();
     out.extend_from_slice(b"SYNODP2P");
-    out.extend_from_slice(&2u16.to_be_bytes());
+    out.extend_from_slice(&3u16.to_be_bytes());
     out.extend_from_slice(&CLUSTER.to_be_bytes());
     out.extend_from_slice(&[node, 0]);
     out

@@ -15,6 +15,8 @@
 //! | `Fetch` | learner → any | no |
 //! | `FetchReply` | any → learner | no (carries chosen values only) |
 //! | `InstallSnapshot` | any → learner | no |
+//! | `PreVote` | would-be candidate → all | no (changes no state anywhere) |
+//! | `PreVoteReply` | member → would-be candidate | no (changes no state anywhere) |
 
 use serde::{Deserialize, Serialize};
 
@@ -93,6 +95,16 @@ pub enum Body {
     FetchReply { from_slot: Slot, entries: Vec<(Slot, Command)>, commit_index: Slot },
     /// The sender compacted the requested slots; here is its snapshot.
     InstallSnapshot { snapshot: Snapshot },
+    /// Pre-vote (Raft thesis §9.6): "would you promise `ballot` if I sent a
+    /// `Prepare` now? My commit index is `commit_index`." Neither side
+    /// raises, persists or records anything: a node cut off from the cluster
+    /// asks in vain and keeps its ballot where it was.
+    PreVote { ballot: Ballot, commit_index: Slot },
+    /// "I would (`granted`) or would not promise `ballot`; my promise is
+    /// `promised`." Granted only if `ballot > promised`, no live leader was
+    /// heard within the minimum election timeout, and the asker's commit
+    /// index is at least the member's.
+    PreVoteReply { ballot: Ballot, granted: bool, promised: Ballot },
 }
 
 impl Body {
@@ -109,6 +121,8 @@ impl Body {
             Body::Fetch { .. } => "Fetch",
             Body::FetchReply { .. } => "FetchReply",
             Body::InstallSnapshot { .. } => "InstallSnapshot",
+            Body::PreVote { .. } => "PreVote",
+            Body::PreVoteReply { .. } => "PreVoteReply",
         }
     }
 

@@ -22,6 +22,11 @@ pub struct BugInjection {
     /// keeps leading, and its heartbeats make followers holding its
     /// ballot's entry learn the wrong value (`replica/learner.rs`, way 2).
     pub leader_vouches_for_foreign_slots: bool,
+    /// The pre-fix election: a node whose deadline fires campaigns at once
+    /// (raising and persisting its promise) instead of asking for pre-votes
+    /// first, so a node cut off for a while returns with a ballot that
+    /// deposes a healthy leader. A liveness bug, not a safety one.
+    pub no_prevote: bool,
 }
 
 impl BugInjection {
@@ -30,6 +35,7 @@ impl BugInjection {
             || self.accept_lower_ballot
             || self.choose_without_quorum
             || self.leader_vouches_for_foreign_slots
+            || self.no_prevote
     }
 }
 

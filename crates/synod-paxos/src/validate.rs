@@ -16,9 +16,9 @@
 //!    name a log position are at least 1; every ballot has
 //!    `round <= ROUND_MAX` and at most `BALLOT_WINDOW_ROUNDS` above the
 //!    highest round this replica has seen or promised.
-//! 3. *Ballot ownership*: a `Prepare`, `Accept` or `Heartbeat` carries the
-//!    sender's own ballot (round >= 1); a `Promise`, `Accepted`,
-//!    `HeartbeatAck` or `Nack` answers one of ours.
+//! 3. *Ballot ownership*: a `Prepare`, `Accept`, `Heartbeat` or `PreVote`
+//!    carries the sender's own ballot (round >= 1); a `Promise`, `Accepted`,
+//!    `HeartbeatAck`, `Nack` or `PreVoteReply` answers one of ours.
 //! 4. *Shape*: entries inside their range, strictly increasing, within
 //!    their count limit; the whole message within `message_bytes_max`; each
 //!    batch within `value_bytes_max`; every configuration valid (1..=7
@@ -80,11 +80,11 @@ pub enum Refusal {
     /// A ballot's round is more than `BALLOT_WINDOW_ROUNDS` above the
     /// highest round seen.
     BallotJump,
-    /// A `Prepare`, `Accept` or `Heartbeat` whose ballot is not the
-    /// sender's own.
+    /// A `Prepare`, `Accept`, `Heartbeat` or `PreVote` whose ballot is not
+    /// the sender's own.
     BallotNotSenders,
-    /// A reply (`Promise`, `Accepted`, `HeartbeatAck`, `Nack`) to a ballot
-    /// that is not ours.
+    /// A reply (`Promise`, `Accepted`, `HeartbeatAck`, `Nack`,
+    /// `PreVoteReply`) to a ballot that is not ours.
     BallotNotOurs,
     /// A `Promise` entry accepted at a ballot above the promise's own.
     EntryAboveBallot,
@@ -224,6 +224,14 @@ pub(crate) fn check(view: &View, message: &Message) -> Result<(), Refusal> {
             fetch_entries(view, *from_slot, *commit_index, entries)
         }
         Body::InstallSnapshot { snapshot } => snapshot_shape(view, snapshot),
+        Body::PreVote { ballot, commit_index } => {
+            slot_field(*commit_index)?;
+            senders_ballot(view, from, *ballot)
+        }
+        Body::PreVoteReply { ballot, granted: _, promised } => {
+            our_ballot(view, *ballot)?;
+            ballot_bounds(view, *promised)
+        }
     }
 }
 

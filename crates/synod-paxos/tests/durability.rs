@@ -62,8 +62,18 @@ fn candidate_prepares_only_after_its_own_promise_is_durable() {
     // Drive node 1 alone past its election timeout.
     cluster.now_ms = 1_000;
     cluster.step(1, Event::Tick);
-    let actions = cluster.step(1, Event::Tick);
-    let _ = actions;
+    cluster.step(1, Event::Tick);
+    // Pre-vote comes first and needs nothing durable: nodes 2 and 3 (no
+    // leader heard) grant it.
+    let asks: Vec<Message> = cluster.net.drain(..).collect();
+    assert_eq!(asks.iter().filter(|m| matches!(m.body, Body::PreVote { .. })).count(), 2);
+    for ask in asks {
+        cluster.step(ask.to, Event::Receive(ask));
+    }
+    let grants: Vec<Message> = cluster.net.drain(..).collect();
+    for grant in grants {
+        cluster.step(1, Event::Receive(grant));
+    }
     assert_eq!(cluster.replica(1).role(), RoleKind::Candidate);
     assert!(cluster.net.is_empty(), "no Prepare leaves before the self-promise is durable");
     cluster.flush(1);

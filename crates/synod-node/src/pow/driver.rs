@@ -44,6 +44,8 @@ pub struct ChainView<'a> {
     pub now_ms: u64,
     pub connected: &'a BTreeSet<u8>,
     pub hash_rate: f64,
+    /// The transport's view of each peer (liveness: last heard, lost).
+    pub transport: BTreeMap<u8, crate::transport::PeerStats>,
 }
 
 pub enum PowInput {
@@ -137,6 +139,7 @@ impl Driver {
                         now_ms,
                         connected: &connected,
                         hash_rate: meter.rate(),
+                        transport: self.transport.peer_stats(),
                     };
                     q(&view);
                 }
@@ -228,6 +231,9 @@ impl Driver {
         let stats = self.transport.peer_stats();
         let mut actions = Vec::new();
         for (peer, st) in &stats {
+            let heard_ms_ago = st.last_heard_ms_ago.map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
+            let labels = crate::metrics::PeerLabels { peer: *peer };
+            self.shared.metrics.peer_last_heard_ms_ago.get_or_create(&labels).set(heard_ms_ago);
             let was = connected.contains(peer);
             if st.connected && !was {
                 connected.insert(*peer);
@@ -310,6 +316,7 @@ pub fn peer_rows(view: &ChainView<'_>) -> BTreeMap<String, serde_json::Value> {
         .into_iter()
         .map(|p| {
             let connected = u8::try_from(p.peer).is_ok_and(|id| view.connected.contains(&id));
+            let link = u8::try_from(p.peer).ok().and_then(|id| view.transport.get(&id));
             (
                 p.peer.to_string(),
                 serde_json::json!({
@@ -318,6 +325,8 @@ pub fn peer_rows(view: &ChainView<'_>) -> BTreeMap<String, serde_json::Value> {
                     "ban_score": p.ban_score,
                     "blocks_in_flight": p.blocks_in_flight,
                     "banned_until_ms": p.banned_until_ms,
+                    "last_heard_ms_ago": link.and_then(|l| l.last_heard_ms_ago),
+                    "lost": link.is_some_and(|l| l.lost),
                 }),
             )
         })

@@ -2,6 +2,7 @@
 //! `synod_pow_`; served like the Paxos node's (`crate::metrics::exposition`).
 
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
@@ -20,6 +21,8 @@ pub struct PowMetrics {
     pub tip_height: Gauge,
     pub mempool_transfers: Gauge,
     pub peers_connected: Gauge,
+    /// Milliseconds since anything arrived from each peer (-1: never).
+    pub peer_last_heard_ms_ago: Family<crate::metrics::PeerLabels, Gauge>,
     pub orphan_blocks: Gauge,
     /// Hashes per second over the last 5 s, all mining threads.
     pub hash_rate: Gauge,
@@ -40,6 +43,7 @@ impl Default for PowMetrics {
             tip_height: Gauge::default(),
             mempool_transfers: Gauge::default(),
             peers_connected: Gauge::default(),
+            peer_last_heard_ms_ago: Family::default(),
             orphan_blocks: Gauge::default(),
             hash_rate: Gauge::default(),
         };
@@ -74,6 +78,12 @@ impl Default for PowMetrics {
         registry.register("tip_height", "Height of the best chain's tip", m.tip_height.clone());
         registry.register("mempool_transfers", "Transfers waiting in the mempool", m.mempool_transfers.clone());
         registry.register("peers_connected", "Peers with an open outbound connection", m.peers_connected.clone());
+        registry.register_with_unit(
+            "peer_last_heard_ago",
+            "Milliseconds since anything arrived from the peer (-1: never since start)",
+            Unit::Other("milliseconds".into()),
+            m.peer_last_heard_ms_ago.clone(),
+        );
         registry.register("orphan_blocks", "Blocks waiting for their parent", m.orphan_blocks.clone());
         registry.register("hashrate_hashes_per_second", "Mining hash rate over the last 5 s", m.hash_rate.clone());
         PowMetrics { registry, ..m }

@@ -13,6 +13,11 @@ pub const QUEUE_MESSAGES_MAX_DEFAULT: usize = 4_096;
 pub const FRAME_BYTES_MAX_DEFAULT: usize = 8 * 1024 * 1024;
 pub const RECONNECT_BACKOFF_MIN_MS_DEFAULT: u64 = 50;
 pub const RECONNECT_BACKOFF_MAX_MS_DEFAULT: u64 = 2_000;
+/// Default idle time after which the connector sends a keepalive frame.
+pub const KEEPALIVE_INTERVAL_MS_DEFAULT: u64 = 500;
+/// Default silence after which a peer counts as lost: four keepalive
+/// intervals, and about seven Multi-Paxos election timeouts (150..300 ms).
+pub const PEER_LOST_AFTER_MS_DEFAULT: u64 = 2_000;
 
 #[derive(Clone, Debug)]
 pub struct TransportConfig {
@@ -35,6 +40,14 @@ pub struct TransportConfig {
     /// Plain TCP (proof-of-work) or mutual TLS (Multi-Paxos members). `new`
     /// starts plain.
     pub security: TransportSecurity,
+    /// The connector sends a keepalive frame (`00 00 00 00`) after this long
+    /// without a message, so an idle but healthy peer is still heard.
+    pub keepalive_interval_ms: u64,
+    /// A peer heard nothing from (no frame, keepalives included) for this
+    /// long is lost: logged, shown in `PeerStats::lost`, its inbound
+    /// connection closed and its outbound connection re-dialled. At least
+    /// twice `keepalive_interval_ms`.
+    pub peer_lost_after_ms: u64,
 }
 
 impl TransportConfig {
@@ -51,6 +64,8 @@ impl TransportConfig {
             reconnect_backoff_max_ms: RECONNECT_BACKOFF_MAX_MS_DEFAULT,
             reconnect_jitter_seed: rand::random(),
             security: TransportSecurity::Plain,
+            keepalive_interval_ms: KEEPALIVE_INTERVAL_MS_DEFAULT,
+            peer_lost_after_ms: PEER_LOST_AFTER_MS_DEFAULT,
         }
     }
 
@@ -69,6 +84,10 @@ impl TransportConfig {
         let (min_ms, max_ms) = (self.reconnect_backoff_min_ms, self.reconnect_backoff_max_ms);
         if min_ms == 0 || min_ms > max_ms {
             return Err(ConfigError::Backoff { min_ms, max_ms });
+        }
+        let (keepalive_ms, lost_ms) = (self.keepalive_interval_ms, self.peer_lost_after_ms);
+        if keepalive_ms == 0 || lost_ms < keepalive_ms.saturating_mul(2) {
+            return Err(ConfigError::Liveness { keepalive_ms, lost_ms });
         }
         Ok(())
     }

@@ -25,6 +25,8 @@ pub enum ConfigError {
     FrameBytesMax { value: usize, max: usize },
     #[error("reconnect backoff {min_ms}..={max_ms} ms: need 1 <= min <= max")]
     Backoff { min_ms: u64, max_ms: u64 },
+    #[error("keepalive every {keepalive_ms} ms, peer lost after {lost_ms} ms: need 1 <= keepalive and 2 * keepalive <= lost")]
+    Liveness { keepalive_ms: u64, lost_ms: u64 },
     #[error("listen address {configured} differs from the listener's {bound}")]
     ListenMismatch { configured: SocketAddr, bound: SocketAddr },
 }
@@ -63,6 +65,8 @@ pub enum ConnectionError {
     FrameTooLarge { bytes: u32, max: usize },
     #[error("handshake: {0}")]
     Handshake(#[from] HandshakeError),
+    #[error("the peer was silent for longer than the lost threshold")]
+    PeerSilent,
     #[error("{what} timed out after {ms} ms")]
     Timeout { what: &'static str, ms: u64 },
     #[error("cannot decode message: {0}")]

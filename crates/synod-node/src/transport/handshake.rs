@@ -13,7 +13,7 @@ use super::PeerId;
 
 pub const MAGIC: [u8; 8] = *b"SYNODP2P";
 /// 2: the channel byte, and mutual TLS for Multi-Paxos members.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 /// Payload bytes of a handshake frame: magic 8, version 2, cluster id 8, node id 1, channel 1.
 pub const HANDSHAKE_BYTES: usize = 20;
 
@@ -179,7 +179,7 @@ mod tests {
         assert!(matches!(Handshake::decode(&bad, CLUSTER), Err(HandshakeError::Magic(_))));
         let mut bad = good;
         bad[9] = 1;
-        assert_eq!(Handshake::decode(&bad, CLUSTER), Err(HandshakeError::Version { got: 1, expected: 2 }));
+        assert_eq!(Handshake::decode(&bad, CLUSTER), Err(HandshakeError::Version { got: 1, expected: 3 }));
         assert_eq!(Handshake::decode(&good, 5), Err(HandshakeError::Cluster { got: CLUSTER, expected: 5 }));
         let mut bad = good;
         bad[19] = 2;

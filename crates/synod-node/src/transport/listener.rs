@@ -42,6 +42,8 @@ pub struct Listener<M> {
     pub peers: Arc<BTreeSet<PeerId>>,
     pub counters: BTreeMap<PeerId, Arc<PeerCounters>>,
     pub frame_bytes_max: usize,
+    /// A reader that gets no frame for this long closes its connection.
+    pub peer_lost_after_ms: u64,
     pub inbound: mpsc::Sender<(PeerId, M)>,
     pub chunks: Option<Arc<dyn ChunkSource>>,
     pub stop: watch::Receiver<bool>,
@@ -141,8 +143,9 @@ impl<M: DeserializeOwned + Send + 'static> Listener<M> {
             return;
         }
         let counters = Arc::clone(self.counters.get(&peer).expect("the handshake admits configured peers only"));
-        let reader =
-            read_loop(peer, stream, self.frame_bytes_max, self.inbound.clone(), counters, Arc::clone(&self.bans));
+        counters.heard();
+        let limits = ReadLimits { frame_bytes_max: self.frame_bytes_max, idle_ms: self.peer_lost_after_ms };
+        let reader = read_loop(peer, stream, limits, self.inbound.clone(), counters, Arc::clone(&self.bans));
         readers.insert(peer, tokio::spawn(reader));
     }
 }
@@ -167,12 +170,21 @@ fn admit(
     }
 }
 
+struct ReadLimits {
+    frame_bytes_max: usize,
+    /// Longest wait for the next frame: the peer's connector sends at least
+    /// a keepalive far more often, so silence this long means a dead or
+    /// blackholed connection.
+    idle_ms: u64,
+}
+
 /// Reads frames from one peer until the connection ends. When `inbound` is full
-/// the reader waits, and so TCP flow control slows the peer down.
+/// the reader waits, and so TCP flow control slows the peer down. An empty
+/// frame is a keepalive: heard, not decoded.
 async fn read_loop<M: DeserializeOwned>(
     peer: PeerId,
     stream: PeerStream,
-    frame_bytes_max: usize,
+    limits: ReadLimits,
     inbound: mpsc::Sender<(PeerId, M)>,
     counters: Arc<PeerCounters>,
     bans: Arc<super::bans::Bans>,
@@ -180,7 +192,24 @@ async fn read_loop<M: DeserializeOwned>(
     let remote = stream.peer_addr();
     let mut reader = BufReader::with_capacity(IO_BUFFER_BYTES, stream);
     loop {
-        let received = match read_frame(&mut reader, frame_bytes_max).await {
+        let idle = Duration::from_millis(limits.idle_ms);
+        let frame = match tokio::time::timeout(idle, read_frame(&mut reader, limits.frame_bytes_max)).await {
+            Ok(frame) => frame,
+            Err(_) => {
+                tracing::info!(
+                    peer,
+                    ?remote,
+                    idle_ms = limits.idle_ms,
+                    "transport: inbound connection silent, closing"
+                );
+                return;
+            }
+        };
+        if frame.is_ok() {
+            counters.heard();
+        }
+        let received = match frame {
+            Ok(payload) if payload.is_empty() => continue,
             Ok(payload) => decode::<M>(&payload),
             Err(e) => Err(e),
         };

@@ -96,6 +96,7 @@ pub mod frame;
 pub mod handshake;
 mod limits;
 mod listener;
+mod liveness;
 mod peer;
 mod refusals;
 mod stats;
@@ -115,8 +116,8 @@ use tokio::task::JoinHandle;
 
 pub use chunk::{ChunkClient, ChunkRefusal, ChunkRequest, ChunkSource, CHUNK_REQUEST_BYTES};
 pub use config::{
-    TransportConfig, FRAME_BYTES_MAX_DEFAULT, QUEUE_MESSAGES_MAX_DEFAULT, RECONNECT_BACKOFF_MAX_MS_DEFAULT,
-    RECONNECT_BACKOFF_MIN_MS_DEFAULT,
+    TransportConfig, FRAME_BYTES_MAX_DEFAULT, KEEPALIVE_INTERVAL_MS_DEFAULT, PEER_LOST_AFTER_MS_DEFAULT,
+    QUEUE_MESSAGES_MAX_DEFAULT, RECONNECT_BACKOFF_MAX_MS_DEFAULT, RECONNECT_BACKOFF_MIN_MS_DEFAULT,
 };
 pub use error::{ChunkFetchError, ConfigError, ConnectionError, HandshakeError, SendError, TransportError};
 pub use handshake::{Channel, HANDSHAKE_BYTES, MAGIC, PROTOCOL_VERSION};
@@ -147,6 +148,8 @@ pub struct Transport<M> {
     frame_bytes_max: usize,
     peers: BTreeMap<PeerId, PeerHandle>,
     listener: JoinHandle<()>,
+    watchdog: JoinHandle<()>,
+    liveness_changes: watch::Receiver<u64>,
     stop: watch::Sender<bool>,
     bans: Arc<bans::Bans>,
     refusals: Arc<refusals::Refusals>,
@@ -213,6 +216,7 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
                     peer_seed(config.reconnect_jitter_seed, config.node_id, peer),
                 ),
                 stop: stop_rx.clone(),
+                keepalive_interval_ms: config.keepalive_interval_ms,
             };
             let task = tokio::spawn(outbound.run());
             peers.insert(peer, PeerHandle { queue, counters, task });
@@ -229,11 +233,21 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
             peers: Arc::new(config.peers.keys().copied().collect::<BTreeSet<_>>()),
             counters: peers.iter().map(|(&id, handle)| (id, Arc::clone(&handle.counters))).collect(),
             frame_bytes_max: config.frame_bytes_max,
+            peer_lost_after_ms: config.peer_lost_after_ms,
             inbound,
             chunks,
-            stop: stop_rx,
+            stop: stop_rx.clone(),
         };
         let listener = tokio::spawn(listener.run());
+        let (changes, liveness_changes) = watch::channel(0u64);
+        let watchdog = liveness::Watchdog {
+            peers: peers.iter().map(|(&id, handle)| (id, Arc::clone(&handle.counters))).collect(),
+            lost_after_ms: config.peer_lost_after_ms,
+            started: tokio::time::Instant::now(),
+            changes,
+            stop: stop_rx,
+        };
+        let watchdog = tokio::spawn(watchdog.run());
         assert_eq!(peers.len(), config.peers.len());
         let chunk_client =
             ChunkClient { ours, security: config.security.clone(), peers: Arc::new(config.peers.clone()) };
@@ -242,6 +256,8 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
             frame_bytes_max: config.frame_bytes_max,
             peers,
             listener,
+            watchdog,
+            liveness_changes,
             stop,
             bans,
             refusals,
@@ -297,7 +313,14 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
         self.chunk_client.clone()
     }
 
-    /// Per-peer status: connected, queued, sent, dropped, reconnects, received.
+    /// Changes whenever a peer is lost or regained (the value counts the
+    /// changes); `peer_stats` tells which.
+    pub fn liveness_changes(&self) -> watch::Receiver<u64> {
+        self.liveness_changes.clone()
+    }
+
+    /// Per-peer status: connected, queued, sent, dropped, reconnects,
+    /// received, last heard, lost.
     pub fn peer_stats(&self) -> BTreeMap<PeerId, PeerStats> {
         let stats = |handle: &PeerHandle| {
             let queued = handle.queue.max_capacity() - handle.queue.capacity();
@@ -309,7 +332,7 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
     /// Stops every task and waits for them: when this returns, the listening
     /// port is closed and so is every connection. Queued messages are dropped.
     pub async fn shutdown(self) {
-        let Transport { peers, listener, stop, .. } = self;
+        let Transport { peers, listener, watchdog, stop, .. } = self;
         let _ = stop.send(true);
         for (_, peer) in peers {
             drop(peer.queue);
@@ -319,6 +342,9 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
         }
         if let Err(e) = listener.await {
             tracing::warn!(error = %e, "transport: listener task failed");
+        }
+        if let Err(e) = watchdog.await {
+            tracing::warn!(error = %e, "transport: liveness watchdog failed");
         }
     }
 }

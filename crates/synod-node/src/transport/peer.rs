@@ -35,6 +35,7 @@ pub struct Outbound {
     pub counters: Arc<PeerCounters>,
     pub backoff: Backoff,
     pub stop: watch::Receiver<bool>,
+    pub keepalive_interval_ms: u64,
 }
 
 impl Outbound {
@@ -89,6 +90,7 @@ impl Outbound {
             let first = tokio::select! {
                 biased;
                 _ = stopped(&mut self.stop) => return Ok(Ended::Stopped),
+                _ = self.counters.redial.notified() => return Err(ConnectionError::PeerSilent),
                 // The acceptor never writes after its handshake, so reading tells
                 // promptly when the peer has gone, even while nothing is queued.
                 closed = watch_closed(&mut reader) => return Err(closed),
@@ -96,9 +98,15 @@ impl Outbound {
                     Some(payload) => payload,
                     None => return Ok(Ended::Stopped),
                 },
+                // Idle: an empty payload is the keepalive frame, so the peer
+                // hears from us even when consensus has nothing to say.
+                _ = tokio::time::sleep(Duration::from_millis(self.keepalive_interval_ms)) => Vec::new(),
             };
+            // A blackholed peer lets the send buffer fill and the write
+            // block: the watchdog's redial must be able to end it too.
             let written = tokio::select! {
                 _ = stopped(&mut self.stop) => return Ok(Ended::Stopped),
+                _ = self.counters.redial.notified() => return Err(ConnectionError::PeerSilent),
                 written = write_batch(&mut writer, &mut self.queue, first) => written?,
             };
             PeerCounters::add(&self.counters.sent, written);
@@ -145,7 +153,8 @@ async fn write_batch(
     queue: &mut mpsc::Receiver<Vec<u8>>,
     first: Vec<u8>,
 ) -> Result<u64, ConnectionError> {
-    let mut messages = 1u64;
+    // Every message encodes to at least one byte, so only a keepalive is empty.
+    let mut messages = u64::from(!first.is_empty());
     let mut bytes = FRAME_PREFIX_BYTES + first.len();
     write_frame(writer, &first).await?;
     drop(first);

@@ -1,8 +1,11 @@
 //! Per-peer counters, shared by `send`, the outbound task and the inbound reader.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use serde::Serialize;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// One peer's status, as `/v1/status` shows it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -20,6 +23,12 @@ pub struct PeerStats {
     pub reconnects: u64,
     /// Messages received from this peer and handed to `inbound`.
     pub received: u64,
+    /// Milliseconds since the last frame (message or keepalive) or inbound
+    /// handshake from this peer; `None` if never heard since start.
+    pub last_heard_ms_ago: Option<u64>,
+    /// Silent for longer than `peer_lost_after_ms` (never heard counts from
+    /// the transport's start).
+    pub lost: bool,
 }
 
 #[derive(Debug, Default)]
@@ -29,6 +38,13 @@ pub struct PeerCounters {
     pub dropped: AtomicU64,
     pub reconnects: AtomicU64,
     pub received: AtomicU64,
+    /// When a frame or inbound handshake from the peer last arrived.
+    pub last_heard: Mutex<Option<Instant>>,
+    /// Set and cleared by the liveness watchdog (`liveness.rs`).
+    pub lost: AtomicBool,
+    /// The watchdog asks the outbound task to drop its connection and dial
+    /// again: a connection to a silent peer may be blackholed.
+    pub redial: Notify,
 }
 
 impl PeerCounters {
@@ -36,7 +52,17 @@ impl PeerCounters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Something arrived from the peer just now.
+    pub fn heard(&self) {
+        *self.last_heard.lock().expect("last_heard lock") = Some(Instant::now());
+    }
+
+    pub fn last_heard(&self) -> Option<Instant> {
+        *self.last_heard.lock().expect("last_heard lock")
+    }
+
     pub fn snapshot(&self, queued: usize) -> PeerStats {
+        let now = Instant::now();
         PeerStats {
             connected: self.connected.load(Ordering::Relaxed),
             queued,
@@ -44,6 +70,8 @@ impl PeerCounters {
             dropped: self.dropped.load(Ordering::Relaxed),
             reconnects: self.reconnects.load(Ordering::Relaxed),
             received: self.received.load(Ordering::Relaxed),
+            last_heard_ms_ago: self.last_heard().map(|at| now.saturating_duration_since(at).as_millis() as u64),
+            lost: self.lost.load(Ordering::Relaxed),
         }
     }
 }

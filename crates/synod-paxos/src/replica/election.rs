@@ -13,6 +13,20 @@
 //! backoff after each failed election, (c) `Nack`s carrying the higher
 //! ballot so the loser steps down at once, and (d) leader stickiness in the
 //! acceptor (a replica hearing a live leader ignores newcomers' Prepares).
+//!
+//! Pre-vote (Raft thesis §9.6, etcd's `PreVote`): a deadline does not start
+//! an election directly. The node first asks every member whether it would
+//! promise the ballot it is about to use (`PreVote { ballot, commit_index }`).
+//! A member grants only if the ballot is above its promise, it has not heard
+//! a live leader within the minimum election timeout (it leads, or follows a
+//! leader heard that recently: the lease-like condition of the thesis), and
+//! the asker's commit index is not behind its own. Nobody raises, persists
+//! or records anything for a pre-vote; only with grants from a quorum
+//! (itself included) does the node `campaign`. So a node cut off from the
+//! cluster keeps its ballot where it was, however long it is away, and when
+//! it returns the leader's next heartbeat finds nothing higher to step down
+//! for. Without this, each of its deadlines raised its durable promise by a
+//! round and its first `Nack` after healing deposed a healthy leader.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +38,14 @@ use crate::message::{Body, PromiseEntry};
 use super::leader::LeaderState;
 use super::{Replica, Role};
 
+/// A pre-vote round in progress: the ballot asked about and who would
+/// grant it.
+#[derive(Clone, Debug)]
+pub(crate) struct PreVoteState {
+    pub ballot: Ballot,
+    pub granted_by: BTreeSet<NodeId>,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct CandidateState {
     pub ballot: Ballot,
@@ -34,6 +56,55 @@ pub(crate) struct CandidateState {
 }
 
 impl Replica {
+    /// The election deadline fired: ask for pre-votes. The timer is redrawn,
+    /// so a round that gathers no quorum is simply asked again (with the
+    /// backoff of failed elections) at the next deadline.
+    pub(super) fn start_prevote(&mut self) {
+        assert!(!self.damaged);
+        assert!(!matches!(self.role, Role::Leader(_)));
+        // The ballot `campaign` would pick now; it may pick a higher one if
+        // replies teach us a higher round meanwhile.
+        let highest = Ballot::new(self.promised.round.max(self.max_round_seen), self.id);
+        let Some(ballot) = highest.next_for(self.id) else {
+            return;
+        };
+        self.stats.prevotes_started += 1;
+        self.redraw_timer = true;
+        self.prevote = Some(PreVoteState { ballot, granted_by: BTreeSet::from([self.id]) });
+        let commit_index = self.commit_index;
+        for peer in self.peers() {
+            self.send(peer, Body::PreVote { ballot, commit_index });
+        }
+    }
+
+    /// A member's answer to a pre-vote: reads state, changes none of it.
+    pub(super) fn on_prevote(&mut self, from: NodeId, ballot: Ballot, commit_index: Slot) {
+        // A damaged replica cannot vouch for promises, so it would not
+        // answer the Prepare either.
+        let granted =
+            !self.damaged && ballot > self.promised && !self.leader_is_alive() && commit_index >= self.commit_index;
+        self.send(from, Body::PreVoteReply { ballot, granted, promised: self.promised });
+    }
+
+    pub(super) fn on_prevote_reply(&mut self, from: NodeId, ballot: Ballot, granted: bool, promised: Ballot) {
+        // A refusal may carry a higher promise: the next round asks above it.
+        self.observe_round(promised);
+        let Some(prevote) = &mut self.prevote else { return };
+        if prevote.ballot != ballot || !granted {
+            return;
+        }
+        prevote.granted_by.insert(from);
+        if prevote.granted_by.len() < self.quorum {
+            return;
+        }
+        self.prevote = None;
+        // Heard a live leader since asking (or became one): no election.
+        if self.damaged || self.installing.is_some() || self.leader_is_alive() {
+            return;
+        }
+        self.campaign();
+    }
+
     pub(super) fn campaign(&mut self) {
         assert!(!self.damaged);
         assert!(!matches!(self.role, Role::Leader(_)));
@@ -45,6 +116,7 @@ impl Replica {
         };
         assert!(ballot > self.promised);
         let from_slot = self.commit_index + 1;
+        self.prevote = None;
         self.stats.elections_started += 1;
         self.role = Role::Candidate(CandidateState {
             ballot,

@@ -22,7 +22,7 @@ use crate::message::{Body, Message};
 use crate::options::ReplicaOptions;
 use crate::validate::{self, Refusal, View};
 
-use self::election::CandidateState;
+use self::election::{CandidateState, PreVoteState};
 use self::leader::LeaderState;
 use self::outbox::Outbox;
 
@@ -46,6 +46,8 @@ pub(crate) enum Role {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplicaStats {
     pub elections_started: u64,
+    /// Pre-vote rounds started (each may or may not lead to an election).
+    pub prevotes_started: u64,
     pub elections_won: u64,
     pub messages_dropped_outbound: u64,
     pub promises_truncated: u64,
@@ -111,6 +113,9 @@ pub struct Replica {
     election_deadline_ms: u64,
     election_timeout_ms: u64,
     failed_elections: u32,
+    /// The pre-vote round in progress, if any (`election.rs`). Memory only:
+    /// a pre-vote changes no durable state.
+    prevote: Option<PreVoteState>,
     redraw_timer: bool,
     max_round_seen: u64,
     now_ms: u64,
@@ -186,6 +191,7 @@ impl Replica {
             election_deadline_ms: 0,
             election_timeout_ms: 0,
             failed_elections: 0,
+            prevote: None,
             redraw_timer: true,
             max_round_seen,
             now_ms: 0,
@@ -278,6 +284,8 @@ impl Replica {
                 self.on_fetch_reply(from, from_slot, entries, commit_index)
             }
             Body::InstallSnapshot { snapshot } => self.on_install_snapshot(from, snapshot),
+            Body::PreVote { ballot, commit_index } => self.on_prevote(from, ballot, commit_index),
+            Body::PreVoteReply { ballot, granted, promised } => self.on_prevote_reply(from, ballot, granted, promised),
         }
     }
 
@@ -293,7 +301,11 @@ impl Replica {
                     if matches!(self.role, Role::Candidate(_)) {
                         self.failed_elections += 1;
                     }
-                    self.campaign();
+                    if self.opts.bugs.no_prevote {
+                        self.campaign();
+                    } else {
+                        self.start_prevote();
+                    }
                 }
             }
         }
