@@ -266,7 +266,7 @@ pub fn refused_in(metrics: &str, peer: u8, reason: &str) -> u64 {
 pub fn handshake_frame(claim: u8) -> Vec<u8> {
     let mut out = 20u32.to_be_bytes().to_vec();
     out.extend_from_slice(b"SYNODP2P");
-    out.extend_from_slice(&2u16.to_be_bytes());
+    out.extend_from_slice(&synod_node::transport::PROTOCOL_VERSION.to_be_bytes());
     out.extend_from_slice(&CHAIN.to_be_bytes()); // the cluster id defaults to the chain id
     out.extend_from_slice(&[claim, 0]);
     out
