@@ -10,6 +10,7 @@ pub mod client;
 pub mod cluster;
 pub mod committer;
 pub mod config;
+pub mod explorer;
 pub mod health;
 pub mod http_server;
 pub mod limits;

@@ -58,6 +58,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), refuse_when_failed))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), observe))
+        .route("/", get(crate::explorer::index))
+        .route("/explorer/{asset}", get(crate::explorer::asset))
         .fallback(|| async { error::ApiError::not_found("no such route; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
             error::ApiError::new(

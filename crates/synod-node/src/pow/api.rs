@@ -42,6 +42,8 @@ pub fn router(shared: Arc<PowShared>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), refuse_when_failed))
+        .route("/", get(crate::explorer::index))
+        .route("/explorer/{asset}", get(crate::explorer::asset))
         .fallback(|| async { ApiError::not_found("no such route on a proof-of-work node; see docs/PROTOCOL.md §8") })
         .layer(DefaultBodyLimit::max(crate::limits::HTTP_BODY_BYTES_MAX))
         .with_state(shared)
