@@ -169,9 +169,9 @@ pub mod replica;
 pub mod validate;
 
 pub use ballot::{Ballot, NodeId, Slot};
-pub use command::{Batch, BatchId, ChosenConfig, ClusterConfig, Command};
+pub use command::{Batch, BatchId, ChosenConfig, ClusterConfig, Command, MEMBERS_MAX};
 pub use durable::{AcceptedEntry, DurableState, PersistOp, PersistToken};
-pub use error::{OptionsError, ProposeError, ReadError};
+pub use error::{OptionsError, ProposeError, ReadError, ReconfigError};
 pub use event::{Action, Event, RoleKind};
 pub use limits::{Limits, Timing};
 pub use message::{Body, Message, PromiseEntry, Snapshot};

@@ -20,7 +20,10 @@ use super::{Accepted, Replica, Role};
 
 impl Replica {
     pub(super) fn on_prepare(&mut self, from: NodeId, ballot: Ballot, from_slot: Slot) {
-        if self.damaged {
+        // A learner or a removed member votes for nothing (crate docs,
+        // "Reconfiguration"): an operator may wipe a removed node's disk,
+        // and its old votes must not be counted by a stale proposer.
+        if self.damaged || !self.is_member() {
             return;
         }
         self.observe_round(ballot);
@@ -44,9 +47,13 @@ impl Replica {
     }
 
     pub(super) fn on_accept(&mut self, from: NodeId, ballot: Ballot, slot: Slot, command: Command, commit_index: Slot) {
-        if self.damaged {
+        if self.damaged || !self.is_member() {
+            // Learns by fetching only; see `on_prepare` for non-members.
             self.note_commit_hint(from, commit_index);
             self.leader = Some((from, ballot));
+            if self.commit_hint > self.commit_index {
+                self.fetch_from(from);
+            }
             return;
         }
         assert!(slot > 0);
