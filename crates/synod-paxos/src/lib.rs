@@ -178,5 +178,7 @@ pub use message::{Body, Message, PromiseEntry, Snapshot};
 #[doc(hidden)]
 pub use options::BugInjection;
 pub use options::ReplicaOptions;
+#[doc(hidden)]
+pub use replica::Choice;
 pub use replica::{Replica, ReplicaStats};
 pub use validate::Refusal;

@@ -55,6 +55,11 @@ pub struct ReplicaOptions {
     /// joining). A node outside its latest configuration never campaigns
     /// and its votes are not counted (crate docs, "Reconfiguration").
     pub learner: bool,
+    /// Keep a record of which acceptors made each slot this leader chose
+    /// (`Replica::take_choices`), for the simulator's quorum check. The
+    /// driver must drain it after every step.
+    #[doc(hidden)]
+    pub record_choices: bool,
     pub limits: Limits,
     pub timing: Timing,
     #[doc(hidden)]
@@ -67,6 +72,7 @@ impl ReplicaOptions {
             id,
             config,
             learner: false,
+            record_choices: false,
             limits: Limits::default(),
             timing: Timing::default(),
             bugs: BugInjection::default(),

@@ -107,6 +107,9 @@ impl Replica {
 
     /// A member's answer to a pre-vote: reads state, changes none of it.
     pub(super) fn on_prevote(&mut self, from: NodeId, ballot: Ballot, commit_index: Slot) {
+        // A node that does not know it was added (or re-added) learns here
+        // that someone got further; catching up may make it a member.
+        self.note_commit_hint(from, commit_index);
         // A damaged replica cannot vouch for promises, so it would not
         // answer the Prepare either.
         let granted = !self.damaged

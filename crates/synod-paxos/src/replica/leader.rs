@@ -28,7 +28,7 @@ use crate::event::Action;
 use crate::message::Body;
 use crate::validate::Refusal;
 
-use super::{Replica, Role};
+use super::{Choice, Replica, Role};
 
 #[derive(Clone, Debug)]
 pub(crate) struct Inflight {
@@ -227,6 +227,10 @@ impl Replica {
         inflight.acks.insert(from);
         if inflight.acks.len() + short >= inflight.voters.quorum() {
             let inflight = leader.inflight.remove(&slot).expect("present");
+            if self.opts.record_choices {
+                let choice = Choice { slot, ballot, acks: inflight.acks.clone(), voters: inflight.voters.clone() };
+                self.choices.push(choice);
+            }
             if self.log.get(&slot).is_some_and(|known| *known != inflight.command) {
                 // A quorum accepted our value where a peer had told us
                 // another one was chosen: Paxos rules this out among honest

@@ -162,7 +162,13 @@ impl Replica {
         if !self.is_member() && !matches!(self.role, Role::Follower) {
             // This replica's removal is chosen (crate docs,
             // "Reconfiguration"): a leader that removed itself stops here and
-            // the members elect a new one.
+            // the members elect a new one. One last heartbeat round tells
+            // them the commit index that covers the removal, so they learn
+            // the new configuration (and may pre-vote in it) without
+            // waiting for anyone.
+            if self.is_leader() {
+                self.heartbeat_round();
+            }
             self.set_role_follower();
         }
         assert!(self.commit_index >= before, "commit index went backwards");

@@ -125,6 +125,19 @@ pub struct Replica {
     actions: Vec<Action>,
     loopback: VecDeque<Message>,
     stats: ReplicaStats,
+    /// `ReplicaOptions::record_choices` only; drained by `take_choices`.
+    choices: Vec<Choice>,
+}
+
+/// One slot this leader saw chosen: who accepted, counted against which
+/// configuration (`ReplicaOptions::record_choices`).
+#[doc(hidden)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choice {
+    pub slot: Slot,
+    pub ballot: Ballot,
+    pub acks: BTreeSet<NodeId>,
+    pub voters: ClusterConfig,
 }
 
 impl Replica {
@@ -201,6 +214,7 @@ impl Replica {
             actions: Vec::new(),
             loopback: VecDeque::new(),
             stats: ReplicaStats::default(),
+            choices: Vec::new(),
             opts,
         })
     }
@@ -492,6 +506,7 @@ impl Replica {
         assert!(self.configs.contains_key(&0) || self.configs.keys().next().is_some_and(|s| *s <= self.compacted_upto));
         assert!(self.configs.keys().next_back().is_some_and(|slot| *slot <= self.commit_index));
         assert!(self.configs.values().all(ClusterConfig::is_well_formed));
+        assert!(self.choices.len() <= 1 << 16, "record_choices without take_choices");
         if let Some(target) = self.installing {
             assert!(target > self.commit_index, "installing a snapshot we do not need");
             assert!(!self.is_leader(), "a replica installing a snapshot does not lead");
@@ -555,6 +570,11 @@ impl Replica {
     }
     pub fn held_messages_for(&self, peer: NodeId) -> usize {
         self.outbox.held_for(peer)
+    }
+    /// The choices recorded since the last call (`record_choices`).
+    #[doc(hidden)]
+    pub fn take_choices(&mut self) -> Vec<Choice> {
+        std::mem::take(&mut self.choices)
     }
     pub fn stats(&self) -> &ReplicaStats {
         &self.stats
