@@ -27,10 +27,12 @@ pub struct BugInjection {
     /// first, so a node cut off for a while returns with a ballot that
     /// deposes a healthy leader. A liveness bug, not a safety one.
     pub no_prevote: bool,
-    /// Reconfiguration without its safety: Phase 1 is counted against the
-    /// configuration at the candidate's commit point only (not against the
-    /// configurations promises report), and a `Config` may add or remove
-    /// any number of members at once.
+    /// Reconfiguration without its safety rules: a `Config` may add or
+    /// remove any number of members at once; the leader does not stall at
+    /// a change (slots beyond an unchosen `Config` are counted against the
+    /// configuration before it, and several changes may be in flight); and
+    /// Phase 1 is counted against the configuration at the candidate's
+    /// commit point only.
     pub reconfig_unsafe: bool,
 }
 

@@ -165,13 +165,23 @@ impl Replica {
         if let Some((s, c)) = learned.filter(|(s, _)| *s > best_slot) {
             (best_slot, best) = (s, c);
         }
-        if let Role::Leader(leader) = &self.role {
+        if let Role::Leader(leader) = self.role_unless_unsafe() {
             let proposed = leader.inflight.range(..slot).rev().find_map(|(s, i)| i.command.config().map(|c| (*s, c)));
             if let Some((_, c)) = proposed.filter(|(s, _)| *s > best_slot) {
                 best = c;
             }
         }
         best.clone()
+    }
+
+    /// The role, or (injected bug `reconfig_unsafe`) none: proposals beyond
+    /// an unchosen change are counted against the configuration before it.
+    fn role_unless_unsafe(&self) -> &Role {
+        if self.opts.bugs.reconfig_unsafe {
+            &Role::Follower
+        } else {
+            &self.role
+        }
     }
 
     /// The first proposal of a leader whose log has no configuration yet:
@@ -194,7 +204,7 @@ impl Replica {
         let Role::Leader(leader) = &mut self.role else { unreachable!("proposing without leading") };
         assert!(slot > commit_index && slot < leader.next_slot);
         let ballot = leader.ballot;
-        if command.config().is_some_and(|c| !c.same_members(&voters)) {
+        if command.config().is_some_and(|c| !c.same_members(&voters)) && !self.opts.bugs.reconfig_unsafe {
             // A membership change: the slots after it wait until it is
             // chosen. Re-proposals in `become_leader` come in slot order, so
             // the highest one stays.
