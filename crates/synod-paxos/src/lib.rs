@@ -184,11 +184,16 @@
 //!
 //! *Learners, removed members.* A node outside its latest configuration
 //! (`ReplicaOptions::learner` to start one outside the bootstrap
-//! configuration) never campaigns, grants no pre-vote, promises and accepts
-//! nothing (an operator may wipe a removed node's disk: its votes must not
-//! reach a stale proposer), and learns only by fetching: heartbeats and
-//! accepts give it commit hints, and a `PreVote` carrying a higher commit
-//! index does too. Drivers feed `Event::AddLearner { node }` to every
+//! configuration) never campaigns. It still answers `Prepare`, `Accept` and
+//! `PreVote` like any acceptor: a node may be added before it learns so,
+//! and a candidate may need its promise (if the leader that got the change
+//! chosen dies before telling anyone, the new configuration's quorum must
+//! include it, and nobody can tell it it is a member). Whose votes count is
+//! decided by proposers only, against the configuration governing the slot.
+//! So a removed node must never come back with a wiped disk under the same
+//! id (a fresh node gets a fresh id, as in etcd). It catches up through
+//! heartbeats' commit hints and fetches; a `PreVote` carrying a higher
+//! commit index is a hint too. Drivers feed `Event::AddLearner { node }` to every
 //! member: leaders then send it heartbeats, track the commit index it
 //! acknowledges, and serve its fetches (a snapshot if compacted). A
 //! leader's peers are the members of every configuration it still records

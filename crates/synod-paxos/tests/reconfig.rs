@@ -162,3 +162,55 @@ fn a_replaced_member_catches_up_from_a_snapshot_and_a_restart_keeps_the_configur
     cluster.run(300);
     cluster.assert_agreement();
 }
+
+#[test]
+fn phase_one_needs_a_quorum_of_a_configuration_the_promises_report() {
+    // The leader gets {1,2,3} -> {1,2,3,4} chosen with one follower's vote
+    // and crashes before anyone else learns it is chosen. From then on a
+    // quorum of the new configuration (three of four) is needed: the two
+    // old members alone must not elect a leader, although they are a
+    // majority of the configuration at their commit point.
+    let (mut cluster, o, c) = chosen_then_leader_lost(false);
+    cluster.run(3_000);
+    let won = |cluster: &Cluster| cluster.replica(o).stats().elections_won + cluster.replica(c).stats().elections_won;
+    assert_eq!(won(&cluster), 0, "elected without a quorum of {{1,2,3,4}}");
+    assert!(cluster.replica(o).stats().elections_started + cluster.replica(c).stats().elections_started > 0);
+    // With node 4 reachable, the election completes and the new
+    // configuration is learned everywhere.
+    cluster.drop = Box::new(|_| false);
+    let next = cluster.elect();
+    assert!(next == o || next == c || next == 4);
+    cluster.run(300);
+    for id in [o, c, 4] {
+        assert_eq!(members_of(&cluster, id), vec![1, 2, 3, 4], "node {id}");
+    }
+    cluster.assert_agreement();
+    // The test has teeth: counting Phase 1 against the old configuration
+    // only (the injected bug), the two old members elect a leader alone.
+    let (mut cluster, o, c) = chosen_then_leader_lost(true);
+    cluster.run(3_000);
+    let won = cluster.replica(o).stats().elections_won + cluster.replica(c).stats().elections_won;
+    assert!(won > 0, "the bug went unnoticed");
+}
+
+/// Gets {1,2,3} -> {1,2,3,4} chosen by the leader and one follower `o`,
+/// crashes the leader before anyone learns it, and cuts node 4 off.
+fn chosen_then_leader_lost(bug: bool) -> (Cluster, NodeId, NodeId) {
+    let mut cluster = Cluster::with_options(3, 106, |o| o.bugs.reconfig_unsafe = bug);
+    let leader = cluster.elect();
+    cluster.add_learner(4, 3);
+    cluster.run(300);
+    let o = (1..=3).find(|id| *id != leader).unwrap();
+    let c = (1..=3).find(|id| *id != leader && *id != o).unwrap();
+    cluster.drop = Box::new(move |m| {
+        m.from == leader && (m.to != o || !matches!(m.body, Body::Accept { .. })) || m.to == leader && m.from != o
+    });
+    let Action::Proposed { slot, .. } = cluster.propose(leader, 1, config(&[1, 2, 3, 4])) else {
+        panic!("not proposed")
+    };
+    assert!(cluster.replica(leader).commit_index() >= slot, "chosen by the leader and {o}");
+    assert!(cluster.replica(o).commit_index() < slot && cluster.replica(c).commit_index() < slot);
+    cluster.crash(leader);
+    cluster.drop = Box::new(|m| m.from == 4 || m.to == 4);
+    (cluster, o, c)
+}

@@ -20,10 +20,11 @@ use super::{Accepted, Replica, Role};
 
 impl Replica {
     pub(super) fn on_prepare(&mut self, from: NodeId, ballot: Ballot, from_slot: Slot) {
-        // A learner or a removed member votes for nothing (crate docs,
-        // "Reconfiguration"): an operator may wipe a removed node's disk,
-        // and its old votes must not be counted by a stale proposer.
-        if self.damaged || !self.is_member() {
+        // A node outside its latest configuration still votes: it may have
+        // been added without knowing yet, and the candidate that asks may
+        // need it (crate docs, "Reconfiguration"). Only proposers decide
+        // whose votes count.
+        if self.damaged {
             return;
         }
         self.observe_round(ballot);
@@ -47,13 +48,9 @@ impl Replica {
     }
 
     pub(super) fn on_accept(&mut self, from: NodeId, ballot: Ballot, slot: Slot, command: Command, commit_index: Slot) {
-        if self.damaged || !self.is_member() {
-            // Learns by fetching only; see `on_prepare` for non-members.
+        if self.damaged {
             self.note_commit_hint(from, commit_index);
             self.leader = Some((from, ballot));
-            if self.commit_hint > self.commit_index {
-                self.fetch_from(from);
-            }
             return;
         }
         assert!(slot > 0);

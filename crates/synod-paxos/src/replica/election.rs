@@ -112,11 +112,8 @@ impl Replica {
         self.note_commit_hint(from, commit_index);
         // A damaged replica cannot vouch for promises, so it would not
         // answer the Prepare either.
-        let granted = !self.damaged
-            && self.is_member()
-            && ballot > self.promised
-            && !self.leader_is_alive()
-            && commit_index >= self.commit_index;
+        let granted =
+            !self.damaged && ballot > self.promised && !self.leader_is_alive() && commit_index >= self.commit_index;
         self.send(from, Body::PreVoteReply { ballot, granted, promised: self.promised });
     }
 
