@@ -95,7 +95,15 @@ impl Replica {
             }
         }
         if let Some(chosen) = installed_config.filter(|c| c.slot <= self.applied_index) {
-            self.record_config(chosen.slot, &chosen.config);
+            // The sender's latest configuration at or below the snapshot,
+            // with the slot that started its run of those members: taken as
+            // is, even with our latest members, since changes in between
+            // may be compacted away.
+            let newer = self.configs.keys().next_back().is_none_or(|slot| *slot < chosen.slot);
+            if newer {
+                assert!(chosen.config.is_well_formed(), "validated snapshot configuration");
+                self.configs.insert(chosen.slot, chosen.config);
+            }
         }
         self.prune_configs(self.compacted_upto);
         self.advance_commit();
