@@ -18,12 +18,13 @@ pub struct Batch {
     pub bytes: Vec<u8>,
 }
 
+/// Most members a configuration may list.
+pub const MEMBERS_MAX: usize = 7;
+
 /// Cluster membership. The configuration is data in the log: the first
 /// leader of a cluster proposes `Command::Config(bootstrap)` before anything
-/// else, and the replica takes its quorums and member set from the chosen
-/// one (`Replica::config`). Membership cannot change yet: every chosen
-/// `Config` must equal the bootstrap one (see the crate docs,
-/// "Reconfiguration").
+/// else, and a `Config` chosen at slot `s` governs every slot after `s`
+/// (see the crate docs, "Reconfiguration").
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClusterConfig {
     pub members: Vec<NodeId>,
@@ -41,6 +42,38 @@ impl ClusterConfig {
 
     pub fn contains(&self, node: NodeId) -> bool {
         self.members.contains(&node)
+    }
+
+    /// 1..=`MEMBERS_MAX` members, no duplicates.
+    pub fn is_well_formed(&self) -> bool {
+        let mut sorted = self.members.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        !self.members.is_empty() && self.members.len() <= MEMBERS_MAX && sorted.len() == self.members.len()
+    }
+
+    /// Members in exactly one of the two configurations. A single-step
+    /// change (one member added or removed) has distance 1; the same member
+    /// set, 0.
+    pub fn distance(&self, other: &ClusterConfig) -> usize {
+        let only_here = self.members.iter().filter(|m| !other.contains(**m)).count();
+        let only_there = other.members.iter().filter(|m| !self.contains(**m)).count();
+        only_here + only_there
+    }
+
+    /// Same members, in any order.
+    pub fn same_members(&self, other: &ClusterConfig) -> bool {
+        self.members.len() == other.members.len() && self.distance(other) == 0
+    }
+
+    /// At least a quorum of this configuration among `voters`.
+    pub fn is_quorum<'a>(&self, voters: impl IntoIterator<Item = &'a NodeId>) -> bool {
+        self.count(voters) >= self.quorum()
+    }
+
+    /// How many of `voters` are members.
+    pub fn count<'a>(&self, voters: impl IntoIterator<Item = &'a NodeId>) -> usize {
+        voters.into_iter().filter(|v| self.contains(**v)).count()
     }
 }
 

@@ -20,10 +20,37 @@ pub enum ProposeError {
     /// `Command::Noop` is reserved for the protocol.
     #[error("noop cannot be proposed")]
     NoopNotProposable,
-    /// A `Command::Config` whose members differ from the current
-    /// configuration: membership changes are not implemented yet.
-    #[error("membership change from {current:?} to {proposed:?} is not supported")]
-    MembershipChange { current: Vec<NodeId>, proposed: Vec<NodeId> },
+    /// A membership change is waiting to be chosen at `slot`; nothing is
+    /// proposed beyond it until it is (crate docs, "Reconfiguration").
+    /// Retry shortly.
+    #[error("a membership change is in flight at slot {slot}")]
+    ConfigChangePending { slot: Slot },
+    /// A `Command::Config` the leader will not propose.
+    #[error("membership change refused: {0}")]
+    Reconfig(ReconfigError),
+}
+
+/// Why a `Command::Config` proposal was refused (`ProposeError::Reconfig`).
+/// Nothing was proposed.
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+pub enum ReconfigError {
+    /// Another change is proposed and not yet chosen: one at a time.
+    #[error("another membership change is in flight at slot {slot}")]
+    ChangeInProgress { slot: Slot },
+    /// More than one member added or removed at once.
+    #[error("{current:?} -> {proposed:?} is not a single-member change")]
+    NotSingleStep { current: Vec<NodeId>, proposed: Vec<NodeId> },
+    /// More than `MEMBERS_MAX` members.
+    #[error("{size} members, at most {max}")]
+    TooManyMembers { size: usize, max: usize },
+    /// No members, or a member listed twice.
+    #[error("empty member list or duplicate member")]
+    InvalidMembers,
+    /// The member to add has not acknowledged a log position within
+    /// `Limits::learner_lag_slots_max` of the commit index (or was never
+    /// heard from as a learner: `acked` is `None`).
+    #[error("node {node} is not caught up (acknowledged {acked:?}, commit index {commit_index})")]
+    LearnerNotCaughtUp { node: NodeId, acked: Option<Slot>, commit_index: Slot },
 }
 
 /// Why `Event::ReadIndex` failed.
@@ -53,8 +80,7 @@ pub enum OptionsError {
     MessageTooSmallForValue { message_bytes_max: usize, needed: usize },
     #[error("a limit is zero or inconsistent")]
     Limits,
-    /// The durable state records a chosen configuration whose members are
-    /// not the options' (membership changes are not implemented yet).
-    #[error("configured members {configured:?} differ from the recorded configuration {recorded:?} (slot {slot})")]
-    ConfigMismatch { configured: Vec<NodeId>, recorded: Vec<NodeId>, slot: Slot },
+    /// The durable state records a configuration that is not well formed.
+    #[error("recorded configuration {recorded:?} (slot {slot}) is not well formed")]
+    RecordedConfigInvalid { recorded: Vec<NodeId>, slot: Slot },
 }

@@ -38,6 +38,14 @@ pub enum Event {
     /// most `Limits::apply_ahead_max` slots beyond the last report, so a
     /// driver that never sends this sees applies stop there.
     Applied { upto_slot: Slot },
+    /// `node` is joining (or may join) the cluster: the leader sends it
+    /// heartbeats and serves its fetches, and tracks how far it got, so a
+    /// `Config` adding it can be checked (`ReconfigError::
+    /// LearnerNotCaughtUp`). Feed it to every member (any may lead).
+    AddLearner { node: NodeId },
+    /// Stop treating `node` as a learner (it joined, or the join was
+    /// abandoned).
+    RemoveLearner { node: NodeId },
 }
 
 /// Output of `Replica::step`, to be executed in order.

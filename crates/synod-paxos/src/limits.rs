@@ -43,6 +43,16 @@ pub struct Limits {
     /// bounded.
     #[serde(default = "default_apply_ahead_max")]
     pub apply_ahead_max: u64,
+    /// A `Config` adding a member is proposed only if that node (a learner)
+    /// acknowledged a commit index at most this many slots below the
+    /// leader's (`ReconfigError::LearnerNotCaughtUp`), so the new member
+    /// can vote soon after it is counted.
+    #[serde(default = "default_learner_lag_slots_max")]
+    pub learner_lag_slots_max: u64,
+}
+
+fn default_learner_lag_slots_max() -> u64 {
+    64
 }
 
 fn default_apply_ahead_max() -> u64 {
@@ -61,6 +71,7 @@ impl Default for Limits {
             pending_reads_max: 1024,
             retransmit_per_tick_max: 64,
             apply_ahead_max: default_apply_ahead_max(),
+            learner_lag_slots_max: default_learner_lag_slots_max(),
         }
     }
 }

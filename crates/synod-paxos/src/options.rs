@@ -27,6 +27,13 @@ pub struct BugInjection {
     /// first, so a node cut off for a while returns with a ballot that
     /// deposes a healthy leader. A liveness bug, not a safety one.
     pub no_prevote: bool,
+    /// Reconfiguration without its safety rules: a `Config` may add or
+    /// remove any number of members at once; the leader does not stall at
+    /// a change (slots beyond an unchosen `Config` are counted against the
+    /// configuration before it, and several changes may be in flight); and
+    /// Phase 1 is counted against the configuration at the candidate's
+    /// commit point only.
+    pub reconfig_unsafe: bool,
 }
 
 impl BugInjection {
@@ -36,14 +43,25 @@ impl BugInjection {
             || self.choose_without_quorum
             || self.leader_vouches_for_foreign_slots
             || self.no_prevote
+            || self.reconfig_unsafe
     }
 }
 
 #[derive(Clone, Debug)]
 pub struct ReplicaOptions {
     pub id: NodeId,
-    /// The initial configuration; it decides quorums for the whole run.
+    /// The bootstrap configuration: it governs until the log chose one
+    /// (then `DurableState::config` or the log itself takes over).
     pub config: ClusterConfig,
+    /// Start as a learner: this node may be outside `config` (it is
+    /// joining). A node outside its latest configuration never campaigns
+    /// and its votes are not counted (crate docs, "Reconfiguration").
+    pub learner: bool,
+    /// Keep a record of which acceptors made each slot this leader chose
+    /// (`Replica::take_choices`), for the simulator's quorum check. The
+    /// driver must drain it after every step.
+    #[doc(hidden)]
+    pub record_choices: bool,
     pub limits: Limits,
     pub timing: Timing,
     #[doc(hidden)]
@@ -55,6 +73,8 @@ impl ReplicaOptions {
         ReplicaOptions {
             id,
             config,
+            learner: false,
+            record_choices: false,
             limits: Limits::default(),
             timing: Timing::default(),
             bugs: BugInjection::default(),
@@ -72,7 +92,7 @@ impl ReplicaOptions {
         if sorted.len() != members.len() {
             return Err(OptionsError::DuplicateMember);
         }
-        if !self.config.contains(self.id) {
+        if !self.learner && !self.config.contains(self.id) {
             return Err(OptionsError::NotAMember { id: self.id });
         }
         let t = &self.timing;

@@ -9,9 +9,15 @@
 //! against the peer (docs/PROTOCOL.md, "Message validation").
 //!
 //! The rules, in the order they are checked:
-//! 1. *Addressing*: `to` is this replica; `from` is a member of the
-//!    effective configuration and not this replica (our own messages travel
-//!    by loopback, never through `Event::Receive`).
+//! 1. *Addressing*: `to` is this replica and `from` is not (our own
+//!    messages travel by loopback, never through `Event::Receive`). A vote
+//!    (`Promise`, `Accepted`, `HeartbeatAck`, `PreVoteReply`, `Nack`) must
+//!    come from a node this replica knows: a member of a configuration it
+//!    knows or proposed, or a learner. Other messages may come from any
+//!    node id: a replica that has not yet learned that a node joined must
+//!    still hear that node lead, and nothing a non-member sends is counted
+//!    (crate docs, "Reconfiguration"); the driver's transport
+//!    authenticates who may connect at all.
 //! 2. *Numbers*: every slot field is at most `SLOT_MAX`, and slots that
 //!    name a log position are at least 1; every ballot has
 //!    `round <= ROUND_MAX` and at most `BALLOT_WINDOW_ROUNDS` above the
@@ -21,8 +27,10 @@
 //!    `HeartbeatAck`, `Nack` or `PreVoteReply` answers one of ours.
 //! 4. *Shape*: entries inside their range, strictly increasing, within
 //!    their count limit; the whole message within `message_bytes_max`; each
-//!    batch within `value_bytes_max`; every configuration valid (1..=7
-//!    members, no duplicates) and equal to ours (membership is fixed).
+//!    batch within `value_bytes_max`; every configuration well formed
+//!    (1..=7 members, no duplicates). Whether a configuration is a valid
+//!    successor is the proposer's check, not the receiver's: an acceptor
+//!    cannot know the configuration below an arbitrary slot.
 //! 5. *Consistency*: nothing claimed chosen (a `FetchReply` entry, a
 //!    `Promise` entry marked chosen) may differ from a value this replica
 //!    knows chosen, and an `Accept` or `Promise` may not carry a second
@@ -31,7 +39,7 @@
 //!    value differs from the chosen one is not refused: a leader deposed
 //!    by a higher ballot sends those honestly; the acceptor nacks it.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ballot::{Ballot, NodeId, Slot, ROUND_MAX, SLOT_MAX};
 use crate::command::{ClusterConfig, Command};
@@ -54,10 +62,8 @@ use crate::replica::Accepted;
 /// `ROUND_MAX` would make every replica that heard it unable to campaign.
 pub const BALLOT_WINDOW_ROUNDS: u64 = 1 << 20;
 
-/// Most members a configuration may list (clusters have 3..=7 members; a
-/// configuration carried by a message is checked against this first, then
-/// against ours).
-pub const CONFIG_MEMBERS_MAX: usize = 7;
+/// Most members a configuration may list.
+pub const CONFIG_MEMBERS_MAX: usize = crate::command::MEMBERS_MAX;
 
 /// Why a peer's message was refused. `as_str` names are stable: they are
 /// metric labels (`synod_peer_messages_refused_total{reason}`).
@@ -65,7 +71,8 @@ pub const CONFIG_MEMBERS_MAX: usize = 7;
 pub enum Refusal {
     /// `to` is another replica.
     WrongRecipient,
-    /// `from` is not a member of the configuration.
+    /// A vote from a node in no configuration this replica knows and not a
+    /// learner.
     SenderNotMember,
     /// `from` is this replica.
     SenderIsSelf,
@@ -101,7 +108,8 @@ pub enum Refusal {
     /// A configuration that is empty, too large or has duplicates, or a
     /// snapshot configuration slot outside `1..=last_slot`.
     InvalidConfig,
-    /// A configuration other than ours (membership is fixed).
+    /// No longer produced (membership can change); kept so metric labels
+    /// stay stable.
     ConfigConflict,
     /// A value claimed chosen that differs from one this replica knows
     /// chosen.
@@ -147,7 +155,8 @@ impl std::fmt::Display for Refusal {
 /// What the validator may read of the replica.
 pub(crate) struct View<'a> {
     pub id: NodeId,
-    pub config: &'a ClusterConfig,
+    /// Nodes whose votes this replica listens to.
+    pub known: &'a BTreeSet<NodeId>,
     pub limits: &'a Limits,
     /// The highest round seen or promised.
     pub round_seen: u64,
@@ -167,7 +176,15 @@ pub(crate) fn check(view: &View, message: &Message) -> Result<(), Refusal> {
     if message.from == view.id {
         return Err(Refusal::SenderIsSelf);
     }
-    if !view.config.contains(message.from) {
+    let vote = matches!(
+        message.body,
+        Body::Promise { .. }
+            | Body::Accepted { .. }
+            | Body::HeartbeatAck { .. }
+            | Body::PreVoteReply { .. }
+            | Body::Nack { .. }
+    );
+    if vote && !view.known.contains(&message.from) {
         return Err(Refusal::SenderNotMember);
     }
     if message.body.size_bound() > view.limits.message_bytes_max {
@@ -223,7 +240,7 @@ pub(crate) fn check(view: &View, message: &Message) -> Result<(), Refusal> {
             slot_field(*commit_index)?;
             fetch_entries(view, *from_slot, *commit_index, entries)
         }
-        Body::InstallSnapshot { snapshot } => snapshot_shape(view, snapshot),
+        Body::InstallSnapshot { snapshot } => snapshot_shape(snapshot),
         Body::PreVote { ballot, commit_index } => {
             slot_field(*commit_index)?;
             senders_ballot(view, from, *ballot)
@@ -282,19 +299,9 @@ fn our_ballot(view: &View, ballot: Ballot) -> Result<(), Refusal> {
     ballot_bounds(view, ballot)
 }
 
-fn config_shape(view: &View, config: &ClusterConfig) -> Result<(), Refusal> {
-    let members = &config.members;
-    if members.is_empty() || members.len() > CONFIG_MEMBERS_MAX {
+fn config_shape(config: &ClusterConfig) -> Result<(), Refusal> {
+    if !config.is_well_formed() {
         return Err(Refusal::InvalidConfig);
-    }
-    let mut sorted = members.clone();
-    sorted.sort_unstable();
-    sorted.dedup();
-    if sorted.len() != members.len() {
-        return Err(Refusal::InvalidConfig);
-    }
-    if config != view.config {
-        return Err(Refusal::ConfigConflict);
     }
     Ok(())
 }
@@ -304,7 +311,7 @@ fn command_shape(view: &View, command: &Command) -> Result<(), Refusal> {
         Command::Noop => Ok(()),
         Command::Batch(batch) if batch.bytes.len() > view.limits.value_bytes_max => Err(Refusal::TooLarge),
         Command::Batch(_) => Ok(()),
-        Command::Config(config) => config_shape(view, config),
+        Command::Config(config) => config_shape(config),
     }
 }
 
@@ -369,13 +376,13 @@ fn fetch_entries(view: &View, from_slot: Slot, commit_index: Slot, entries: &[(S
     Ok(())
 }
 
-fn snapshot_shape(view: &View, snapshot: &Snapshot) -> Result<(), Refusal> {
+fn snapshot_shape(snapshot: &Snapshot) -> Result<(), Refusal> {
     position(snapshot.last_slot)?;
     if let Some(chosen) = &snapshot.config {
         if chosen.slot == 0 || chosen.slot > snapshot.last_slot {
             return Err(Refusal::InvalidConfig);
         }
-        config_shape(view, &chosen.config)?;
+        config_shape(&chosen.config)?;
     }
     Ok(())
 }

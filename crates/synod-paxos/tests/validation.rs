@@ -100,8 +100,11 @@ fn senders_outside_the_membership_or_ourselves_are_refused() {
     let (mut cluster, leader, follower) = settled(2);
     let ballot = cluster.replica(leader).promised();
     let heartbeat = |from| Message { from, to: follower, body: Body::Heartbeat { ballot, commit_index: 5, seq: 1 } };
-    assert_refused_message(&mut cluster, heartbeat(9), Refusal::SenderNotMember);
     assert_refused_message(&mut cluster, heartbeat(follower), Refusal::SenderIsSelf);
+    // A vote from a node in no configuration we know (and not a learner)
+    // is refused; a heartbeat from one is not (it may have joined since).
+    let ack = |from| Message { from, to: leader, body: Body::HeartbeatAck { ballot, seq: 1, commit_index: 5 } };
+    assert_refused_message(&mut cluster, ack(9), Refusal::SenderNotMember);
 }
 
 #[test]
@@ -195,7 +198,7 @@ fn a_second_value_in_one_ballot_for_a_slot_is_refused() {
 }
 
 #[test]
-fn foreign_or_malformed_configurations_are_refused() {
+fn malformed_configurations_are_refused() {
     let (mut cluster, leader, follower) = settled(8);
     let ballot = cluster.replica(leader).promised();
     let accept = |members: Vec<NodeId>| Body::Accept {
@@ -204,15 +207,14 @@ fn foreign_or_malformed_configurations_are_refused() {
         command: Command::Config(ClusterConfig::new(members)),
         commit_index: 5,
     };
-    assert_refused(&mut cluster, leader, follower, accept(vec![1, 2, 3, 4]), Refusal::ConfigConflict);
     assert_refused(&mut cluster, leader, follower, accept(vec![]), Refusal::InvalidConfig);
     assert_refused(&mut cluster, leader, follower, accept(vec![1, 2, 2]), Refusal::InvalidConfig);
     assert_refused(&mut cluster, leader, follower, accept((1..=8).collect()), Refusal::InvalidConfig);
     let snapshot = |config: Option<ChosenConfig>, last_slot| Body::InstallSnapshot {
         snapshot: Snapshot { last_slot, bytes: vec![], config },
     };
-    let foreign = ChosenConfig { slot: 1, config: ClusterConfig::new(vec![1, 2, 4]) };
-    assert_refused(&mut cluster, leader, follower, snapshot(Some(foreign), 50), Refusal::ConfigConflict);
+    let foreign = ChosenConfig { slot: 1, config: ClusterConfig::new(vec![1, 2, 2]) };
+    assert_refused(&mut cluster, leader, follower, snapshot(Some(foreign), 50), Refusal::InvalidConfig);
     let ours = ChosenConfig { slot: 60, config: ClusterConfig::new(vec![1, 2, 3]) };
     assert_refused(&mut cluster, leader, follower, snapshot(Some(ours), 50), Refusal::InvalidConfig);
     assert_refused(&mut cluster, leader, follower, snapshot(None, 0), Refusal::SlotZero);

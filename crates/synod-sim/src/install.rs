@@ -64,8 +64,8 @@ impl World {
                 return self.fail(Violation::new("validity", detail));
             }
         };
-        let mut peers: Vec<NodeId> =
-            self.config.members.iter().copied().filter(|m| *m != id && *m != target.source).collect();
+        // Any pool node may hold the ledger (members change).
+        let mut peers: Vec<NodeId> = (1..=self.opts.nodes).filter(|m| *m != id && *m != target.source).collect();
         if target.source != id {
             peers.insert(0, target.source);
         }

@@ -16,7 +16,7 @@ use synod_paxos::{
     Action, Ballot, Batch, BatchId, Command, Event, NodeId, PersistOp, ProposeError, ReadError, Replica, ReplicaOptions,
 };
 
-use crate::checks::{agreement, block_agreement, promise, validity, Violation};
+use crate::checks::{agreement, block_agreement, promise, quorum, validity, Violation};
 use crate::clock::Clock;
 use crate::history::{ReadResult, Stage, TransferResult};
 use crate::install::Install;
@@ -134,6 +134,11 @@ impl World {
             let Some(replica) = node.replica.as_mut() else { return };
             let local_ms = node.clock.local_ms(now_ms);
             let actions = replica.step(local_ms, event, &mut node.rng);
+            for choice in replica.take_choices() {
+                if let Err(v) = quorum::check_choice(&mut self.quorums, choice) {
+                    self.fail(v);
+                }
+            }
             for action in actions {
                 self.execute(id, action);
                 // A violation ends the run; a power failure inside a commit
@@ -269,6 +274,13 @@ impl World {
             Action::Apply { slot, command } => self.apply(id, slot, command),
             Action::InstallSnapshot { snapshot } => self.start_install(id, snapshot),
             Action::SnapshotNeeded { to } => self.offer_snapshot(id, to),
+            Action::Proposed { request_id, slot } if request_id > crate::world::RECONFIG_REQUEST_BASE => {
+                self.trace.line(self.now_ms, || format!("n{id} proposed a membership change at slot {slot}"));
+            }
+            Action::ProposeRejected { request_id, error } if request_id > crate::world::RECONFIG_REQUEST_BASE => {
+                self.stats.config_refusals += 1;
+                self.trace.line(self.now_ms, || format!("n{id} refused a membership change: {error}"));
+            }
             Action::Proposed { request_id, slot } => {
                 let node = self.nodes.get_mut(&id).unwrap();
                 let pending = node.requests.remove(&request_id).expect("known request");
@@ -282,12 +294,12 @@ impl World {
                 let request = pending.request;
                 match error {
                     ProposeError::NotLeader { leader_hint } => self.redirect(id, request, leader_hint),
-                    ProposeError::TooManyInflight { .. } => {
+                    ProposeError::TooManyInflight { .. } | ProposeError::ConfigChangePending { .. } => {
                         self.reply(id, request.client, request.op_id, ClientReply::Busy)
                     }
                     error @ (ProposeError::ValueTooLarge { .. }
                     | ProposeError::NoopNotProposable
-                    | ProposeError::MembershipChange { .. }) => {
+                    | ProposeError::Reconfig(_)) => {
                         self.reply(id, request.client, request.op_id, ClientReply::Failed { reason: error.to_string() })
                     }
                 }
@@ -341,7 +353,7 @@ impl World {
             self.fail(v);
             return;
         }
-        if let Err(v) = validity::check_apply(&self.proposed, &self.config, id, slot, &command) {
+        if let Err(v) = validity::check_apply(&self.proposed, &self.proposed_configs, id, slot, &command) {
             self.fail(v);
             return;
         }
@@ -552,6 +564,7 @@ impl World {
         if let Err(v) = restart_check {
             self.fail(v);
         }
+        self.add_learners(id);
         true
     }
 }

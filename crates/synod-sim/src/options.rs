@@ -7,8 +7,14 @@ use synod_paxos::BugInjection;
 
 #[derive(Clone, Debug)]
 pub struct SimOptions {
-    /// Cluster size: 3, 5 or 7.
+    /// Cluster size: 3, 5 or 7. With `reconfig`, the pool of node ids.
     pub nodes: u8,
+    /// Membership changes under faults: the cluster starts with nodes 1..=3
+    /// of the pool (the others run as learners) and, during the fault
+    /// phase, the leader is asked every few hundred ms to add or remove one
+    /// member (3..=pool members), one change at a time (`world.rs`,
+    /// `reconfigure`).
+    pub reconfig: bool,
     pub seed_start: u64,
     pub seeds: u64,
     /// Record human-readable trace lines (slower).
@@ -37,6 +43,7 @@ impl Default for SimOptions {
     fn default() -> SimOptions {
         SimOptions {
             nodes: 3,
+            reconfig: false,
             seed_start: 0,
             seeds: 100,
             trace: false,

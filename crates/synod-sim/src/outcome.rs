@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use synod_core::ledger::SignaturePolicy;
+use synod_paxos::Command;
 
 use crate::checks::{
-    block_agreement, config, durability, integrity, linearizability, liveness, state_agreement, Violation,
+    block_agreement, config, durability, integrity, linearizability, liveness, quorum, state_agreement, Violation,
 };
 use crate::history::HistoryEntry;
 use crate::options::SimOptions;
@@ -44,6 +45,10 @@ pub struct SeedStats {
     pub crashes: u64,
     pub partitions: u64,
     pub elections_won: u64,
+    /// Membership changes chosen (Configs with other members than the one
+    /// before), and those the leader refused (`ReconfigError`).
+    pub config_changes: u64,
+    pub config_refusals: u64,
     pub snapshots_installed: u64,
     pub damaged_restarts: u64,
     /// Restarts refused because the ledger did not read back cleanly.
@@ -76,6 +81,8 @@ impl SeedStats {
         self.crashes += o.crashes;
         self.partitions += o.partitions;
         self.elections_won += o.elections_won;
+        self.config_changes += o.config_changes;
+        self.config_refusals += o.config_refusals;
         self.snapshots_installed += o.snapshots_installed;
         self.damaged_restarts += o.damaged_restarts;
         self.unreadable_restarts += o.unreadable_restarts;
@@ -182,6 +189,13 @@ pub fn run_seed(seed: u64, opts: &SimOptions) -> SeedOutcome {
             .count() as u64;
     }
     stats.max_slot = world.chosen.keys().next_back().copied().unwrap_or(0);
+    let mut current = world.config.clone();
+    for config in world.chosen.values().filter_map(Command::config) {
+        if !config.same_members(&current) {
+            stats.config_changes += 1;
+            current = config.clone();
+        }
+    }
     stats.blocks = world.nodes.values().map(|n| n.machine.height()).max().unwrap_or(0);
     stats.ledger_transfers = world.nodes.values().map(|n| n.machine.ledger().tree().len()).max().unwrap_or(0);
     stats.signed_seeds = u64::from(world.workload.auth == synod_core::AuthMode::Ed25519);
@@ -243,6 +257,7 @@ fn final_checks(world: &World) -> Result<(), Violation> {
         })
         .collect();
     config::check(&world.config, &world.chosen, world.stats.elections_won, &configs)?;
+    quorum::check_governing(&world.config, &world.chosen, &world.quorums)?;
     Ok(())
 }
 
@@ -269,7 +284,7 @@ impl std::fmt::Display for Summary {
         let t = &self.totals;
         write!(
             f,
-            "synod sim: {} seeds x {} nodes: {} ok, {} violations | submits ok {} unknown {} failed {}, reads {}, transfers committed {} (+{} duplicate answers) rejected {} (later committed {}) refused {}, blocks {}, signed seeds {}, restart skips {}, crashes {}, partitions {}, elections {}, snapshots {} ({} chunks, {} refused), damaged restarts {}, unreadable restarts {}, crashes inside a commit {}",
+            "synod sim: {} seeds x {} nodes: {} ok, {} violations | submits ok {} unknown {} failed {}, reads {}, transfers committed {} (+{} duplicate answers) rejected {} (later committed {}) refused {}, blocks {}, signed seeds {}, restart skips {}, crashes {}, partitions {}, elections {}, membership changes {} ({} refused), snapshots {} ({} chunks, {} refused), damaged restarts {}, unreadable restarts {}, crashes inside a commit {}",
             self.seeds_run,
             self.nodes,
             self.ok,
@@ -289,6 +304,8 @@ impl std::fmt::Display for Summary {
             t.crashes,
             t.partitions,
             t.elections_won,
+            t.config_changes,
+            t.config_refusals,
             t.snapshots_installed,
             t.snapshot_chunks,
             t.chunks_refused,

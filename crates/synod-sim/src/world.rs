@@ -54,7 +54,13 @@ pub enum SimEvent {
         timer: u64,
     },
     QuietStart,
+    /// Ask the leader for a membership change (`SimOptions::reconfig`).
+    Reconfigure,
 }
+
+/// Request ids of the membership changes the world proposes; client
+/// requests count up from 0 and never reach them.
+pub const RECONFIG_REQUEST_BASE: u64 = 1 << 62;
 
 /// Share of crashes that strike inside a commit rather than between events.
 const COMMIT_CRASH_CHANCE: f64 = 0.3;
@@ -95,7 +101,13 @@ pub struct World {
     pub nodes: BTreeMap<NodeId, SimNode>,
     pub clients: Vec<Client>,
     pub network: Network,
+    /// The bootstrap configuration.
     pub config: ClusterConfig,
+    /// Every configuration proposed (validity), the bootstrap one included.
+    pub proposed_configs: Vec<ClusterConfig>,
+    /// Per slot, every quorum a leader counted to choose it (`quorum` check).
+    pub quorums: BTreeMap<Slot, Vec<synod_paxos::Choice>>,
+    reconfig_requests: u64,
     pub workload: Workload,
     // Checker state.
     pub chosen: BTreeMap<Slot, Command>,
@@ -144,10 +156,13 @@ impl World {
         };
         let auth = if rng.gen_bool(opts.signed_seed_chance) { AuthMode::Ed25519 } else { AuthMode::None };
         let workload = Workload::new(auth, opts.clients);
-        let config = ClusterConfig::new((1..=opts.nodes).collect());
+        let initial = if opts.reconfig { 3 } else { opts.nodes };
+        let config = ClusterConfig::new((1..=initial).collect());
         let mut nodes = BTreeMap::new();
         for id in 1..=opts.nodes {
             let mut ro = ReplicaOptions::new(id, config.clone());
+            ro.learner = !config.contains(id);
+            ro.record_choices = true;
             ro.bugs = opts.bugs;
             // Room for 4 transfers with memos; the 8-transfer batches exceed it.
             ro.limits.value_bytes_max = 1024;
@@ -173,7 +188,10 @@ impl World {
             nodes,
             clients,
             network,
+            proposed_configs: vec![config.clone()],
             config,
+            quorums: BTreeMap::new(),
+            reconfig_requests: 0,
             workload,
             chosen: BTreeMap::new(),
             blocks: Vec::new(),
@@ -212,7 +230,70 @@ impl World {
             world.schedule(at, SimEvent::PartitionStart);
         }
         world.schedule(opts.fault_ms, SimEvent::QuietStart);
+        if opts.reconfig {
+            for id in 1..=opts.nodes {
+                world.add_learners(id);
+            }
+            let at = world.rng.gen_range(100..=400);
+            world.schedule(at, SimEvent::Reconfigure);
+        }
         world
+    }
+
+    /// Tells `id`'s replica that every pool node may join (learners are
+    /// not durable: again after each restart). The leader then sends them
+    /// heartbeats, so removed and waiting nodes keep up with the log.
+    pub(crate) fn add_learners(&mut self, id: NodeId) {
+        if !self.opts.reconfig {
+            return;
+        }
+        for node in 1..=self.opts.nodes {
+            if node != id {
+                self.step_node(id, synod_paxos::Event::AddLearner { node });
+            }
+        }
+    }
+
+    /// Asks the current leader to add or remove one member (or, with the
+    /// injected `reconfig_unsafe` bug, to jump to any configuration).
+    fn reconfigure(&mut self) {
+        let leader =
+            self.nodes.iter().find(|(_, n)| n.replica.as_ref().is_some_and(|r| r.is_leader())).map(|(id, _)| *id);
+        if let Some(leader) = leader {
+            let current = self.nodes[&leader].replica.as_ref().expect("up").config().0.clone();
+            let pool: Vec<NodeId> = (1..=self.opts.nodes).collect();
+            let outside: Vec<NodeId> = pool.iter().copied().filter(|id| !current.contains(*id)).collect();
+            let mut members = current.members.clone();
+            if self.opts.bugs.reconfig_unsafe {
+                let size = self.rng.gen_range(3..=pool.len().min(5));
+                let mut shuffled = pool.clone();
+                for i in (1..shuffled.len()).rev() {
+                    shuffled.swap(i, self.rng.gen_range(0..=i));
+                }
+                members = shuffled[..size].to_vec();
+                members.sort_unstable();
+            } else {
+                let add = members.len() <= 3 || (!outside.is_empty() && self.rng.gen_bool(0.5));
+                if add && !outside.is_empty() {
+                    members.push(outside[self.rng.gen_range(0..outside.len())]);
+                } else if members.len() > 3 {
+                    members.remove(self.rng.gen_range(0..members.len()));
+                }
+            }
+            let proposed = ClusterConfig::new(members);
+            if !self.proposed_configs.contains(&proposed) {
+                self.proposed_configs.push(proposed.clone());
+            }
+            self.reconfig_requests += 1;
+            let request_id = RECONFIG_REQUEST_BASE + self.reconfig_requests;
+            let text = format!("n{leader}: propose membership {:?} (from {:?})", proposed.members, current.members);
+            self.trace.line(self.now_ms, || text);
+            self.step_node(leader, synod_paxos::Event::Propose { request_id, command: Command::Config(proposed) });
+        }
+        if self.phase == Phase::Faults {
+            let next = self.now_ms + self.rng.gen_range(100..=400);
+            self.schedule(next, SimEvent::Reconfigure);
+        }
     }
 
     pub fn schedule(&mut self, at_ms: u64, event: SimEvent) {
@@ -324,6 +405,7 @@ impl World {
             }
             SimEvent::ClientWake { client, timer } => self.client_wake(client, timer),
             SimEvent::QuietStart => self.quiet_start(),
+            SimEvent::Reconfigure => self.reconfigure(),
         }
     }
 

@@ -53,6 +53,7 @@ fn choosing_without_a_quorum_is_caught_by_agreement_or_durability() {
                 matches!(
                     *check,
                     "agreement"
+                        | "quorum"
                         | "block_agreement"
                         | "state_agreement"
                         | "durability"
@@ -108,4 +109,30 @@ fn a_resubmission_answered_as_rejected_is_caught() {
 fn a_block_timestamp_not_taken_from_the_payload_is_caught() {
     // Story: each replica stamps the block itself; hashes differ at once.
     hunt_ledger(LedgerBugs { local_timestamp: true, ..Default::default() }, &["block_agreement"]);
+}
+
+#[test]
+fn reconfiguration_without_its_safety_is_caught() {
+    // Phase 1 counted against the commit point's configuration only, and
+    // membership jumping by several members at once: quorums of a slot's
+    // governing configuration and of the one a stale leader counts need
+    // not meet. With the bug off the same seeds pass
+    // (`seeds.rs`, `reconfiguration_seeds_pass_every_check`).
+    let summary = run_seeds(&SimOptions {
+        nodes: 5,
+        reconfig: true,
+        seeds: SEEDS_MAX,
+        bugs: BugInjection { reconfig_unsafe: true, ..Default::default() },
+        fault_ms: 2_000,
+        quiet_ms: 2_000,
+        stop_on_violation: false,
+        ..SimOptions::default()
+    });
+    println!("{summary}");
+    for (seed, check, detail) in summary.violations.iter().take(5) {
+        println!("{seed} {check}: {}", &detail[..detail.len().min(300)]);
+    }
+    assert!(!summary.passed(), "bug went unnoticed in {SEEDS_MAX} seeds");
+    let safety = summary.violations.iter().filter(|(_, check, _)| matches!(*check, "quorum" | "agreement")).count();
+    assert!(safety > 0, "only other checks fired: {:?}", summary.violations.first());
 }

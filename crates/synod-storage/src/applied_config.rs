@@ -75,9 +75,11 @@ impl Store {
         read(self, &meta)
     }
 
-    /// Records `config` as applied in `txn` unless one is recorded already
-    /// (the first slot wins). A recorded configuration with other members
-    /// is an inconsistency: membership changes are not implemented yet.
+    /// Records `config` as applied in `txn`: the latest configuration wins
+    /// (membership changes through the log), except that the same members
+    /// chosen again keep their first slot. A configuration with other
+    /// members at or below the recorded slot is an inconsistency (slots
+    /// apply in order).
     pub(crate) fn record_applied_config(
         txn: &redb::WriteTransaction,
         config: &AppliedConfig,
@@ -90,11 +92,13 @@ impl Store {
             None => None,
         };
         match recorded {
-            Some(recorded) if recorded.members != config.members => Err(StoreError::Inconsistent(format!(
-                "applied configuration {:?} (slot {}) differs from the recorded {:?} (slot {})",
-                config.members, config.slot, recorded.members, recorded.slot
-            ))),
-            Some(recorded) if recorded.slot <= config.slot => Ok(()),
+            Some(recorded) if recorded.members != config.members && recorded.slot >= config.slot => {
+                Err(StoreError::Inconsistent(format!(
+                    "applied configuration {:?} (slot {}) differs from the recorded {:?} (slot {})",
+                    config.members, config.slot, recorded.members, recorded.slot
+                )))
+            }
+            Some(recorded) if recorded.members == config.members && recorded.slot <= config.slot => Ok(()),
             _ => {
                 meta.insert(KEY, seal(META_NAME, KEY.as_bytes(), &config.encode()).as_slice())?;
                 Ok(())

@@ -49,10 +49,19 @@ fn the_applied_config_round_trips_and_the_first_slot_wins() {
 }
 
 #[test]
-fn a_config_with_other_members_is_an_inconsistency_and_writes_nothing() {
+fn a_later_config_with_other_members_replaces_the_recorded_one() {
     let store = store();
     store.append_group(&[], Some(1), Some(&AppliedConfig { slot: 1, members: vec![1, 2, 3] })).unwrap();
-    let other = AppliedConfig { slot: 2, members: vec![1, 2, 4] };
+    let added = AppliedConfig { slot: 4, members: vec![1, 2, 3, 4] };
+    store.append_group(&[], Some(4), Some(&added)).unwrap();
+    assert_eq!(store.applied_config().unwrap(), Some(added));
+}
+
+#[test]
+fn an_older_config_with_other_members_is_an_inconsistency_and_writes_nothing() {
+    let store = store();
+    store.append_group(&[], Some(1), Some(&AppliedConfig { slot: 1, members: vec![1, 2, 3] })).unwrap();
+    let other = AppliedConfig { slot: 1, members: vec![1, 2, 4] };
     let err = store.append_group(&[], Some(2), Some(&other)).unwrap_err();
     assert!(matches!(err, StoreError::Inconsistent(_)), "{err}");
     // The transaction was not committed: the applied slot did not move.

@@ -20,6 +20,10 @@ use super::{Accepted, Replica, Role};
 
 impl Replica {
     pub(super) fn on_prepare(&mut self, from: NodeId, ballot: Ballot, from_slot: Slot) {
+        // A node outside its latest configuration still votes: it may have
+        // been added without knowing yet, and the candidate that asks may
+        // need it (crate docs, "Reconfiguration"). Only proposers decide
+        // whose votes count.
         if self.damaged {
             return;
         }

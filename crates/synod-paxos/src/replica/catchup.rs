@@ -52,7 +52,7 @@ impl Replica {
     pub(super) fn on_snapshot_ready(&mut self, to: NodeId, mut snapshot: Snapshot) {
         assert!(snapshot.last_slot <= self.applied_index, "snapshot ahead of the applied index");
         // The chosen Config entry may be compacted: the snapshot carries it.
-        snapshot.config = self.chosen_config().filter(|c| c.slot <= snapshot.last_slot);
+        snapshot.config = self.chosen_config_upto(snapshot.last_slot);
         assert!(snapshot.last_slot >= self.compacted_upto, "snapshot older than the compaction point");
         self.send(to, Body::InstallSnapshot { snapshot });
     }
@@ -95,8 +95,17 @@ impl Replica {
             }
         }
         if let Some(chosen) = installed_config.filter(|c| c.slot <= self.applied_index) {
-            self.adopt_config(chosen.slot, &chosen.config);
+            // The sender's latest configuration at or below the snapshot,
+            // with the slot that started its run of those members: taken as
+            // is, even with our latest members, since changes in between
+            // may be compacted away.
+            let newer = self.configs.keys().next_back().is_none_or(|slot| *slot < chosen.slot);
+            if newer {
+                assert!(chosen.config.is_well_formed(), "validated snapshot configuration");
+                self.configs.insert(chosen.slot, chosen.config);
+            }
         }
+        self.prune_configs(self.compacted_upto);
         self.advance_commit();
         if self.commit_hint > self.commit_index {
             let target = self.leader.map(|(id, _)| id).filter(|id| *id != self.id).or(self.commit_hint_from);
@@ -114,6 +123,7 @@ impl Replica {
         self.log = self.log.split_off(&(upto_slot + 1));
         self.accepted = self.accepted.split_off(&(upto_slot + 1));
         self.compacted_upto = upto_slot;
+        self.prune_configs(upto_slot);
         self.persist(PersistOp::Truncate { upto: upto_slot });
     }
 }

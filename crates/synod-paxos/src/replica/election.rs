@@ -31,7 +31,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ballot::{Ballot, NodeId, Slot};
-use crate::command::Command;
+use crate::command::{ClusterConfig, Command};
 use crate::event::{Action, RoleKind};
 use crate::message::{Body, PromiseEntry};
 
@@ -53,6 +53,34 @@ pub(crate) struct CandidateState {
     pub promised_by: BTreeSet<NodeId>,
     /// Per slot, the entry Phase 1 would adopt so far.
     pub merged: BTreeMap<Slot, PromiseEntry>,
+    /// Who got our `Prepare`: the members of the configuration at our
+    /// commit point, then those of every configuration a promise reported
+    /// (crate docs, "Reconfiguration", Phase 1 across configurations).
+    pub prepared: BTreeSet<NodeId>,
+}
+
+impl CandidateState {
+    /// The configurations whose quorums must promise: the one governing
+    /// `from_slot`, and every `Config` Phase 1 would re-propose at a slot
+    /// `>= from_slot` (it may govern the slots above it).
+    pub fn needed_configs(&self, at_commit: &ClusterConfig, old_only: bool) -> Vec<ClusterConfig> {
+        let mut needed = vec![at_commit.clone()];
+        if !old_only {
+            for entry in self.merged.values() {
+                if let Some(config) = entry.command.config() {
+                    if !needed.contains(config) {
+                        needed.push(config.clone());
+                    }
+                }
+            }
+        }
+        needed
+    }
+
+    /// Phase 1 is complete: a quorum of every needed configuration promised.
+    pub fn complete(&self, at_commit: &ClusterConfig, old_only: bool) -> bool {
+        self.needed_configs(at_commit, old_only).iter().all(|c| c.is_quorum(&self.promised_by))
+    }
 }
 
 impl Replica {
@@ -79,6 +107,9 @@ impl Replica {
 
     /// A member's answer to a pre-vote: reads state, changes none of it.
     pub(super) fn on_prevote(&mut self, from: NodeId, ballot: Ballot, commit_index: Slot) {
+        // A node that does not know it was added (or re-added) learns here
+        // that someone got further; catching up may make it a member.
+        self.note_commit_hint(from, commit_index);
         // A damaged replica cannot vouch for promises, so it would not
         // answer the Prepare either.
         let granted =
@@ -94,7 +125,8 @@ impl Replica {
             return;
         }
         prevote.granted_by.insert(from);
-        if prevote.granted_by.len() < self.quorum {
+        let granted_by = prevote.granted_by.clone();
+        if !self.latest_config().is_quorum(&granted_by) {
             return;
         }
         self.prevote = None;
@@ -118,11 +150,14 @@ impl Replica {
         let from_slot = self.commit_index + 1;
         self.prevote = None;
         self.stats.elections_started += 1;
+        let mut prepared: BTreeSet<NodeId> = self.peers().into_iter().collect();
+        prepared.insert(self.id);
         self.role = Role::Candidate(CandidateState {
             ballot,
             from_slot,
             promised_by: BTreeSet::new(),
             merged: BTreeMap::new(),
+            prepared,
         });
         self.leader = None;
         self.redraw_timer = true;
@@ -167,7 +202,6 @@ impl Replica {
             self.fetch_from(from);
             return;
         }
-        let quorum = self.quorum;
         let Role::Candidate(candidate) = &mut self.role else { unreachable!() };
         assert_eq!(candidate.from_slot, from_slot);
         if !candidate.promised_by.insert(from) {
@@ -199,7 +233,24 @@ impl Replica {
                 candidate.merged.insert(entry.slot, entry);
             }
         }
-        if candidate.promised_by.len() >= quorum {
+        // A promise may report a Config that can govern later slots: its
+        // members must promise too (crate docs, "Reconfiguration").
+        let at_commit = self.config_for(from_slot).clone();
+        let old_only = self.opts.bugs.reconfig_unsafe;
+        let Role::Candidate(candidate) = &mut self.role else { unreachable!() };
+        let mut newly = Vec::new();
+        for config in candidate.needed_configs(&at_commit, old_only) {
+            for member in config.members {
+                if candidate.prepared.insert(member) {
+                    newly.push(member);
+                }
+            }
+        }
+        let complete = candidate.complete(&at_commit, old_only);
+        for member in newly {
+            self.send_durable(member, Body::Prepare { ballot, from_slot });
+        }
+        if complete {
             self.become_leader();
         }
     }
@@ -234,7 +285,7 @@ impl Replica {
 
     fn become_leader(&mut self) {
         let Role::Candidate(candidate) = std::mem::replace(&mut self.role, Role::Follower) else { unreachable!() };
-        assert!(candidate.promised_by.len() >= self.quorum);
+        assert!(candidate.complete(self.config_for(candidate.from_slot), self.opts.bugs.reconfig_unsafe));
         assert_eq!(self.promised, candidate.ballot, "won with a ballot we no longer hold");
         let ballot = candidate.ballot;
         let last_slot = candidate.merged.keys().next_back().copied().unwrap_or(0).max(candidate.from_slot - 1);
@@ -245,7 +296,7 @@ impl Replica {
         self.role =
             Role::Leader(LeaderState::new(ballot, last_slot.max(self.commit_index) + 1, self.now_ms, &self.peers()));
         self.actions.push(Action::RoleChanged { role: RoleKind::Leader, ballot });
-        let mut config_in_log = self.config_slot.is_some() || self.log.values().any(|c| c.config().is_some());
+        let mut config_in_log = self.config().1.is_some() || self.log.values().any(|c| c.config().is_some());
         for slot in first_slot..=last_slot {
             let command = match (self.log.get(&slot), candidate.merged.get(&slot)) {
                 (Some(chosen), _) => chosen.clone(),

@@ -22,17 +22,21 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::ballot::{Ballot, NodeId, Slot};
-use crate::command::Command;
-use crate::error::{ProposeError, ReadError};
+use crate::command::{ClusterConfig, Command, MEMBERS_MAX};
+use crate::error::{ProposeError, ReadError, ReconfigError};
 use crate::event::Action;
 use crate::message::Body;
 use crate::validate::Refusal;
 
-use super::{Replica, Role};
+use super::{Choice, Replica, Role};
 
 #[derive(Clone, Debug)]
 pub(crate) struct Inflight {
     pub command: Command,
+    /// The configuration governing this slot as the leader proposed it
+    /// (the last `Config` below it, chosen or proposed): the slot is
+    /// chosen when a quorum of it accepted.
+    pub voters: ClusterConfig,
     pub acks: BTreeSet<NodeId>,
     pub sent_ms: u64,
 }
@@ -41,6 +45,9 @@ pub(crate) struct Inflight {
 pub(crate) struct PeerProgress {
     pub last_ack_ms: u64,
     pub ack_seq: u64,
+    /// The highest commit index the peer acknowledged (heartbeats), if any:
+    /// how far a learner got.
+    pub commit_index: Option<Slot>,
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +66,9 @@ pub(crate) struct LeaderState {
     pub heartbeat_seq: u64,
     pub peers: BTreeMap<NodeId, PeerProgress>,
     pub reads: VecDeque<PendingRead>,
+    /// The slot of a proposed membership change not yet chosen: nothing is
+    /// proposed beyond it until it is (crate docs, "Reconfiguration").
+    pub config_change: Option<Slot>,
 }
 
 impl LeaderState {
@@ -70,8 +80,12 @@ impl LeaderState {
             inflight: BTreeMap::new(),
             heartbeat_due_ms: now_ms,
             heartbeat_seq: 0,
-            peers: peers.iter().map(|p| (*p, PeerProgress { last_ack_ms: now_ms, ack_seq: 0 })).collect(),
+            peers: peers
+                .iter()
+                .map(|p| (*p, PeerProgress { last_ack_ms: now_ms, ack_seq: 0, commit_index: None }))
+                .collect(),
             reads: VecDeque::new(),
+            config_change: None,
         }
     }
 }
@@ -83,6 +97,10 @@ impl Replica {
         let Role::Leader(leader) = &mut self.role else {
             return Err(ProposeError::NotLeader { leader_hint: self.leader.map(|(id, _)| id) });
         };
+        if let Some(slot) = leader.config_change {
+            // The configuration governing the next slot is not known yet.
+            return Err(ProposeError::ConfigChangePending { slot });
+        }
         let inflight = leader.next_slot - 1 - commit_index;
         if inflight >= limit {
             return Err(ProposeError::TooManyInflight { limit });
@@ -98,12 +116,80 @@ impl Replica {
         Ok(slot)
     }
 
+    /// May this leader propose `proposed` now? Checked before
+    /// `propose_new`, which refuses anything while a change is in flight.
+    pub(super) fn check_config_proposal(&self, proposed: &ClusterConfig) -> Result<(), ProposeError> {
+        let Role::Leader(leader) = &self.role else {
+            return Err(ProposeError::NotLeader { leader_hint: self.leader.map(|(id, _)| id) });
+        };
+        let refuse = |e| Err(ProposeError::Reconfig(e));
+        if let Some(slot) = leader.config_change {
+            return refuse(ReconfigError::ChangeInProgress { slot });
+        }
+        if proposed.members.len() > MEMBERS_MAX {
+            return refuse(ReconfigError::TooManyMembers { size: proposed.members.len(), max: MEMBERS_MAX });
+        }
+        if !proposed.is_well_formed() {
+            return refuse(ReconfigError::InvalidMembers);
+        }
+        let current = self.proposal_config(leader.next_slot);
+        if current.distance(proposed) > 1 && !self.opts.bugs.reconfig_unsafe {
+            return refuse(ReconfigError::NotSingleStep {
+                current: current.members.clone(),
+                proposed: proposed.members.clone(),
+            });
+        }
+        for added in proposed.members.iter().filter(|m| !current.contains(**m) && **m != self.id) {
+            let acked = leader.peers.get(added).and_then(|p| p.commit_index);
+            let lag_max = self.opts.limits.learner_lag_slots_max;
+            if acked.is_none_or(|a| a.saturating_add(lag_max) < self.commit_index) {
+                return refuse(ReconfigError::LearnerNotCaughtUp {
+                    node: *added,
+                    acked,
+                    commit_index: self.commit_index,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The configuration governing `slot` as this leader sees it: the last
+    /// `Config` at a slot below it, chosen (committed or merely learned) or
+    /// proposed by this leader.
+    pub(super) fn proposal_config(&self, slot: Slot) -> ClusterConfig {
+        let (mut best_slot, mut best) = match self.configs.range(..slot).next_back() {
+            Some((s, c)) => (*s, c),
+            None => (0, self.config_for(slot)),
+        };
+        let learned = self.log.range(self.commit_index + 1..slot).rev().find_map(|(s, c)| c.config().map(|c| (*s, c)));
+        if let Some((s, c)) = learned.filter(|(s, _)| *s > best_slot) {
+            (best_slot, best) = (s, c);
+        }
+        if let Role::Leader(leader) = self.role_unless_unsafe() {
+            let proposed = leader.inflight.range(..slot).rev().find_map(|(s, i)| i.command.config().map(|c| (*s, c)));
+            if let Some((_, c)) = proposed.filter(|(s, _)| *s > best_slot) {
+                best = c;
+            }
+        }
+        best.clone()
+    }
+
+    /// The role, or (injected bug `reconfig_unsafe`) none: proposals beyond
+    /// an unchosen change are counted against the configuration before it.
+    fn role_unless_unsafe(&self) -> &Role {
+        if self.opts.bugs.reconfig_unsafe {
+            &Role::Follower
+        } else {
+            &self.role
+        }
+    }
+
     /// The first proposal of a leader whose log has no configuration yet:
     /// `Config(bootstrap)` in the next free slot, outside the client
     /// pipeline limit (it is one slot, once per cluster in the common case).
     pub(super) fn propose_bootstrap_config(&mut self) {
-        assert!(self.config_slot.is_none(), "the log already chose a configuration");
-        let command = Command::Config(self.config.clone());
+        assert!(self.config().1.is_none(), "the log already chose a configuration");
+        let command = Command::Config(self.latest_config().clone());
         let Role::Leader(leader) = &mut self.role else { unreachable!("proposing without leading") };
         let slot = leader.next_slot;
         leader.next_slot += 1;
@@ -114,21 +200,28 @@ impl Replica {
     pub(super) fn propose_at(&mut self, slot: Slot, command: Command) {
         let commit_index = self.commit_index;
         let now_ms = self.now_ms;
+        let voters = self.proposal_config(slot);
         let Role::Leader(leader) = &mut self.role else { unreachable!("proposing without leading") };
         assert!(slot > commit_index && slot < leader.next_slot);
         let ballot = leader.ballot;
-        let previous =
-            leader.inflight.insert(slot, Inflight { command: command.clone(), acks: BTreeSet::new(), sent_ms: now_ms });
+        if command.config().is_some_and(|c| !c.same_members(&voters)) && !self.opts.bugs.reconfig_unsafe {
+            // A membership change: the slots after it wait until it is
+            // chosen. Re-proposals in `become_leader` come in slot order, so
+            // the highest one stays.
+            leader.config_change = Some(slot);
+        }
+        let members = voters.members.clone();
+        let inflight = Inflight { command: command.clone(), voters, acks: BTreeSet::new(), sent_ms: now_ms };
+        let previous = leader.inflight.insert(slot, inflight);
         assert!(previous.is_none(), "slot {slot} proposed twice in ballot {ballot}");
-        for member in self.config.members.clone() {
+        for member in members {
             self.send(member, Body::Accept { ballot, slot, command: command.clone(), commit_index });
         }
     }
 
     pub(super) fn on_accepted(&mut self, from: NodeId, ballot: Ballot, slot: Slot) {
-        let quorum = self.quorum;
-        let needed = if self.opts.bugs.choose_without_quorum { quorum - 1 } else { quorum };
         let now_ms = self.now_ms;
+        let short = usize::from(self.opts.bugs.choose_without_quorum);
         let Role::Leader(leader) = &mut self.role else { return };
         if leader.ballot != ballot {
             return;
@@ -137,9 +230,17 @@ impl Replica {
             peer.last_ack_ms = now_ms;
         }
         let Some(inflight) = leader.inflight.get_mut(&slot) else { return };
+        if !inflight.voters.contains(from) {
+            // A learner's or a removed member's vote counts for nothing here.
+            return;
+        }
         inflight.acks.insert(from);
-        if inflight.acks.len() >= needed {
+        if inflight.acks.len() + short >= inflight.voters.quorum() {
             let inflight = leader.inflight.remove(&slot).expect("present");
+            if self.opts.record_choices {
+                let choice = Choice { slot, ballot, acks: inflight.acks.clone(), voters: inflight.voters.clone() };
+                self.choices.push(choice);
+            }
             if self.log.get(&slot).is_some_and(|known| *known != inflight.command) {
                 // A quorum accepted our value where a peer had told us
                 // another one was chosen: Paxos rules this out among honest
@@ -159,8 +260,15 @@ impl Replica {
         let Role::Leader(leader) = &self.role else { unreachable!() };
         // Check-quorum first: a cut-off leader should not keep heartbeating.
         let window = self.opts.timing.election_timeout_max_ms;
-        let heard = leader.peers.values().filter(|p| now_ms.saturating_sub(p.last_ack_ms) < window).count();
-        if heard + 1 < self.quorum {
+        let voters = self.proposal_config(leader.next_slot);
+        let heard: BTreeSet<NodeId> = leader
+            .peers
+            .iter()
+            .filter(|(id, p)| now_ms.saturating_sub(p.last_ack_ms) < window && voters.contains(**id))
+            .map(|(id, _)| *id)
+            .chain(std::iter::once(self.id))
+            .collect();
+        if !voters.is_quorum(&heard) {
             self.set_role_follower();
             return;
         }
@@ -187,7 +295,6 @@ impl Replica {
         let interval = self.opts.timing.retransmit_interval_ms;
         let per_peer_max = self.opts.limits.retransmit_per_tick_max;
         let commit_index = self.commit_index;
-        let members = self.config.members.clone();
         let Role::Leader(leader) = &mut self.role else { unreachable!() };
         let ballot = leader.ballot;
         let mut sent_per_peer: BTreeMap<NodeId, usize> = BTreeMap::new();
@@ -197,7 +304,7 @@ impl Replica {
                 continue;
             }
             inflight.sent_ms = now_ms;
-            for member in &members {
+            for member in &inflight.voters.members {
                 let sent = sent_per_peer.entry(*member).or_insert(0);
                 if inflight.acks.contains(member) || *sent >= per_peer_max {
                     continue;
@@ -221,10 +328,13 @@ impl Replica {
         if leader.ballot != ballot {
             return;
         }
-        if let Some(peer) = leader.peers.get_mut(&from) {
-            peer.last_ack_ms = now_ms;
-            peer.ack_seq = peer.ack_seq.max(seq);
-        }
+        // Validated: `from` is a member of a configuration we know, or a
+        // learner; bounded by `NodeId`'s range.
+        let peer =
+            leader.peers.entry(from).or_insert(PeerProgress { last_ack_ms: now_ms, ack_seq: 0, commit_index: None });
+        peer.last_ack_ms = now_ms;
+        peer.ack_seq = peer.ack_seq.max(seq);
+        peer.commit_index = peer.commit_index.max(Some(commit_index));
         self.serve_reads();
     }
 
@@ -249,11 +359,14 @@ impl Replica {
     /// and whose index is applied. Reads queue in (seq, index) order.
     pub(super) fn serve_reads(&mut self) {
         let applied_index = self.applied_index;
-        let quorum = self.quorum;
+        let Role::Leader(leader) = &self.role else { return };
+        let voters = self.proposal_config(leader.next_slot);
+        let id = self.id;
         let Role::Leader(leader) = &mut self.role else { return };
         while let Some(read) = leader.reads.front() {
-            let confirmed = 1 + leader.peers.values().filter(|p| p.ack_seq >= read.seq).count();
-            if confirmed < quorum || applied_index < read.index {
+            let acked = leader.peers.iter().filter(|(_, p)| p.ack_seq >= read.seq).map(|(id, _)| id);
+            let confirmed: BTreeSet<NodeId> = acked.copied().chain(std::iter::once(id)).collect();
+            if !voters.is_quorum(&confirmed) || applied_index < read.index {
                 break;
             }
             let read = leader.reads.pop_front().expect("front exists");

@@ -121,12 +121,12 @@ impl Replica {
             assert_eq!(existing, &command, "chosen value for slot {slot} changed");
             return;
         }
-        if let Some(config) = command.config() {
-            // Membership is fixed for now (crate docs, "Reconfiguration").
-            assert_eq!(config, &self.config, "chosen configuration at slot {slot} differs from the current one");
-        }
         let mut step_down = false;
         if let Role::Leader(leader) = &mut self.role {
+            if leader.config_change == Some(slot) {
+                // The change is chosen: the next slots' configuration is known.
+                leader.config_change = None;
+            }
             // Learned some other way while we still await a quorum: the
             // retransmissions are no longer needed. If the chosen value is
             // not our proposal (or lies beyond every slot we proposed), a
@@ -152,8 +152,24 @@ impl Replica {
             return;
         }
         let before = self.commit_index;
-        while self.log.contains_key(&(self.commit_index + 1)) {
+        while let Some(command) = self.log.get(&(self.commit_index + 1)) {
             self.commit_index += 1;
+            if let Some(config) = command.config() {
+                let config = config.clone();
+                self.record_config(self.commit_index, &config);
+            }
+        }
+        if !self.is_member() && !matches!(self.role, Role::Follower) {
+            // This replica's removal is chosen (crate docs,
+            // "Reconfiguration"): a leader that removed itself stops here and
+            // the members elect a new one. One last heartbeat round tells
+            // them the commit index that covers the removal, so they learn
+            // the new configuration (and may pre-vote in it) without
+            // waiting for anyone.
+            if self.is_leader() {
+                self.heartbeat_round();
+            }
+            self.set_role_follower();
         }
         assert!(self.commit_index >= before, "commit index went backwards");
         // Flow control: at most `apply_ahead_max` slots handed out and not
@@ -163,10 +179,6 @@ impl Replica {
             let slot = self.applied_index + 1;
             let command = self.log.get(&slot).expect("committed slot is in the log").clone();
             self.applied_index = slot;
-            if let Some(config) = command.config() {
-                let config = config.clone();
-                self.adopt_config(slot, &config);
-            }
             self.actions.push(Action::Apply { slot, command });
         }
         assert!(self.applied_index <= self.commit_index);

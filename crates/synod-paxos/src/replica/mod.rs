@@ -9,7 +9,7 @@ mod leader;
 mod learner;
 mod outbox;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand::{Rng, RngCore};
 
@@ -63,13 +63,15 @@ pub struct ReplicaStats {
 pub struct Replica {
     opts: ReplicaOptions,
     id: NodeId,
-    /// The effective configuration (see the crate docs, "Reconfiguration"):
-    /// it decides `quorum` and who is a member.
-    config: ClusterConfig,
-    /// The first slot known to have chosen `config` (`None`: the bootstrap
-    /// configuration from the options, not chosen yet as far as we know).
-    config_slot: Option<Slot>,
-    quorum: usize,
+    /// The configurations this replica knows chosen, by the slot that chose
+    /// them (crate docs, "Reconfiguration"): key 0 is the bootstrap one
+    /// from the options, and a `Config` chosen at `s` governs slots `> s`.
+    /// Only slots up to the commit index are recorded; entries that govern
+    /// only compacted slots are dropped, so it holds a handful.
+    configs: BTreeMap<Slot, ClusterConfig>,
+    /// Nodes joining the cluster (`Event::AddLearner`): a leader sends them
+    /// heartbeats. At most 256 (`NodeId` is a byte).
+    learners: BTreeSet<NodeId>,
 
     // Acceptor.
     promised: Ballot,
@@ -123,6 +125,19 @@ pub struct Replica {
     actions: Vec<Action>,
     loopback: VecDeque<Message>,
     stats: ReplicaStats,
+    /// `ReplicaOptions::record_choices` only; drained by `take_choices`.
+    choices: Vec<Choice>,
+}
+
+/// One slot this leader saw chosen: who accepted, counted against which
+/// configuration (`ReplicaOptions::record_choices`).
+#[doc(hidden)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choice {
+    pub slot: Slot,
+    pub ballot: Ballot,
+    pub acks: BTreeSet<NodeId>,
+    pub voters: ClusterConfig,
 }
 
 impl Replica {
@@ -150,23 +165,24 @@ impl Replica {
             accepted.insert(slot, Accepted { ballot: entry.ballot, command: entry.command, token: 0 });
         }
         let max_round_seen = accepted.values().map(|a| a.ballot.round).max().unwrap_or(0).max(promised.round);
+        let mut configs = BTreeMap::from([(0, opts.config.clone())]);
         if let Some(recorded) = &durable.config {
-            // Membership is fixed (crate docs, "Reconfiguration"): the log's
-            // configuration must be the one this replica is started with.
-            if recorded.config != opts.config {
-                return Err(OptionsError::ConfigMismatch {
-                    configured: opts.config.members.clone(),
+            // The latest configuration the state machine applied; the log
+            // at and below it may be compacted, so it replaces the
+            // bootstrap one from the options.
+            if !recorded.config.is_well_formed() {
+                return Err(OptionsError::RecordedConfigInvalid {
                     recorded: recorded.config.members.clone(),
                     slot: recorded.slot,
                 });
             }
             assert!(recorded.slot > 0 && recorded.slot <= durable.snapshot_slot, "recorded config above the snapshot");
+            configs.insert(recorded.slot, recorded.config.clone());
         }
         Ok(Replica {
             id: opts.id,
-            config: opts.config.clone(),
-            config_slot: durable.config.as_ref().map(|c| c.slot),
-            quorum: opts.config.quorum(),
+            configs,
+            learners: BTreeSet::new(),
             promised,
             accepted,
             damaged: durable.damaged,
@@ -198,6 +214,7 @@ impl Replica {
             actions: Vec::new(),
             loopback: VecDeque::new(),
             stats: ReplicaStats::default(),
+            choices: Vec::new(),
             opts,
         })
     }
@@ -224,6 +241,14 @@ impl Replica {
             Event::SnapshotReady { to, snapshot } => self.on_snapshot_ready(to, snapshot),
             Event::SnapshotInstalled { upto_slot } => self.on_snapshot_installed(upto_slot),
             Event::Applied { upto_slot } => self.on_applied(upto_slot),
+            Event::AddLearner { node } => {
+                if node != self.id {
+                    self.learners.insert(node);
+                }
+            }
+            Event::RemoveLearner { node } => {
+                self.learners.remove(&node);
+            }
         }
         // Messages to self are delivered here, after the event, so handlers
         // never re-enter each other.
@@ -244,9 +269,10 @@ impl Replica {
             Role::Candidate(c) => Some((c.ballot, c.from_slot, &c.merged)),
             _ => None,
         };
+        let known = self.known_nodes();
         let view = View {
             id: self.id,
-            config: &self.config,
+            known: &known,
             limits: &self.opts.limits,
             round_seen: self.max_round_seen.max(self.promised.round),
             chosen: &self.log,
@@ -261,9 +287,6 @@ impl Replica {
         // Our own invariant: peers' messages were validated, loopback ones
         // are addressed by `emit`.
         assert_eq!(message.to, self.id, "message delivered to the wrong replica");
-        if !self.config.contains(message.from) {
-            return;
-        }
         let from = message.from;
         match message.body {
             Body::Prepare { ballot, from_slot } => self.on_prepare(from, ballot, from_slot),
@@ -294,6 +317,12 @@ impl Replica {
         if self.damaged || self.installing.is_some() {
             return;
         }
+        // A learner or a removed member never campaigns (crate docs,
+        // "Reconfiguration"); a leader that removed itself stepped down when
+        // that Config was committed.
+        if !self.is_member() && !self.is_leader() {
+            return;
+        }
         match &self.role {
             Role::Leader(_) => self.tick_leader(),
             Role::Follower | Role::Candidate(_) => {
@@ -315,11 +344,8 @@ impl Replica {
         let size = command.payload_bytes();
         let error = if command == Command::Noop {
             Some(ProposeError::NoopNotProposable)
-        } else if let Some(proposed) = command.config().filter(|c| **c != self.config) {
-            Some(ProposeError::MembershipChange {
-                current: self.config.members.clone(),
-                proposed: proposed.members.clone(),
-            })
+        } else if let Some(proposed) = command.config() {
+            self.check_config_proposal(proposed).err()
         } else if size > self.opts.limits.value_bytes_max {
             Some(ProposeError::ValueTooLarge { size, limit: self.opts.limits.value_bytes_max })
         } else {
@@ -477,8 +503,10 @@ impl Replica {
         if let Some(first) = self.log.keys().next() {
             assert!(*first > self.compacted_upto);
         }
-        assert_eq!(self.quorum, self.config.quorum());
-        assert!(self.config_slot.is_none_or(|slot| slot > 0 && slot <= self.applied_index));
+        assert!(self.configs.contains_key(&0) || self.configs.keys().next().is_some_and(|s| *s <= self.compacted_upto));
+        assert!(self.configs.keys().next_back().is_some_and(|slot| *slot <= self.commit_index));
+        assert!(self.configs.values().all(ClusterConfig::is_well_formed));
+        assert!(self.choices.len() <= 1 << 16, "record_choices without take_choices");
         if let Some(target) = self.installing {
             assert!(target > self.commit_index, "installing a snapshot we do not need");
             assert!(!self.is_leader(), "a replica installing a snapshot does not lead");
@@ -543,33 +571,67 @@ impl Replica {
     pub fn held_messages_for(&self, peer: NodeId) -> usize {
         self.outbox.held_for(peer)
     }
+    /// The choices recorded since the last call (`record_choices`).
+    #[doc(hidden)]
+    pub fn take_choices(&mut self) -> Vec<Choice> {
+        std::mem::take(&mut self.choices)
+    }
     pub fn stats(&self) -> &ReplicaStats {
         &self.stats
     }
     pub fn options(&self) -> &ReplicaOptions {
         &self.opts
     }
-    /// The effective configuration and the first slot known to have chosen
-    /// it (`None`: the bootstrap configuration, none chosen yet as far as
-    /// this replica knows).
+    /// The latest configuration this replica knows chosen (it governs the
+    /// slots after the commit index) and the first slot known to have
+    /// chosen it (`None`: the bootstrap configuration, none chosen yet as
+    /// far as this replica knows).
     pub fn config(&self) -> (&ClusterConfig, Option<Slot>) {
-        (&self.config, self.config_slot)
+        let (slot, config) = self.configs.iter().next_back().expect("configs is never empty");
+        (config, Some(*slot).filter(|s| *s > 0))
     }
-    /// The chosen configuration, if this replica knows one.
+    /// The latest chosen configuration, if this replica knows one.
     pub fn chosen_config(&self) -> Option<ChosenConfig> {
-        self.config_slot.map(|slot| ChosenConfig { slot, config: self.config.clone() })
+        self.chosen_config_upto(Slot::MAX)
     }
-    /// Records that `slot` chose `config` (applied, recovered or installed).
-    /// The first slot wins; a later identical `Config` is harmless.
-    fn adopt_config(&mut self, slot: Slot, config: &ClusterConfig) {
-        // Membership is fixed until a reconfiguration protocol exists (crate
-        // docs, "Reconfiguration"): a different chosen configuration means a
-        // bug or a mixed-up cluster, and continuing would count quorums
-        // against the wrong member set.
-        assert_eq!(config, &self.config, "chosen configuration at slot {slot} differs from the current one");
-        if self.config_slot.is_none_or(|known| slot < known) {
-            self.config_slot = Some(slot);
+    /// The latest configuration chosen at or below `slot`, if known.
+    pub fn chosen_config_upto(&self, slot: Slot) -> Option<ChosenConfig> {
+        self.configs
+            .range(1..=slot)
+            .next_back()
+            .map(|(slot, config)| ChosenConfig { slot: *slot, config: config.clone() })
+    }
+    /// The configuration governing `slot`: the last one chosen below it.
+    pub fn config_for(&self, slot: Slot) -> &ClusterConfig {
+        let below = self.configs.range(..slot).next_back();
+        below.or_else(|| self.configs.iter().next()).map(|(_, c)| c).expect("configs is never empty")
+    }
+    /// The nodes this replica treats as learners (`Event::AddLearner`).
+    pub fn learners(&self) -> &BTreeSet<NodeId> {
+        &self.learners
+    }
+    /// Is this replica a member of its latest configuration? A learner or a
+    /// removed member is not: it never campaigns.
+    pub fn is_member(&self) -> bool {
+        self.latest_config().contains(self.id)
+    }
+    fn latest_config(&self) -> &ClusterConfig {
+        self.configs.values().next_back().expect("configs is never empty")
+    }
+    /// Records that `slot` (now committed) chose `config`. An identical
+    /// `Config` chosen again changes nothing: the first slot stays.
+    fn record_config(&mut self, slot: Slot, config: &ClusterConfig) {
+        assert!(config.is_well_formed(), "chosen configuration at slot {slot} is not well formed");
+        let (last_slot, last) = self.configs.iter().next_back().expect("configs is never empty");
+        if *last_slot >= slot || (*last_slot > 0 && last.same_members(config)) {
+            return;
         }
+        self.configs.insert(slot, config.clone());
+    }
+    /// Drops configurations that govern only slots at or below `upto`.
+    fn prune_configs(&mut self, upto: Slot) {
+        let keep_from = self.configs.range(..=upto).next_back().map_or(0, |(s, _)| *s);
+        self.configs = self.configs.split_off(&keep_from);
     }
     /// The chosen value this replica knows for `slot`, if not compacted.
     pub fn chosen(&self, slot: Slot) -> Option<&Command> {
@@ -586,7 +648,44 @@ impl Replica {
             _ => 0,
         }
     }
+    /// Everyone this replica talks to: the members of its recorded
+    /// configurations, of the configurations a leader proposed or a
+    /// candidate learned of and that may govern later slots, and the
+    /// learners.
     fn peers(&self) -> Vec<NodeId> {
-        self.config.members.iter().copied().filter(|m| *m != self.id).collect()
+        // Every configuration still recorded, not just the latest: a member
+        // removed since keeps hearing the leader's commit index until
+        // compaction drops its configuration, so it learns its removal.
+        let mut nodes: BTreeSet<NodeId> = self.configs.values().flat_map(|c| c.members.iter().copied()).collect();
+        match &self.role {
+            Role::Leader(leader) => {
+                for inflight in leader.inflight.values() {
+                    nodes.extend(inflight.voters.members.iter().copied());
+                    if let Some(config) = inflight.command.config() {
+                        nodes.extend(config.members.iter().copied());
+                    }
+                }
+            }
+            Role::Candidate(candidate) => {
+                for entry in candidate.merged.values() {
+                    if let Some(config) = entry.command.config() {
+                        nodes.extend(config.members.iter().copied());
+                    }
+                }
+            }
+            Role::Follower => {}
+        }
+        nodes.extend(self.learners.iter().copied());
+        nodes.remove(&self.id);
+        nodes.into_iter().collect()
+    }
+    /// Whose votes (promises, acceptances, acknowledgements) this replica
+    /// listens to: its peers and every configuration it knows.
+    fn known_nodes(&self) -> BTreeSet<NodeId> {
+        let mut nodes: BTreeSet<NodeId> = self.peers().into_iter().collect();
+        for config in self.configs.values() {
+            nodes.extend(config.members.iter().copied());
+        }
+        nodes
     }
 }

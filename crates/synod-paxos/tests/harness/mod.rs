@@ -43,9 +43,18 @@ pub fn options(id: NodeId, n: u8) -> ReplicaOptions {
     ReplicaOptions::new(id, ClusterConfig::new((1..=n).collect()))
 }
 
-/// What a driver records with its state machine: the first applied Config.
+/// What a driver records with its state machine: the latest applied
+/// Config, with the first slot of the run of Configs with its members.
 pub fn recorded_config(state: &BTreeMap<Slot, Command>) -> Option<ChosenConfig> {
-    state.iter().find_map(|(slot, c)| c.config().map(|config| ChosenConfig { slot: *slot, config: config.clone() }))
+    let mut recorded: Option<ChosenConfig> = None;
+    for (slot, command) in state {
+        if let Some(config) = command.config() {
+            if recorded.as_ref().is_none_or(|r| !r.config.same_members(config)) {
+                recorded = Some(ChosenConfig { slot: *slot, config: config.clone() });
+            }
+        }
+    }
+    recorded
 }
 
 pub fn batch(id: u64, len: usize) -> Command {
@@ -87,6 +96,35 @@ impl Cluster {
             sent: Vec::new(),
             rng: ChaCha8Rng::seed_from_u64(seed),
             drop: Box::new(|_| false),
+        }
+    }
+
+    /// Starts node `id` as a learner (outside the bootstrap configuration of
+    /// `n` members) and tells every other node about it.
+    pub fn add_learner(&mut self, id: NodeId, n: u8) {
+        let mut opts = options(1, n);
+        opts.id = id;
+        opts.learner = true;
+        let replica = Replica::new(opts.clone()).expect("valid options");
+        self.nodes.insert(
+            id,
+            Node {
+                replica: Some(replica),
+                opts,
+                durable: DurableState::default(),
+                pending: Vec::new(),
+                auto_persist: true,
+                applied: BTreeMap::new(),
+                snapshot: BTreeMap::new(),
+                outputs: Vec::new(),
+                hold_installs: false,
+                held_installs: Vec::new(),
+                hold_applied_reports: false,
+            },
+        );
+        let others: Vec<NodeId> = self.nodes.keys().copied().filter(|o| *o != id).collect();
+        for other in others {
+            self.step(other, Event::AddLearner { node: id });
         }
     }
 
@@ -182,7 +220,7 @@ impl Cluster {
         while let Some(message) = self.net.pop_front() {
             budget -= 1;
             assert!(budget > 0, "message storm");
-            if (self.drop)(&message) || self.nodes[&message.to].replica.is_none() {
+            if (self.drop)(&message) || self.nodes.get(&message.to).is_none_or(|n| n.replica.is_none()) {
                 continue;
             }
             self.step(message.to, Event::Receive(message));

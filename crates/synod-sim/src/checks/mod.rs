@@ -7,7 +7,8 @@
 //! | `agreement` | one value per slot | |
 //! | `validity` | only proposed values chosen | |
 //! | `promise` | P1a, durable promises | |
-//! | `config` | the log holds the initial configuration; every replica runs on it | it is recorded in the store |
+//! | `config` | the log holds a configuration; every replica runs on the latest one it committed | the latest applied is recorded in the store |
+//! | `quorum` | quorums that chose a slot intersect, across configurations | |
 //! | `block_agreement` | | same block at every height on every node |
 //! | `state_agreement` | | same head and accounts; state = replay of blocks; conservation |
 //! | `integrity` | | at most once; definite refusals never committed |
@@ -23,6 +24,7 @@ pub mod integrity;
 pub mod linearizability;
 pub mod liveness;
 pub mod promise;
+pub mod quorum;
 pub mod state_agreement;
 pub mod validity;
 

@@ -1,8 +1,8 @@
 //! Validity (non-triviality): only proposed values are chosen.
 //! Source: Lamport, "Paxos Made Simple", §2: "Only a value that has been
-//! proposed may be chosen." Noop is the protocol's own gap filler and
-//! Config may only be the initial configuration, which the first leader
-//! proposes itself (synod-paxos crate docs, "Reconfiguration").
+//! proposed may be chosen." Noop is the protocol's own gap filler; a Config
+//! is the bootstrap one (the first leader proposes it itself, synod-paxos
+//! crate docs, "Reconfiguration") or one the simulated operator proposed.
 
 use std::collections::BTreeMap;
 
@@ -12,14 +12,14 @@ use super::Violation;
 
 pub fn check_apply(
     proposed: &BTreeMap<BatchId, Vec<u8>>,
-    config: &ClusterConfig,
+    configs: &[ClusterConfig],
     node: NodeId,
     slot: Slot,
     command: &Command,
 ) -> Result<(), Violation> {
     let ok = match command {
         Command::Noop => true,
-        Command::Config(c) => c == config,
+        Command::Config(c) => configs.contains(c),
         Command::Batch(batch) => proposed.get(&batch.id).is_some_and(|bytes| *bytes == batch.bytes),
     };
     if ok {
