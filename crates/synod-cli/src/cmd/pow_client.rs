@@ -60,9 +60,47 @@ pub fn head(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
     }
     println!("block {} {}", v["height"], header.block_hash());
     println!("  prev        {}", header.prev_hash);
-    println!("  time        {} s", header.time);
+    println!("  time        {}", header_time(&header));
     println!("  bits        {:08x}", header.bits);
     println!("  chain work  {}", json_text(&v["chain_work"]));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn header_time(header: &Header) -> String {
+    crate::output::utc_time_ms(u64::from(header.time) * 1000, crate::output::now_ms())
+}
+
+/// `synod block N` against a proof-of-work node: the header checked as for
+/// `head`, the coinbase and the transfers.
+pub fn block(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
+    let header = checked_header(v)?;
+    if json {
+        crate::output::json(v);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let transfers = v["transfers"].as_array().map_or(&[][..], Vec::as_slice);
+    println!("block {} {}", v["height"], header.block_hash());
+    println!("  prev          {}", header.prev_hash);
+    println!("  time          {}", header_time(&header));
+    println!("  bits          {:08x}", header.bits);
+    println!("  merkle root   {}", hex::encode(header.merkle_root));
+    if let Some(c) = v["confirmations"].as_u64() {
+        println!("  confirmations {c}");
+    }
+    if let Some(cb) = v.get("coinbase") {
+        println!("  coinbase      {} to {}", cb["amount"], json_text(&cb["miner"]));
+    }
+    println!("  {}", crate::output::count(transfers.len() as u64, "transfer", "transfers"));
+    for t in transfers {
+        println!(
+            "  {} {} -> {} amount {} fee {}",
+            json_text(&t["id"]),
+            json_text(&t["from"]),
+            json_text(&t["to"]),
+            t["amount"],
+            t["fee"]
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -72,14 +110,24 @@ pub async fn tx(
     id: &TransferId,
     v: &Value,
     proof: bool,
+    save: Option<&std::path::Path>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let transfer: SignedTransfer = serde_json::from_value(v["transfer"].clone()).context("the node's transfer")?;
     if transfer.id() != *id {
         bail!("the node returned a different transfer than asked for");
     }
-    let verdict =
-        if proof && v["status"] == "confirmed" { Some(check_proof(client, &transfer, v).await?) } else { None };
+    if proof && v["status"] != "confirmed" {
+        // Exiting 0 here would read as "proof checked" to a script.
+        bail!(
+            "transfer {id} is {}: not in a block yet, so there is no inclusion proof to check",
+            json_text(&v["status"])
+        );
+    }
+    let verdict = if proof { Some(check_proof(client, &transfer, v).await?) } else { None };
+    if let Some(path) = save {
+        save_proof(path, &transfer, &v["proof"])?;
+    }
     if json {
         let mut out = v.clone();
         if let Some(checked) = verdict {
@@ -108,7 +156,24 @@ pub async fn tx(
              (hashes, proof of work, links)"
         );
     }
+    if let Some(path) = save {
+        println!("proof saved to {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the (already checked) proof as an inclusion proof document that
+/// `synod proof verify` reads: its root is the block header's Merkle root,
+/// and it carries the transfer (no header: a proof-of-work header is not the
+/// ledger header that document format names).
+fn save_proof(path: &std::path::Path, transfer: &SignedTransfer, p: &Value) -> anyhow::Result<()> {
+    let mut doc = p.clone();
+    doc["type"] = "inclusion".into();
+    doc["transfer"] = serde_json::to_value(transfer)?;
+    let doc: synod_core::proof::ProofDocument =
+        serde_json::from_value(doc).context("the node's proof is not an inclusion proof document")?;
+    std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Checks the transfer's inclusion proof against its block's header and the
