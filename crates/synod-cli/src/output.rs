@@ -77,7 +77,7 @@ mod tests {
             utc_time_ms(1_798_761_600_000, 1_798_761_500_000),
             "2027-01-01 00:00:00.000 UTC (100 s in the future)"
         );
-        assert_eq!(civil_from_days(365 * 3 + 31 + 28), (1973, 3, 1));
+        assert_eq!(civil_from_days(365 * 3 + 1 + 31 + 28), (1973, 3, 1));
     }
 
     #[test]

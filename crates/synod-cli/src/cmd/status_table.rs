@@ -46,17 +46,27 @@ pub fn cluster(c: &Value) -> String {
     if let Some(slot) = c["installing"].as_u64() {
         let _ = writeln!(out, "installing a snapshot at slot {slot}");
     }
-    let Some(peers) = c["peers"].as_object() else { return out };
+    let empty = serde_json::Map::new();
+    let peers = c["peers"].as_object().unwrap_or(&empty);
+    // Every other member gets a row, even before the node has link stats for it.
+    let mut ids: Vec<String> = peers.keys().cloned().collect();
+    for m in c["config"]["members"].as_array().into_iter().flatten() {
+        let id = text(m);
+        if *m != c["node_id"] && !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
     let _ = writeln!(
         out,
         "{:<6} {:<12} {:<14} {:>8} {:>8} {:>10}",
         "PEER", "LINK", "LAST HEARD", "QUEUED", "DROPPED", "RECONNECTS"
     );
-    let mut ids: Vec<&String> = peers.keys().collect();
-    ids.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), id.to_string()));
+    ids.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), id.clone()));
     for id in ids {
-        let p = &peers[id.as_str()];
-        let link = if p["lost"] == true {
+        let p = peers.get(&id).unwrap_or(&Value::Null);
+        let link = if p.is_null() {
+            "no data yet"
+        } else if p["lost"] == true {
             "LOST"
         } else if p["connected"] == true {
             "connected"
@@ -109,5 +119,8 @@ mod tests {
         let out = cluster(&serde_json::json!({"peers": {"2": {}}}));
         assert!(out.contains("leader none known"), "{out}");
         assert!(out.contains("never"), "{out}");
+        // A member without link stats yet still gets its row.
+        let out = cluster(&serde_json::json!({"node_id": 1, "config": {"members": [1, 2, 3]}, "peers": {}}));
+        assert_eq!(out.matches("no data yet").count(), 2, "{out}");
     }
 }
