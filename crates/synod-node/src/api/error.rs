@@ -132,7 +132,7 @@ mod tests {
         );
         assert_eq!(
             describe_unreachable(1, &[1, 2, 3], |_| true).as_deref(),
-            Some("2 of 3 members unreachable from this node (lost: 2, 3): no quorum, a leader needs 2")
+            Some("2 of 3 members unreachable from this node (lost: 2, 3): no quorum, a leader needs 2 of 3")
         );
         // This node is never counted as lost to itself.
         assert_eq!(describe_unreachable(2, &[1, 2, 3, 4, 5], |p| p != 5).unwrap().split(' ').next(), Some("3"));
