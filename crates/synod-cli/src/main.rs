@@ -2,7 +2,9 @@
 //! offline auditor, the header verifier and the simulator.
 
 mod cmd;
+mod failure;
 mod keyfile;
+mod logging;
 mod output;
 
 use std::process::ExitCode;
@@ -13,11 +15,19 @@ use clap::{Parser, Subcommand};
 pub const DEFAULT_NODE: &str = "http://127.0.0.1:7001";
 
 #[derive(Parser)]
-#[command(name = "synod", version, about = "A replicated, tamper-evident ledger", propagate_version = true)]
-struct Cli {
+#[command(name = "synod", version = VERSION, about = "A replicated, tamper-evident ledger", propagate_version = true)]
+pub struct Cli {
+    /// Log lines on stderr as text, or as one JSON object per line (log
+    /// shippers). What is logged: SYNOD_LOG, else RUST_LOG (tracing filter
+    /// syntax); default info for `node` and `dev`, warn otherwise.
+    #[arg(long, global = true, value_enum, default_value_t)]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
+
+/// `synod --version`: the crate version and the git commit it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SYNOD_GIT_COMMIT"), ")");
 
 #[derive(Subcommand)]
 enum Command {
@@ -30,6 +40,8 @@ enum Command {
     Node(cmd::node::NodeArgs),
     /// Create a new Ed25519 key (an account).
     Keygen(cmd::keys::KeygenArgs),
+    /// Build a genesis file funding the accounts of key files (or account ids).
+    Genesis(cmd::genesis::GenesisArgs),
     /// Sign and submit a transfer; waits until it is committed.
     Transfer(cmd::client::TransferArgs),
     /// Show an account's balance and next nonce.
@@ -56,6 +68,10 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Fault suite over real node processes in network namespaces (needs root and iproute2).
     Nemesis(cmd::nemesis::NemesisArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::docs::CompletionsArgs),
+    /// Write man pages (synod.1 and one per subcommand) into a directory.
+    Man(cmd::docs::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,14 +82,31 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SYNOD_LOG").unwrap_or_else(|_| "warn".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let json = failure::json_requested(std::env::args());
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print and exit 0; a usage error exits 2, with
+        // --json as one JSON object on stdout.
+        Err(e) if json && e.use_stderr() => {
+            let text = e.to_string();
+            let detail = text.lines().next().unwrap_or_default().trim_start_matches("error: ");
+            output::json(&failure::json_object("usage", detail));
+            eprint!("{e}");
+            return ExitCode::from(failure::EXIT_USAGE_OR_UNREACHABLE);
+        }
+        Err(e) => e.exit(),
+    };
+    let default_level = match cli.command {
+        Command::Node(_) | Command::Dev(_) => "info",
+        _ => "warn",
+    };
+    logging::init(default_level, cli.log_format);
     let result = match cli.command {
         Command::Dev(a) => cmd::dev::run(a),
         Command::Certs(c) => cmd::certs::run(c),
         Command::Node(a) => cmd::node::run(a),
         Command::Keygen(a) => cmd::keys::keygen(a),
+        Command::Genesis(a) => cmd::genesis::run(a),
         Command::Transfer(a) => cmd::client::transfer(a),
         Command::Balance(a) => cmd::client::balance(a),
         Command::Tx(a) => cmd::client::tx(a),
@@ -86,12 +119,19 @@ fn main() -> ExitCode {
         Command::Sim(a) => cmd::sim::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Nemesis(a) => cmd::nemesis::run(a),
+        Command::Completions(a) => cmd::docs::completions::<Cli>(a),
+        Command::Man(a) => cmd::docs::man::<Cli>(a),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", error_chain(&e));
-            ExitCode::from(2)
+            let message = error_chain(&e);
+            let failure = failure::classify(&e);
+            if json {
+                output::json(&failure::json_object(&failure.code, &message));
+            }
+            eprintln!("error: {message}");
+            ExitCode::from(failure.exit_code)
         }
     }
 }

@@ -58,6 +58,24 @@ fn dev_node_client_commands_proofs_stop_and_audit() {
     assert_eq!(head["header"]["ledger_size"], 3);
     let block = json(&run(&["block", "1", "--node", &node, "--json"]));
     assert_eq!(block["transfers"][0]["id"], ids[0].as_str());
+    // Human views: a UTC time with its age, "1 transfer" in the singular, and
+    // a member's status as a table of peers.
+    let human = stdout(&run(&["block", "1", "--node", &node]));
+    assert!(human.contains("transfers   1 transfer (root"), "{human}");
+    assert!(human.contains(" UTC (") && human.contains(" ago)"), "{human}");
+    // (Link stats are refreshed in the background: wait, bounded, for both peers.)
+    let started = std::time::Instant::now();
+    loop {
+        let status = stdout(&run(&["status", "--node", &node]));
+        assert!(status.contains("members 1, 2, 3"), "{status}");
+        let peer_rows: Vec<&str> = status.lines().skip_while(|l| !l.starts_with("PEER")).skip(1).collect();
+        assert_eq!(peer_rows.len(), 2, "{status}");
+        if peer_rows.iter().all(|r| r.contains("connected") && r.contains(" ago")) {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "peers never shown connected: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     assert!(!run(&["block", "99", "--node", &node, "--json"]).status.success());
 
     // Phase 3: an inclusion proof checked online, saved, and checked offline.

@@ -94,6 +94,37 @@ fn dev_pow_mines_confirms_transfers_and_resumes_from_disk() {
     let a = json(&run(&["balance", alice_s, "--node", &urls[2], "--json"]));
     assert_eq!(a["balance"], 1_000_000_000u64 - 25 - 3, "amount and fee leave the sender");
 
+    // `synod block` on a proof-of-work node (it used to fail on the header's `bits`).
+    let block_height = checked["height"].as_u64().unwrap().to_string();
+    let block = json(&run(&["block", &block_height, "--node", &urls[1], "--json"]));
+    assert_eq!(block["hash"], checked["block_hash"]);
+    assert!(block["transfers"].as_array().unwrap().iter().any(|t| t["id"] == id.as_str()), "{block}");
+    let human = stdout(&run(&["block", &block_height, "--node", &urls[1]]));
+    assert!(human.contains("coinbase") && human.contains(" UTC (") && human.contains(&id), "{human}");
+    assert!(json(&run(&["block", "0", "--node", &urls[1], "--json"]))["height"] == 0);
+
+    // --proof --save writes a proof document that `synod proof verify` accepts.
+    let saved = dir.path().join("pow-proof.json");
+    let saved_s = saved.to_str().unwrap();
+    let o = run(&["tx", &id, "--proof", "--save", saved_s, "--node", &urls[1]]);
+    assert!(o.status.success() && stdout(&o).contains("proof saved to"), "{}", stdout(&o));
+    let verified = run(&["proof", "verify", saved_s]);
+    assert!(verified.status.success(), "{}", stdout(&verified));
+
+    // A human transfer's hint names the node it used; `tx --proof` exits 0
+    // only when it checked a proof (a pending transfer has none yet).
+    let o = run(&["transfer", "--key", alice_s, "--to", bob_s, "--amount", "1", "--fee", "1", "--node", &urls[0]]);
+    let text = stdout(&o);
+    assert!(text.contains(&format!("--node {}", urls[0])), "{text}");
+    let second = text.split_whitespace().nth(1).unwrap().to_string();
+    let o = run(&["tx", &second, "--proof", "--node", &urls[0]]);
+    if o.status.success() {
+        assert!(stdout(&o).contains("inclusion proof OK"), "exit 0 without a checked proof: {}", stdout(&o));
+    } else {
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("no inclusion proof to check"), "{o:?}");
+    }
+
     let before = height(&urls[0]);
     assert!(server.interrupt().success());
 

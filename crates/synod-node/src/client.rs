@@ -46,6 +46,31 @@ impl ClientError {
     }
 }
 
+/// Why a request could not be sent, in words: "connection refused" rather
+/// than the HTTP library's "error sending request for url (...)".
+fn transport_detail(e: &reqwest::Error) -> String {
+    let mut deepest = None;
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return "connection refused".to_string(),
+                std::io::ErrorKind::TimedOut => return "connection timed out".to_string(),
+                _ => {}
+            }
+        }
+        deepest = Some(c.to_string());
+        cause = c.source();
+    }
+    if e.is_timeout() {
+        return "no answer within the client's timeout".to_string();
+    }
+    match deepest {
+        Some(d) => format!("{e}: {d}"),
+        None => e.to_string(),
+    }
+}
+
 #[derive(Clone)]
 pub struct Client {
     urls: Vec<String>,
@@ -84,18 +109,38 @@ impl Client {
         // transfer is safe: submission is idempotent.
         let mut backoff = Duration::from_millis(50);
         let mut last = None;
+        // Why each URL could not be reached in its latest attempt (None: it answered).
+        let mut unreachable: Vec<Option<String>> = vec![None; self.urls.len()];
         for round in 0..RETRY_ROUNDS_MAX {
             if round > 0 {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }
-            for url in &self.urls {
+            for (url, why) in self.urls.iter().zip(unreachable.iter_mut()) {
                 match self.request_once(url, method.clone(), path, body).await {
                     Ok(v) => return Ok(v),
-                    Err(e) if e.is_retryable() => last = Some(e),
+                    Err(e) if e.is_retryable() => {
+                        *why = match &e {
+                            ClientError::Unreachable { detail, .. } => Some(detail.clone()),
+                            _ => None,
+                        };
+                        last = Some(e);
+                    }
                     Err(e) => return Err(e),
                 }
             }
+        }
+        // Every node down: name each one tried and why, not only the last.
+        if self.urls.len() > 1 && unreachable.iter().all(Option::is_some) {
+            let detail = self
+                .urls
+                .iter()
+                .zip(&unreachable)
+                .map(|(url, why)| format!("{url}: {}", why.as_deref().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let url = format!("any of the {} nodes tried", self.urls.len());
+            return Err(ClientError::Unreachable { url, detail, connect: true });
         }
         Err(last.expect("at least one attempt"))
     }
@@ -114,7 +159,7 @@ impl Client {
         }
         let resp = req.send().await.map_err(|e| ClientError::Unreachable {
             url: url.to_string(),
-            detail: e.to_string(),
+            detail: transport_detail(&e),
             connect: e.is_connect(),
         })?;
         let status = resp.status().as_u16();

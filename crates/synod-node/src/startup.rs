@@ -34,7 +34,42 @@ pub async fn bind(
             l.set_nonblocking(true).map_err(|source| StartError::Bind { addr, source })?;
             tokio::net::TcpListener::from_std(l).map_err(|source| StartError::Bind { addr, source })
         }
-        None => tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source }),
+        None => tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source: explain_bind(addr, source) }),
+    }
+}
+
+/// "Address already in use (os error 98)" names no port; this does, and says what to do.
+pub fn explain_bind(addr: SocketAddr, e: std::io::Error) -> std::io::Error {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => std::io::Error::new(
+            e.kind(),
+            format!(
+                "port {} is already in use by another process (stop it, or change the address in the config)",
+                addr.port()
+            ),
+        ),
+        std::io::ErrorKind::AddrNotAvailable => {
+            std::io::Error::new(e.kind(), format!("{} is not an address of this machine ({e})", addr.ip()))
+        }
+        std::io::ErrorKind::PermissionDenied if addr.port() < 1024 => {
+            std::io::Error::new(e.kind(), format!("port {} is below 1024 and needs privileges ({e})", addr.port()))
+        }
+        _ => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_port_in_use_is_named() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let err = bind(None, addr).await.unwrap_err().to_string();
+        assert!(err.contains(&format!("port {} is already in use", addr.port())), "{err}");
     }
 }
 

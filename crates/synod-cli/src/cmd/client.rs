@@ -8,6 +8,7 @@ use synod_core::proof::ProofDocument;
 use synod_core::{Transfer, TransferId};
 
 use super::{runtime, ClientOpts};
+use crate::output::count;
 
 #[derive(clap::Args)]
 pub struct TransferArgs {
@@ -57,8 +58,10 @@ pub fn transfer(a: TransferArgs) -> anyhow::Result<ExitCode> {
                 } else if receipt.status == "pending" {
                     // A proof-of-work node: in its mempool, not yet mined.
                     println!(
-                        "pending {} (in the mempool; `synod tx {}` shows its confirmations)",
-                        receipt.id, receipt.id
+                        "pending {} (in the mempool; `synod tx {}{}` shows its confirmations)",
+                        receipt.id,
+                        receipt.id,
+                        a.opts.node_flag()
                     );
                 } else {
                     println!(
@@ -123,7 +126,7 @@ pub fn tx(a: TxArgs) -> anyhow::Result<ExitCode> {
     runtime().block_on(async {
         let v = client.get_json(&format!("/v1/transfers/{id}?proof={}", a.proof)).await?;
         if v.get("confirmations").is_some() {
-            return super::pow_client::tx(&client, &id, &v, a.proof, a.opts.json).await;
+            return super::pow_client::tx(&client, &id, &v, a.proof, a.save.as_deref(), a.opts.json).await;
         }
         let status = client.transfer(&id, a.proof).await?;
         if status.transfer.id() != id {
@@ -193,7 +196,12 @@ pub struct BlockArgs {
 }
 
 pub fn block(a: BlockArgs) -> anyhow::Result<ExitCode> {
-    let info = runtime().block_on(a.opts.client()?.block(a.height))?;
+    let raw = runtime().block_on(a.opts.client()?.get_json(&format!("/v1/blocks/{}", a.height)))?;
+    // A proof-of-work block has an 80-byte Bitcoin-style header (PROTOCOL 6.1).
+    if raw["header"].get("bits").is_some() {
+        return super::pow_client::block(&raw, a.opts.json);
+    }
+    let info: synod_node::api::types::BlockInfo = serde_json::from_value(raw).context("the node's block")?;
     if info.header.hash() != info.hash {
         bail!("the block's header does not hash to the hash the node reported");
     }
@@ -249,7 +257,7 @@ pub fn status(a: HeadArgs) -> anyhow::Result<ExitCode> {
             }
         }
     } else if let Some(c) = v.get("cluster") {
-        println!("{}", serde_json::to_string_pretty(c)?);
+        print!("{}", super::status_table::cluster(c));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -274,7 +282,11 @@ pub fn head(a: HeadArgs) -> anyhow::Result<ExitCode> {
 fn print_header(hash: &synod_core::BlockHash, h: &synod_core::BlockHeader) {
     println!("block {} {}", h.height, hash);
     println!("  prev        {}", hex::encode(h.prev_hash));
-    println!("  time        {} ms", h.timestamp_ms);
-    println!("  transfers   {} (root {})", h.tx_count, hex::encode(h.tx_root));
-    println!("  ledger      {} transfers (root {})", h.ledger_size, hex::encode(h.ledger_root));
+    println!("  time        {}", crate::output::utc_time_ms(h.timestamp_ms, crate::output::now_ms()));
+    println!(
+        "  transfers   {} (root {})",
+        count(u64::from(h.tx_count), "transfer", "transfers"),
+        hex::encode(h.tx_root)
+    );
+    println!("  ledger      {} (root {})", count(h.ledger_size, "transfer", "transfers"), hex::encode(h.ledger_root));
 }

@@ -67,6 +67,19 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
     if pow && a.auth != AuthMode::Ed25519 {
         bail!("--consensus pow needs --auth ed25519: a proof-of-work network is open to anyone");
     }
+    // Bind every port first: with --port 0 the real ports are known before
+    // any node starts, and a busy port fails before the data dir is created
+    // (a half-created dir would later pass for a ledger to resume).
+    let mut http = Vec::new();
+    let mut peer = Vec::new();
+    for i in 0..u16::from(a.nodes) {
+        let port = |base: u16| if a.port == 0 { Ok(0) } else { base.checked_add(i).context("--port is too high") };
+        http.push(bind_port(port(a.port)?, "HTTP", "--port")?);
+        if a.nodes > 1 || pow {
+            let base = a.port.checked_add(PEER_PORT_OFFSET).context("--port is too high for the peer ports")?;
+            peer.push(bind_port(port(base)?, "peer", "--port")?);
+        }
+    }
     let genesis_path = a.data_dir.join("genesis.json");
     let fresh = !genesis_path.exists();
     let genesis = if fresh { create(&a.data_dir, a.auth)? } else { synod_node::node::read_genesis(&genesis_path)? };
@@ -100,19 +113,6 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
             bail!("{} holds a Paxos dev ledger; use another --data-dir for --consensus pow", a.data_dir.display())
         }
     }
-    // Bind every port first: with --port 0 the real ports are known before any node starts.
-    let mut http = Vec::new();
-    let mut peer = Vec::new();
-    for i in 0..a.nodes as u16 {
-        let port = |base: u16| if a.port == 0 { 0 } else { base + i };
-        let h = std::net::TcpListener::bind(("127.0.0.1", port(a.port))).context("binding the HTTP port")?;
-        http.push(h);
-        if a.nodes > 1 || pow {
-            let p = std::net::TcpListener::bind(("127.0.0.1", port(a.port.saturating_add(100))))
-                .context("binding a peer port")?;
-            peer.push(p);
-        }
-    }
     let configs = configs(&a, &genesis_path, &http, &peer)?;
     if a.print_configs {
         for (i, c) in configs.iter().enumerate() {
@@ -130,7 +130,9 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
         let mut peer = peer.into_iter();
         for (config, h) in configs.into_iter().zip(http) {
             let listeners = synod_node::node::Listeners { http: Some(h), peer: peer.next() };
-            nodes.push(Node::start_with_listeners(config, genesis.clone(), listeners).await?);
+            let data_dir = config.data_dir.clone();
+            let node = Node::start_with_listeners(config, genesis.clone(), listeners).await;
+            nodes.push(node.map_err(|e| super::node::explain_start(e, &data_dir))?);
         }
         let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
         let leader = wait_for_leader(&nodes).await;
@@ -148,6 +150,23 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
         }
         eprintln!("stopped; run `synod dev` again to resume from {}", a.data_dir.display());
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Peer ports are HTTP ports plus this.
+const PEER_PORT_OFFSET: u16 = 100;
+
+/// Binds 127.0.0.1:`port`; a port in use is named, with the flag that moves it.
+fn bind_port(port: u16, what: &str, flag: &str) -> anyhow::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "{what} port {port} (127.0.0.1:{port}) is already in use by another process; stop it, or pick \
+                 other ports with {flag} (0 picks free ones)"
+            )
+        } else {
+            anyhow::anyhow!("cannot listen on {what} port 127.0.0.1:{port}: {e}")
+        }
     })
 }
 
@@ -226,7 +245,9 @@ fn run_pow(
         let mut nodes = Vec::new();
         for ((config, h), p) in configs.into_iter().zip(http).zip(peer) {
             let listeners = synod_node::node::Listeners { http: Some(h), peer: Some(p) };
-            nodes.push(synod_node::pow::PowNode::start(config, genesis.clone(), listeners).await?);
+            let data_dir = config.data_dir.clone();
+            let node = synod_node::pow::PowNode::start(config, genesis.clone(), listeners).await;
+            nodes.push(node.map_err(|e| super::node::explain_start(e, &data_dir))?);
         }
         let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
         banner(&a.data_dir, &urls, None, &genesis, fresh, true);

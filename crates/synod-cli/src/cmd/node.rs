@@ -1,13 +1,13 @@
 //! `synod node --config FILE`: one node of a deployment.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use synod_node::config::ConsensusKind;
 use synod_node::health::{Health, ThreadKind};
 use synod_node::node::{read_genesis, Listeners};
 use synod_node::pow::PowNode;
-use synod_node::{Node, NodeConfig};
+use synod_node::{Node, NodeConfig, StartError};
 
 #[derive(clap::Args)]
 pub struct NodeArgs {
@@ -36,10 +36,12 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
         }
         config.validate()?;
     }
+    log_configuration(&config);
     super::runtime().block_on(async move {
         let failure = match config.consensus {
             ConsensusKind::Paxos => {
-                let node = Node::start(config).await?;
+                let data_dir = config.data_dir.clone();
+                let node = Node::start(config).await.map_err(|e| explain_start(e, &data_dir))?;
                 // Tests and scripts read this line to learn the port when it was 0.
                 println!("synod node listening on {}", node.url());
                 inject_test_panic(|kind| node.shared().inject_panic(kind));
@@ -49,7 +51,10 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
             }
             ConsensusKind::Pow => {
                 let genesis = read_genesis(&config.genesis)?;
-                let node = PowNode::start(config, genesis, Listeners::default()).await?;
+                let data_dir = config.data_dir.clone();
+                let node = PowNode::start(config, genesis, Listeners::default())
+                    .await
+                    .map_err(|e| explain_start(e, &data_dir))?;
                 println!("synod node listening on {}", node.url());
                 inject_test_panic(|kind| node.shared().inject_panic(kind));
                 let failure = wait_for_stop_or_failure(&node.shared().health).await;
@@ -59,6 +64,42 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
         };
         Ok(if failure.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     })
+}
+
+/// One info line with what this node was configured to be, so a log read
+/// later says which config and genesis the process ran with.
+fn log_configuration(config: &NodeConfig) {
+    let genesis = match read_genesis(&config.genesis) {
+        Ok(g) => format!("chain {} genesis {}", g.chain_id, hex::encode(g.hash())),
+        Err(e) => format!("genesis unreadable: {e}"),
+    };
+    let role = match (config.consensus, config.node_id) {
+        (ConsensusKind::Pow, _) => "proof-of-work node".to_string(),
+        (ConsensusKind::Paxos, Some(id)) => format!("member {id} of {}", config.peers.len() + 1),
+        (ConsensusKind::Paxos, None) => "single node".to_string(),
+    };
+    let peer = config.peer_addr.map_or_else(String::new, |a| format!(" peer {a}"));
+    let cluster = config.cluster_id.map_or_else(String::new, |c| format!(" cluster id {c}"));
+    tracing::info!(
+        "starting {role}: data dir {} http {}{peer}{cluster} {genesis}",
+        config.data_dir.display(),
+        config.http_addr
+    );
+}
+
+/// A start-up error in words that name what failed: a data dir that another
+/// process holds open is named (the database only says "already open").
+pub fn explain_start(e: StartError, data_dir: &Path) -> anyhow::Error {
+    if let StartError::Storage(synod_storage::OpenError::Db(db)) = &e {
+        if matches!(**db, redb::Error::DatabaseAlreadyOpen) {
+            return anyhow::anyhow!(
+                "data dir {} is already open in another process (a running `synod node`, `synod dev` or \
+                 `synod verify`); stop it first, or give this node its own data_dir",
+                data_dir.display()
+            );
+        }
+    }
+    e.into()
 }
 
 /// Test-only (hidden from the docs' option lists): `SYNOD_TEST_INJECT_PANIC=<thread kind>`

@@ -37,12 +37,17 @@ pub fn header_from_json(h: &Value) -> anyhow::Result<Header> {
 }
 
 /// Rebuilds the header of an API block (or head) object, checks that it
-/// hashes to the reported hash and meets the target of its own `bits`.
+/// hashes to the reported hash and (above block 0, which is not mined) meets
+/// the target of its own `bits`.
 fn checked_header(block: &Value) -> anyhow::Result<Header> {
     let header = header_from_json(&block["header"])?;
     let hash = header.block_hash();
     if hash.to_string() != block["hash"].as_str().unwrap_or_default() {
         bail!("block {}: the header does not hash to the hash the node reported", block["height"]);
+    }
+    // Block 0 is not mined (PROTOCOL 8): its header is fixed by the genesis.
+    if block["height"] == 0 {
+        return Ok(header);
     }
     let target = Compact::target(header.bits, &U256::MAX).map_err(|e| anyhow::anyhow!("bits: {e}"))?;
     if hash.to_u256() > target {
@@ -60,9 +65,47 @@ pub fn head(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
     }
     println!("block {} {}", v["height"], header.block_hash());
     println!("  prev        {}", header.prev_hash);
-    println!("  time        {} s", header.time);
+    println!("  time        {}", header_time(&header));
     println!("  bits        {:08x}", header.bits);
     println!("  chain work  {}", json_text(&v["chain_work"]));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn header_time(header: &Header) -> String {
+    crate::output::utc_time_ms(u64::from(header.time) * 1000, crate::output::now_ms())
+}
+
+/// `synod block N` against a proof-of-work node: the header checked as for
+/// `head`, the coinbase and the transfers.
+pub fn block(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
+    let header = checked_header(v)?;
+    if json {
+        crate::output::json(v);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let transfers = v["transfers"].as_array().map_or(&[][..], Vec::as_slice);
+    println!("block {} {}", v["height"], header.block_hash());
+    println!("  prev          {}", header.prev_hash);
+    println!("  time          {}", header_time(&header));
+    println!("  bits          {:08x}", header.bits);
+    println!("  merkle root   {}", hex::encode(header.merkle_root));
+    if let Some(c) = v["confirmations"].as_u64() {
+        println!("  confirmations {c}");
+    }
+    if let Some(cb) = v.get("coinbase") {
+        println!("  coinbase      {} to {}", cb["amount"], json_text(&cb["miner"]));
+    }
+    println!("  {}", crate::output::count(transfers.len() as u64, "transfer", "transfers"));
+    for t in transfers {
+        println!(
+            "  {} {} -> {} amount {} fee {}",
+            json_text(&t["id"]),
+            json_text(&t["from"]),
+            json_text(&t["to"]),
+            t["amount"],
+            t["fee"]
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -72,14 +115,24 @@ pub async fn tx(
     id: &TransferId,
     v: &Value,
     proof: bool,
+    save: Option<&std::path::Path>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let transfer: SignedTransfer = serde_json::from_value(v["transfer"].clone()).context("the node's transfer")?;
     if transfer.id() != *id {
         bail!("the node returned a different transfer than asked for");
     }
-    let verdict =
-        if proof && v["status"] == "confirmed" { Some(check_proof(client, &transfer, v).await?) } else { None };
+    if proof && v["status"] != "confirmed" {
+        // Exiting 0 here would read as "proof checked" to a script.
+        bail!(
+            "transfer {id} is {}: not in a block yet, so there is no inclusion proof to check",
+            json_text(&v["status"])
+        );
+    }
+    let verdict = if proof { Some(check_proof(client, &transfer, v).await?) } else { None };
+    if let Some(path) = save {
+        save_proof(path, &transfer, &v["proof"])?;
+    }
     if json {
         let mut out = v.clone();
         if let Some(checked) = verdict {
@@ -108,7 +161,24 @@ pub async fn tx(
              (hashes, proof of work, links)"
         );
     }
+    if let Some(path) = save {
+        println!("proof saved to {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the (already checked) proof as an inclusion proof document that
+/// `synod proof verify` reads: its root is the block header's Merkle root,
+/// and it carries the transfer (no header: a proof-of-work header is not the
+/// ledger header that document format names).
+fn save_proof(path: &std::path::Path, transfer: &SignedTransfer, p: &Value) -> anyhow::Result<()> {
+    let mut doc = p.clone();
+    doc["type"] = "inclusion".into();
+    doc["transfer"] = serde_json::to_value(transfer)?;
+    let doc: synod_core::proof::ProofDocument =
+        serde_json::from_value(doc).context("the node's proof is not an inclusion proof document")?;
+    std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Checks the transfer's inclusion proof against its block's header and the
@@ -116,6 +186,10 @@ pub async fn tx(
 async fn check_proof(client: &synod_node::Client, transfer: &SignedTransfer, v: &Value) -> anyhow::Result<u64> {
     let p = &v["proof"];
     let height = v["height"].as_u64().context("no height")?;
+    if height == 0 {
+        // Block 0 is not mined and holds no transfers: a node claiming otherwise is lying.
+        bail!("the node places the transfer in block 0, which holds no transfers");
+    }
     let block = client.get_json(&format!("/v1/blocks/{height}")).await?;
     let header = checked_header(&block)?;
     if header.block_hash().to_string() != json_text(&v["block_hash"]) {

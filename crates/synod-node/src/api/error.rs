@@ -79,8 +79,62 @@ impl ApiError {
     }
 }
 
+/// For a `not_leader` answer: how many members this node cannot hear from,
+/// and whether that leaves a quorum, e.g. "2 of 3 members unreachable from
+/// this node (lost: 2, 3): no quorum, a leader needs 2". `None` when no peer
+/// is lost (then the cause is an election, not the network).
+pub fn unreachable_note(cluster: &crate::cluster::ClusterHandle) -> Option<String> {
+    let stats = cluster.transport_stats.read().expect("transport stats lock");
+    let members: Vec<u8> = cluster.http_urls.keys().copied().collect();
+    describe_unreachable(cluster.node_id, &members, |peer| stats.get(&peer).is_some_and(|s| s.lost))
+}
+
+fn describe_unreachable(own: u8, members: &[u8], lost: impl Fn(u8) -> bool) -> Option<String> {
+    let lost: Vec<u8> = members.iter().copied().filter(|m| *m != own && lost(*m)).collect();
+    if lost.is_empty() {
+        return None;
+    }
+    let total = members.len();
+    let quorum = total / 2 + 1;
+    let list = lost.iter().map(u8::to_string).collect::<Vec<_>>().join(", ");
+    let verdict = if total - lost.len() < quorum {
+        format!(": no quorum, a leader needs {quorum} of {total}")
+    } else {
+        String::new()
+    };
+    Some(format!("{} of {total} members unreachable from this node (lost: {list}){verdict}", lost.len()))
+}
+
+/// `message`, with the unreachable members appended when there are some.
+pub fn with_unreachable_note(message: &str, cluster: &crate::cluster::ClusterHandle) -> String {
+    match unreachable_note(cluster) {
+        Some(note) => format!("{message}; {note}"),
+        None => message.to_string(),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, axum::Json(self.body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_unreachable;
+
+    #[test]
+    fn lost_members_are_counted_against_the_quorum() {
+        assert_eq!(describe_unreachable(1, &[1, 2, 3], |_| false), None);
+        assert_eq!(
+            describe_unreachable(1, &[1, 2, 3], |p| p == 3).as_deref(),
+            Some("1 of 3 members unreachable from this node (lost: 3)")
+        );
+        assert_eq!(
+            describe_unreachable(1, &[1, 2, 3], |_| true).as_deref(),
+            Some("2 of 3 members unreachable from this node (lost: 2, 3): no quorum, a leader needs 2 of 3")
+        );
+        // This node is never counted as lost to itself.
+        assert_eq!(describe_unreachable(2, &[1, 2, 3, 4, 5], |p| p != 5).unwrap().split(' ').next(), Some("3"));
     }
 }

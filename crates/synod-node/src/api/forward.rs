@@ -95,7 +95,10 @@ pub async fn to_leader(
                 return Some(commit_unknown("the leader was lost and no new one was elected in time"))
             }
             Next::NoLeader => {
-                return Some(not_leader("no leader is known right now (election in progress?); retry shortly"))
+                return Some(not_leader(&super::error::with_unreachable_note(
+                    "no leader is known right now (election in progress?); retry shortly",
+                    cluster,
+                )))
             }
         };
         let mut req = http().request(method.clone(), format!("{url}{path_and_query}")).header(FORWARDED_HEADER, "1");

@@ -144,9 +144,16 @@ async fn linearize(shared: &Shared, consistency: Option<&str>) -> Result<(), Api
     }
     let Some(cluster) = &shared.cluster else { return Ok(()) };
     shared.metrics.linearizable_reads.inc();
-    let index = match super::forward::read_index(shared).await? {
+    // A read refused for want of a leader says how many members this node lost.
+    let note = |mut e: ApiError| {
+        if e.body.code == "not_leader" {
+            e.body.message = super::error::with_unreachable_note(&e.body.message, cluster);
+        }
+        e
+    };
+    let index = match super::forward::read_index(shared).await.map_err(note)? {
         Some(index) => index,
-        None => local_read_index(shared).await?,
+        None => local_read_index(shared).await.map_err(note)?,
     };
     let mut applied = cluster.applied.clone();
     tokio::time::timeout(super::forward::forward_timeout(), applied.wait_for(|a| *a >= index))

@@ -62,6 +62,7 @@ pub async fn watch(shared: Arc<Shared>) {
         let last = cluster.compacted.load(Ordering::Relaxed);
         if target >= last + step && cluster.inputs.try_send(Input::Compact { upto_slot: target }).is_ok() {
             cluster.compacted.store(target, Ordering::Relaxed);
+            tracing::info!(upto_slot = target, applied, "compacting the consensus log");
         }
     }
 }

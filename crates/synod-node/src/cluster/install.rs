@@ -108,6 +108,13 @@ impl Installer {
             match self.fetch_and_install(peer, height + 1, &target) {
                 Ok(progress) => {
                     chunks += 1;
+                    tracing::info!(
+                        chunks,
+                        slot = progress.applied_slot,
+                        target_slot = target.last_slot,
+                        target_height = target.height,
+                        "snapshot install: chunk applied"
+                    );
                     shared.metrics.snapshot_chunks_installed.inc();
                     publish(shared, progress.applied_slot, &self.applied);
                     let hang_after = config.faults.hang_install_after_chunks;

@@ -92,7 +92,10 @@ pub enum HandshakeError {
     Magic([u8; 8]),
     #[error("protocol version {got}, expected {expected}")]
     Version { got: u16, expected: u16 },
-    #[error("cluster id {got:#018x}, expected {expected:#018x}")]
+    #[error(
+        "the peer is in cluster {got} but this node is in cluster {expected}: set the same cluster_id \
+         (default: the genesis chain_id) and genesis in both configs"
+    )]
     Cluster { got: u64, expected: u64 },
     #[error("node id {0} is not a configured peer")]
     UnknownNode(PeerId),

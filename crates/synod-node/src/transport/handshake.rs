@@ -181,6 +181,12 @@ mod tests {
         bad[9] = 1;
         assert_eq!(Handshake::decode(&bad, CLUSTER), Err(HandshakeError::Version { got: 1, expected: 3 }));
         assert_eq!(Handshake::decode(&good, 5), Err(HandshakeError::Cluster { got: CLUSTER, expected: 5 }));
+        // Readable by an operator: decimal ids (as configured) and what to fix.
+        let text = HandshakeError::Cluster { got: CLUSTER, expected: 5 }.to_string();
+        assert!(
+            text.contains(&format!("cluster {CLUSTER} but this node is in cluster 5")) && text.contains("cluster_id"),
+            "{text}"
+        );
         let mut bad = good;
         bad[19] = 2;
         assert_eq!(Handshake::decode(&bad, CLUSTER), Err(HandshakeError::Channel(2)));
