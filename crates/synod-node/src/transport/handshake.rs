@@ -164,7 +164,7 @@ mod tests {
         let shake = Handshake { cluster_id: CLUSTER, node_id: 9, channel: Channel::SnapshotChunk };
         let bytes = shake.encode();
         let mut expected = b"SYNODP2P".to_vec();
-        expected.extend_from_slice(&[0, 2]);
+        expected.extend_from_slice(&[0, 3]);
         expected.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
         expected.extend_from_slice(&[9, 1]);
         assert_eq!(bytes.to_vec(), expected);
