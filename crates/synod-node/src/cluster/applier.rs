@@ -412,6 +412,23 @@ mod tests {
     }
 
     #[test]
+    fn the_snapshot_point_moves_only_to_a_durable_group() {
+        let hash = |n: u8| synod_core::BlockHash([n; 32]);
+        let mut tracker = DurableTracker::default();
+        tracker.written(10, 3, hash(3));
+        tracker.written(20, 4, hash(4));
+        tracker.written(30, 5, hash(5));
+        // Durable state at slot 5: no group of ours is durable yet.
+        assert_eq!(tracker.durable_upto(5), None);
+        // A paxos fsync made everything up to slot 20 durable.
+        assert_eq!(tracker.durable_upto(20), Some((20, 4, hash(4))));
+        assert!(!tracker.is_empty());
+        assert_eq!(tracker.durable_upto(20), None);
+        assert_eq!(tracker.durable_upto(31), Some((30, 5, hash(5))));
+        assert!(tracker.is_empty());
+    }
+
+    #[test]
     fn trusted_client_mode_accepts_unsigned_but_checks_a_present_signature() {
         let mut txs: Vec<SignedTransfer> = (0..3).map(signed).collect();
         txs[0].signature = None;

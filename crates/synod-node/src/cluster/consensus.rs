@@ -357,3 +357,49 @@ impl Consensus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn persisted_acks_are_taken_before_a_full_bulk_queue() {
+        let (inputs_tx, inputs_rx) = std::sync::mpsc::sync_channel(1_000);
+        let (urgent_tx, urgent_rx) = std::sync::mpsc::sync_channel(URGENT_INPUTS_MAX);
+        for slot in 0..1_000 {
+            inputs_tx.try_send(Input::Compact { upto_slot: slot }).unwrap();
+        }
+        // The bulk queue is full: a wake-up is dropped, the ack is not.
+        assert!(matches!(inputs_tx.try_send(Input::Wake), Err(TrySendError::Full(_))));
+        urgent_tx.send(5).unwrap();
+        urgent_tx.send(9).unwrap();
+        let inbox = Inbox { urgent: urgent_rx, inputs: inputs_rx };
+        // One turn takes every waiting ack (the highest counts) before any
+        // of the 1,000 bulk inputs.
+        assert_eq!(inbox.take_persisted(), Some(9));
+        assert_eq!(inbox.take_persisted(), None);
+        assert!(matches!(inbox.next_input(Duration::ZERO), Ok(Input::Compact { upto_slot: 0 })));
+    }
+
+    #[test]
+    fn a_turn_takes_at_most_the_urgent_capacity() {
+        let (_inputs_tx, inputs_rx) = std::sync::mpsc::sync_channel(1);
+        let (urgent_tx, urgent_rx) = std::sync::mpsc::sync_channel(URGENT_INPUTS_MAX + 1);
+        for token in 1..=(URGENT_INPUTS_MAX as u64 + 1) {
+            urgent_tx.send(token).unwrap();
+        }
+        let inbox = Inbox { urgent: urgent_rx, inputs: inputs_rx };
+        assert_eq!(inbox.take_persisted(), Some(URGENT_INPUTS_MAX as u64));
+        assert_eq!(inbox.take_persisted(), Some(URGENT_INPUTS_MAX as u64 + 1));
+    }
+
+    #[test]
+    fn compaction_never_passes_the_durable_applied_slot() {
+        // The ledger shows slot 900 applied, but only 640 is durable: the
+        // slots above 640 are what a restart replays from the log.
+        assert_eq!(compaction_limit(900, 900, 900, 640, 700), 640);
+        assert_eq!(compaction_limit(900, 900, 900, 900, 640), 640);
+        assert_eq!(compaction_limit(500, 900, 900, 900, 900), 500);
+        assert_eq!(compaction_limit(900, 900, 800, 900, 900), 800);
+    }
+}
