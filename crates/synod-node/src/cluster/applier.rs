@@ -110,6 +110,10 @@ impl DurableTracker {
 /// fsyncs the deferred groups and moves the snapshot point to the durable
 /// head. A failed fsync fails the node (its ledger is ahead of its disk).
 fn sync_ledger(shared: &Shared, durable: &mut DurableTracker) -> bool {
+    // A paxos log fsync may already have made the groups durable.
+    if let Some(point) = durable.durable_upto(shared.store.durable_applied_slot()) {
+        publish_snapshot_point(shared, point);
+    }
     if durable.is_empty() {
         return true;
     }
