@@ -13,7 +13,7 @@ use synod_core::ledger::TransferPosition;
 use synod_core::{RejectReason, TransferId, VerifiedTransfer};
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
-use synod_storage::{AppliedConfig, BlockWrite};
+use synod_storage::{AppliedConfig, BlockWrite, WriteDurability};
 
 use crate::health::Beat;
 use crate::shared::Shared;
@@ -265,7 +265,9 @@ pub fn write_block(
     candidates: Vec<VerifiedTransfer>,
     slot: Option<u64>,
 ) -> Result<Vec<SubmitOutcome>, Vec<TransferId>> {
-    write_blocks(shared, vec![(slot, timestamp_ms, candidates)], slot, None)
+    // The single node has no consensus log: this write is the only durable
+    // record of the block, so it is fsynced before any client is answered.
+    write_blocks(shared, vec![(slot, timestamp_ms, candidates)], slot, None, WriteDurability::Fsync)
         .map(|mut all| all.pop().expect("one input"))
 }
 
@@ -279,6 +281,7 @@ pub fn write_blocks(
     inputs: Vec<(Option<u64>, u64, Vec<VerifiedTransfer>)>,
     slot: Option<u64>,
     config: Option<&AppliedConfig>,
+    durability: WriteDurability,
 ) -> Result<Vec<Vec<SubmitOutcome>>, Vec<TransferId>> {
     let (slots, built): (Vec<Option<u64>>, Vec<_>) = {
         let mut ledger = shared.ledger.write().expect("ledger lock");
@@ -300,8 +303,11 @@ pub fn write_blocks(
     // must resume exactly after the last slot it applied. An applied
     // configuration goes into the same transaction (it is kept only if none
     // is recorded yet).
-    let stored =
-        if blocks.is_empty() && slot.is_none() { Ok(()) } else { shared.store.append_group(&blocks, slot, config) };
+    let stored = if blocks.is_empty() && slot.is_none() {
+        Ok(())
+    } else {
+        shared.store.append_group_with(&blocks, slot, config, durability)
+    };
     if let Err(e) = stored {
         // The in-memory ledger is now ahead of the disk: continuing would
         // answer from state that a restart would not have. Stop writing.

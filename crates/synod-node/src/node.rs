@@ -218,6 +218,7 @@ impl Node {
             let replica = Replica::recover(options, durable).map_err(|e| StartError::Consensus(e.to_string()))?;
 
             let (inputs_tx, inputs_rx) = std::sync::mpsc::sync_channel(CONSENSUS_INPUTS_MAX);
+            let (urgent_tx, urgent_rx) = std::sync::mpsc::sync_channel(crate::cluster::consensus::URGENT_INPUTS_MAX);
             let (persist_tx, persist_rx) = std::sync::mpsc::channel();
             let (apply_tx, apply_rx) = std::sync::mpsc::sync_channel(
                 crate::cluster::consensus::apply_channel_capacity(&replica.options().limits),
@@ -299,7 +300,7 @@ impl Node {
             let consensus = crate::cluster::consensus::Consensus {
                 shared: shared.clone(),
                 replica,
-                inputs: inputs_rx,
+                inbox: crate::cluster::consensus::Inbox { urgent: urgent_rx, inputs: inputs_rx },
                 transport: t,
                 persist: persist_tx,
                 apply: apply_tx,
@@ -314,7 +315,7 @@ impl Node {
             }));
             let s = shared.clone();
             threads.push(spawn(&health, ThreadKind::Persister, "synod-persister", move |beat| {
-                crate::cluster::persister::run(s, persist_rx, inputs_tx, beat)
+                crate::cluster::persister::run(s, persist_rx, urgent_tx, inputs_tx, beat)
             }));
             let installer = crate::cluster::install::Installer {
                 shared: shared.clone(),

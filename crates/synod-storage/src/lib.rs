@@ -1,9 +1,11 @@
 //! Durable storage for a Synod node, on redb.
 //!
-//! One redb write transaction per block, committed with `Durability::Immediate`
-//! (fsync) before any client hears that its transfer is committed. Because a
-//! block carries many transfers, one fsync covers all of them: that is the
-//! group commit. Every stored value carries a CRC-32C of its table, key and
+//! One redb write transaction per group of blocks. A single node commits it
+//! with `Durability::Immediate` (fsync) before any client hears that its
+//! transfer is committed; one fsync covers every transfer of the group (group
+//! commit). A cluster member may defer it (`WriteDurability::Deferred`): its
+//! durable record is the consensus log, and the ledger becomes durable behind,
+//! with the next durable commit (`Store::durable_applied_slot`). Every stored value carries a CRC-32C of its table, key and
 //! payload, so a torn or corrupted value is reported as [`StoreError::Corrupt`]
 //! and never used.
 
@@ -21,4 +23,4 @@ mod tables;
 pub use applied_config::AppliedConfig;
 pub use error::{OpenError, StoreError};
 pub use pow_store::{PowStore, StoredPowBlock};
-pub use store::{BlockWrite, Loaded, Store};
+pub use store::{BlockWrite, Loaded, Store, WriteDurability};

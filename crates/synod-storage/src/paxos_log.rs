@@ -4,7 +4,7 @@
 //! transaction, so a whole group survives a crash or none of it does, and
 //! groups become durable in order (redb commits are serial).
 
-use redb::{Durability, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use synod_paxos::{AcceptedEntry, Ballot, DurableState, PersistOp};
 
 use crate::checksum::seal;
@@ -23,8 +23,7 @@ impl Store {
         if ops.is_empty() {
             return Ok(());
         }
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate);
+        let txn = self.db.begin_write()?;
         {
             let mut meta = txn.open_table(PAXOS)?;
             let mut accepted = txn.open_table(PAXOS_ACCEPTED)?;
@@ -49,8 +48,9 @@ impl Store {
                 }
             }
         }
-        txn.commit()?;
-        Ok(())
+        // Durable: this also makes every deferred ledger write before it
+        // durable (`Store::commit_durable`).
+        self.commit_durable(txn)
     }
 
     /// What `Replica::recover` needs. A record whose checksum fails marks the

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, Durability, ReadableTable, ReadableTableMetadata, StorageBackend};
 use synod_core::ledger::TransferPosition;
@@ -22,6 +23,21 @@ pub struct Store {
     pub(crate) db: Database,
     /// Simulated read corruption (the simulator's faulty disk); off in a node.
     read_faults: ReadFaults,
+    /// The applied slot the durable state holds (see `durable_applied_slot`).
+    durable_applied: AtomicU64,
+}
+
+/// How a ledger write reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteDurability {
+    /// fsynced before the call returns: the write survives power loss.
+    Fsync,
+    /// Committed (every reader sees it) but not fsynced: redb's
+    /// `Durability::None`. It becomes durable with the next durable commit
+    /// of this database, whichever table that commit writes; a crash before
+    /// then loses it. Only for state that can be rebuilt from a durable
+    /// record elsewhere (a cluster member's chosen log entries).
+    Deferred,
 }
 
 /// Damages reads at random so that the checksums must catch them: each read
@@ -55,13 +71,22 @@ impl Store {
         }
         let path = path.to_path_buf();
         let db = contain_panic(move || Database::create(path))??;
-        Ok(Store { db, read_faults: ReadFaults::default() })
+        Ok(Store::from_db(db))
+    }
+
+    fn from_db(db: Database) -> Store {
+        let store = Store { db, read_faults: ReadFaults::default(), durable_applied: AtomicU64::new(0) };
+        // Everything a freshly opened file holds is durable (redb recovers to
+        // the last durable commit). No applied slot yet (or no tables): 0.
+        let applied = store.applied_slot().unwrap_or(0);
+        store.durable_applied.store(applied, Ordering::SeqCst);
+        store
     }
 
     /// Opens a database over any redb backend (tests use a crash-injecting one).
     pub fn open_with_backend(backend: impl StorageBackend) -> Result<Store, OpenError> {
         let db = contain_panic(move || Database::builder().create_with_backend(backend))??;
-        Ok(Store { db, read_faults: ReadFaults::default() })
+        Ok(Store::from_db(db))
     }
 
     /// From now on each value read is damaged (one bit flipped) with
@@ -219,8 +244,21 @@ impl Store {
         applied_slot: Option<u64>,
         applied_config: Option<&AppliedConfig>,
     ) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate);
+        self.append_group_with(blocks, applied_slot, applied_config, WriteDurability::Fsync)
+    }
+
+    /// `append_group`, fsynced or deferred (`WriteDurability`). Deferred, the
+    /// group is visible to every reader at once and becomes durable, all or
+    /// nothing and in order with the groups before it, with the next durable
+    /// commit (`sync`, a fsynced group, or a paxos log write).
+    pub fn append_group_with(
+        &self,
+        blocks: &[BlockWrite<'_>],
+        applied_slot: Option<u64>,
+        applied_config: Option<&AppliedConfig>,
+        durability: WriteDurability,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
         if let Some(slot) = applied_slot {
             Self::record_applied_slot(&txn, slot)?;
         }
@@ -234,7 +272,64 @@ impl Store {
             }
             Self::write_block(&txn, write.block, write.touched, write.slot)?;
         }
+        match durability {
+            WriteDurability::Fsync => self.commit_durable(txn),
+            WriteDurability::Deferred => {
+                let mut txn = txn;
+                txn.set_durability(Durability::None);
+                txn.commit()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Makes every deferred write so far durable (one fsync), and returns
+    /// the applied slot the durable state now holds.
+    pub fn sync(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            // Rewrite the applied slot as it is, so that the transaction is
+            // never empty and redb writes and fsyncs a new commit.
+            let mut meta = txn.open_table(META)?;
+            let current = meta.get("applied_slot")?.map(|v| v.value().to_vec());
+            if let Some(current) = current {
+                meta.insert("applied_slot", current.as_slice())?;
+            }
+        }
+        self.commit_durable(txn)?;
+        Ok(self.durable_applied_slot())
+    }
+
+    /// The applied slot (0: none) of the state a crash would leave: the
+    /// ledger as of the last durable commit. Deferred writes above it are
+    /// rebuilt on restart from the consensus log, which therefore must keep
+    /// every slot above it (compaction is bounded by this).
+    pub fn durable_applied_slot(&self) -> u64 {
+        self.durable_applied.load(Ordering::SeqCst)
+    }
+
+    /// Commits `txn` with an fsync. A durable redb commit makes every earlier
+    /// (deferred) commit durable with it, so the durable applied slot becomes
+    /// the one this transaction sees, whatever tables it wrote.
+    pub(crate) fn commit_durable(&self, mut txn: redb::WriteTransaction) -> Result<(), StoreError> {
+        txn.set_durability(Durability::Immediate);
+        let applied = {
+            let meta = txn.open_table(META)?;
+            let current = meta.get("applied_slot")?.map(|v| v.value().to_vec());
+            match current {
+                Some(v) => {
+                    let p = unseal(META_NAME, b"applied_slot", &v)?;
+                    u64::from_be_bytes(p.try_into().map_err(|_| StoreError::Undecodable {
+                        table: META_NAME,
+                        key: "applied_slot".into(),
+                        detail: "not 8 bytes".into(),
+                    })?)
+                }
+                None => 0,
+            }
+        };
         txn.commit()?;
+        self.durable_applied.fetch_max(applied, Ordering::SeqCst);
         Ok(())
     }
 

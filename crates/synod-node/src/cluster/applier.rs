@@ -2,6 +2,7 @@
 //! whose batch a slot carried; installs the snapshots consensus hands it, in
 //! the same order (`install.rs`), so the ledger has a single writer.
 
+use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use synod_core::verify_many;
 use synod_core::{AuthMode, RejectReason, SignedTransfer, TransferId, VerifiedTransfer};
 use synod_paxos::{Command, Slot, Snapshot};
 use synod_storage::snapshot::SnapshotDescriptor;
-use synod_storage::AppliedConfig;
+use synod_storage::{AppliedConfig, WriteDurability};
 use tokio::sync::watch;
 
 use super::install::Installer;
@@ -19,8 +20,19 @@ use crate::committer::{answer, write_blocks, SubmitOutcome};
 use crate::health::Beat;
 use crate::shared::Shared;
 
-/// Most chosen slots applied in one transaction (one fsync).
+/// Most chosen slots applied in one transaction.
 pub const SLOTS_PER_WRITE_MAX: usize = 64;
+
+/// Most slots the ledger may run ahead of its durable state: past this the
+/// applier fsyncs (`Store::sync`). It bounds the replay after a crash and the
+/// groups waiting in `DurableTracker`. Under load the paxos log's own fsyncs
+/// (same database) make the ledger durable long before this.
+pub const LEDGER_LAG_SLOTS_MAX: u64 = 256;
+
+/// An applier with deferred writes and nothing to apply fsyncs after this
+/// long, so an idle cluster's ledger is durable and its snapshot point and
+/// compaction move.
+pub const LEDGER_SYNC_IDLE_MS: u64 = 20;
 
 /// What consensus hands the applier, in order, over a bounded channel
 /// (`consensus::apply_channel_capacity`): the replica hands out no more than
@@ -37,6 +49,15 @@ pub enum Chosen {
 
 /// `applied_at_start`: the slot the durable ledger had applied when the node
 /// started; the replica re-delivers earlier slots, which are skipped.
+///
+/// One durable write per commit: a chosen slot is already durable on a
+/// majority (its accept was fsynced there), so the ledger write is deferred
+/// (`WriteDurability::Deferred`) and the clients are answered once it is
+/// committed in memory and in redb. The ledger becomes durable behind, with
+/// the next paxos log fsync (same database), or the applier's own `sync`
+/// (`LEDGER_LAG_SLOTS_MAX`, `LEDGER_SYNC_IDLE_MS`, and on a clean stop). A
+/// crash loses at most the deferred groups; on restart the store's applied
+/// slot is the durable one and the replica delivers the slots above it again.
 pub fn run(
     shared: Arc<Shared>,
     chosen: Receiver<Chosen>,
@@ -45,23 +66,118 @@ pub fn run(
     installer: Installer,
     beat: Beat,
 ) {
+    let mut durable = DurableTracker::default();
+    let stopped_cleanly = apply_loop(&shared, &chosen, &applied, applied_at_start, &installer, &beat, &mut durable);
+    // A clean stop leaves a durable ledger (the replay on restart is then
+    // empty); after a failure nothing more is written.
+    if stopped_cleanly && !shared.health.is_failed() {
+        sync_ledger(&shared, &mut durable);
+    }
+}
+
+/// The deferred groups not yet known durable, oldest first: `(applied slot,
+/// head height, head hash)` after each. The snapshot point (what peers are
+/// sent, and what bounds compaction) moves only to a durable one.
+#[derive(Default)]
+pub struct DurableTracker {
+    waiting: VecDeque<(Slot, u64, synod_core::BlockHash)>,
+}
+
+impl DurableTracker {
+    /// A group up to `slot` was written deferred, leaving this head.
+    pub fn written(&mut self, slot: Slot, height: u64, head_hash: synod_core::BlockHash) {
+        if let Some(back) = self.waiting.back() {
+            assert!(slot > back.0, "groups are written in slot order");
+        }
+        self.waiting.push_back((slot, height, head_hash));
+    }
+
+    /// The newest waiting group at or below `durable_slot` (the store's
+    /// durable applied slot), forgetting it and every older one.
+    pub fn durable_upto(&mut self, durable_slot: Slot) -> Option<(Slot, u64, synod_core::BlockHash)> {
+        let mut newest = None;
+        while self.waiting.front().is_some_and(|w| w.0 <= durable_slot) {
+            newest = self.waiting.pop_front();
+        }
+        newest
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+}
+
+/// fsyncs the deferred groups and moves the snapshot point to the durable
+/// head. A failed fsync fails the node (its ledger is ahead of its disk).
+fn sync_ledger(shared: &Shared, durable: &mut DurableTracker) -> bool {
+    // A paxos log fsync may already have made the groups durable.
+    if let Some(point) = durable.durable_upto(shared.store.durable_applied_slot()) {
+        publish_snapshot_point(shared, point);
+    }
+    if durable.is_empty() {
+        return true;
+    }
+    match shared.store.sync() {
+        Ok(slot) => {
+            if let Some(point) = durable.durable_upto(slot) {
+                publish_snapshot_point(shared, point);
+            }
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ledger fsync failed; the node fails");
+            shared.fail(format!("ledger fsync failed: {e}"));
+            false
+        }
+    }
+}
+
+/// Returns true when the consensus thread hung up (a clean stop), false when
+/// the applier gives up (failure).
+fn apply_loop(
+    shared: &Arc<Shared>,
+    chosen: &Receiver<Chosen>,
+    applied: &watch::Sender<Slot>,
+    applied_at_start: Slot,
+    installer: &Installer,
+    beat: &Beat,
+    durable: &mut DurableTracker,
+) -> bool {
+    let shared = shared.clone();
     let cluster = shared.cluster.as_ref().expect("applier runs in replicated mode");
     let mut last: Slot = 0;
     // An install that arrived behind a group of slots, taken after them.
     let mut stashed: Option<Chosen> = None;
     let verify_threads = verify_thread_count();
     while beat.beat() {
+        // With deferred groups waiting, wait only briefly: idle, they are
+        // made durable.
+        let wait = if durable.is_empty() {
+            crate::health::idle_wait()
+        } else {
+            std::time::Duration::from_millis(LEDGER_SYNC_IDLE_MS)
+        };
         let first = match stashed.take() {
             Some(next) => next,
-            None => match chosen.recv_timeout(crate::health::idle_wait()) {
+            None => match chosen.recv_timeout(wait) {
                 Ok(next) => next,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if !sync_ledger(&shared, durable) {
+                        return false;
+                    }
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return true,
             },
         };
         let mut group = match first {
             Chosen::Install(snapshot) => {
-                let Some(upto) = installer.install(&snapshot) else { return };
+                // The install's chunks are fsynced and so make every deferred
+                // group durable; the snapshot point moves with them.
+                if !sync_ledger(&shared, durable) {
+                    return false;
+                }
+                let Some(upto) = installer.install(&snapshot) else { return false };
                 // The ledger durably holds every slot up to `upto` (the
                 // install writes each chunk with the slot it reaches); only
                 // now may consensus count them as applied.
@@ -72,9 +188,9 @@ pub fn run(
                     assert_eq!(durable, upto, "a snapshot install reports the durable applied slot");
                 }
                 last = upto;
-                publish(&shared, last, &applied);
+                publish(&shared, last, applied);
                 if cluster.inputs.send(Input::SnapshotInstalled { upto_slot: upto }).is_err() {
-                    return;
+                    return true;
                 }
                 continue;
             }
@@ -131,7 +247,11 @@ pub fn run(
         if last <= applied_at_start {
             continue;
         }
-        let outcomes = match write_blocks(&shared, inputs, Some(last), config.as_ref()) {
+        // Fsynced when the ledger would otherwise run too far ahead of its
+        // durable state, deferred otherwise.
+        let lag = last.saturating_sub(shared.store.durable_applied_slot());
+        let durability = if lag >= LEDGER_LAG_SLOTS_MAX { WriteDurability::Fsync } else { WriteDurability::Deferred };
+        let outcomes = match write_blocks(&shared, inputs, Some(last), config.as_ref(), durability) {
             Ok(o) => o,
             Err(ids) => {
                 let failed: std::collections::HashSet<_> = ids.into_iter().collect();
@@ -142,9 +262,16 @@ pub fn run(
                         answer(p.replies, ids.into_iter().map(|id| SubmitOutcome::Failed { id }).collect());
                     }
                 }
-                return;
+                return false;
             }
         };
+        {
+            let ledger = shared.ledger.read().expect("ledger lock");
+            durable.written(last, ledger.head().height, ledger.head_hash());
+        }
+        if let Some(point) = durable.durable_upto(shared.store.durable_applied_slot()) {
+            publish_snapshot_point(&shared, point);
+        }
         assert_eq!(outcomes.len(), batch_ids.len(), "one result per applied batch");
         for ((batch_id, ids, refused), outcomes) in batch_ids.into_iter().zip(outcomes) {
             shared.metrics.transfers_rejected.inc_by(refused.len() as u64);
@@ -154,8 +281,12 @@ pub fn run(
                 answer(p.replies, outcomes);
             }
         }
-        publish(&shared, last, &applied);
+        // Readers wait on this watch and then read the store, which already
+        // holds the group (committed, durable or not): they see chosen data
+        // only.
+        let _ = applied.send(last);
     }
+    false
 }
 
 /// Threads one batch's signatures are verified on: the machine's cores,
@@ -205,24 +336,34 @@ pub fn merge_refused(ids: &[TransferId], refused: Vec<Refused>, built: Vec<Submi
     merged
 }
 
-/// Tells the rest of the node that the ledger durably applied `last`: the
-/// snapshot point first (it must never lag the applied watch, which bounds
-/// compaction), then the watch readers wait on.
+/// Tells the rest of the node that the ledger durably applied `last` (an
+/// install, whose chunks are fsynced): the snapshot point first, then the
+/// watch readers wait on.
 pub fn publish(shared: &Shared, last: Slot, applied: &watch::Sender<Slot>) {
-    let cluster = shared.cluster.as_ref().expect("replicated mode");
     let (height, head_hash) = {
         let ledger = shared.ledger.read().expect("ledger lock");
         (ledger.head().height, ledger.head_hash())
     };
+    publish_snapshot_point(shared, (last, height, head_hash));
+    let _ = applied.send(last);
+}
+
+/// Moves the snapshot point to a durable `(applied slot, head height, head
+/// hash)`: what peers that need compacted slots are sent, and the bound of
+/// compaction (`consensus::compaction_limit`).
+pub fn publish_snapshot_point(shared: &Shared, (last, height, head_hash): (Slot, u64, synod_core::BlockHash)) {
+    let cluster = shared.cluster.as_ref().expect("replicated mode");
     let mut point = cluster.snapshot_point.write().expect("snapshot point lock");
     // The configuration never changes once recorded (membership is fixed),
     // so the store is read only until it has one.
+    // A configuration applied by a deferred group above this point is not
+    // part of it yet.
     let config = match &point.config {
         Some(config) => Some(config.clone()),
-        None => shared.store.applied_config().ok().flatten(),
+        None => shared.store.applied_config().ok().flatten().filter(|c| c.slot <= last),
     };
+    assert!(last >= point.last_slot, "the snapshot point never moves back ({last} < {})", point.last_slot);
     *point = SnapshotDescriptor { last_slot: last, height, head_hash, source: cluster.node_id, config };
-    let _ = applied.send(last);
 }
 
 #[cfg(test)]
@@ -272,6 +413,23 @@ mod tests {
             };
             assert_eq!(*id, ids[i], "outcome {i} answers transfer {i}");
         }
+    }
+
+    #[test]
+    fn the_snapshot_point_moves_only_to_a_durable_group() {
+        let hash = |n: u8| synod_core::BlockHash([n; 32]);
+        let mut tracker = DurableTracker::default();
+        tracker.written(10, 3, hash(3));
+        tracker.written(20, 4, hash(4));
+        tracker.written(30, 5, hash(5));
+        // Durable state at slot 5: no group of ours is durable yet.
+        assert_eq!(tracker.durable_upto(5), None);
+        // A paxos fsync made everything up to slot 20 durable.
+        assert_eq!(tracker.durable_upto(20), Some((20, 4, hash(4))));
+        assert!(!tracker.is_empty());
+        assert_eq!(tracker.durable_upto(20), None);
+        assert_eq!(tracker.durable_upto(31), Some((30, 5, hash(5))));
+        assert!(tracker.is_empty());
     }
 
     #[test]

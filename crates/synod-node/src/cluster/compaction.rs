@@ -24,7 +24,7 @@ pub const CHECK_INTERVAL: Duration = Duration::from_secs(2);
 pub const COMPACT_STEP_SLOTS: u64 = 64;
 
 /// The slot to compact up to. `applied`: this node's durable applied slot;
-/// `peers`: each peer's last known applied slot (`None`: never heard of since
+/// `peers`: each peer's last known durable applied slot (`None`: never heard of since
 /// this node started, which holds nothing back).
 pub fn compaction_target(applied: Slot, retain_slots: u64, peers: impl IntoIterator<Item = Option<Slot>>) -> Slot {
     let floor = applied.saturating_sub(retain_slots);
@@ -52,11 +52,18 @@ pub async fn watch(shared: Arc<Shared>) {
             }
             let Ok(resp) = http.get(format!("{url}/v1/status")).send().await else { continue };
             let Ok(status) = resp.json::<serde_json::Value>().await else { continue };
-            if let Some(applied) = status["cluster"]["applied_index"].as_u64() {
+            // A peer's durable applied slot: what a crash there would leave
+            // it, so the slots it replays from its log on restart are still
+            // in ours (older members report only `applied_index`).
+            let cluster_status = &status["cluster"];
+            let durable = cluster_status["durable_applied_index"].as_u64();
+            if let Some(applied) = durable.or_else(|| cluster_status["applied_index"].as_u64()) {
                 last_seen.insert(*peer, applied);
             }
         }
-        let applied = *cluster.applied.borrow();
+        // Our own durable point: the log must keep every slot above it
+        // (the consensus thread clamps there again).
+        let applied = cluster.snapshot_point.read().expect("snapshot point lock").last_slot;
         let peers = cluster.http_urls.keys().filter(|p| **p != cluster.node_id).map(|p| last_seen.get(p).copied());
         let target = compaction_target(applied, retain, peers);
         let last = cluster.compacted.load(Ordering::Relaxed);

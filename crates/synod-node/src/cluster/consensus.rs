@@ -35,6 +35,11 @@ use crate::transport::Transport;
 /// Tick period of the replica's timers.
 pub const TICK_MS: u64 = 10;
 
+/// Capacity of the urgent channel (persister → consensus `Persisted`
+/// tokens). The consensus thread empties it at every turn, so the persister,
+/// which sends one token per fsync, blocks on it only if consensus stalls.
+pub const URGENT_INPUTS_MAX: usize = 64;
+
 pub enum Input {
     Net(Message),
     /// A peer message the transport task dropped before it got here (its
@@ -62,7 +67,66 @@ pub enum Input {
     SnapshotInstalled {
         upto_slot: Slot,
     },
+    /// Something arrived on the urgent channel (`Inbox`): wakes a consensus
+    /// thread that waits on this queue. Carries nothing; dropped when the
+    /// queue is full (the thread is busy then and reads the urgent channel
+    /// at its next turn anyway).
+    Wake,
     Stop,
+}
+
+/// The consensus thread's two input queues. Timers and `Persisted`
+/// acknowledgements must not wait behind bulk work: up to
+/// `CONSENSUS_INPUTS_MAX` peer messages and proposals may be queued, and a
+/// leader whose heartbeats or durable acks wait behind them loses its
+/// leadership. So each turn of the loop first takes every urgent input, then
+/// fires the tick if it is due, and only then takes one input from the bulk
+/// queue.
+pub struct Inbox {
+    /// `Persisted` tokens from the persister, bounded by `URGENT_INPUTS_MAX`.
+    pub urgent: Receiver<PersistToken>,
+    /// Everything else, bounded by `CONSENSUS_INPUTS_MAX`.
+    pub inputs: Receiver<Input>,
+}
+
+impl Inbox {
+    /// The highest `Persisted` token waiting (tokens are cumulative: token
+    /// t means every op up to t is durable), taking at most
+    /// `URGENT_INPUTS_MAX` so a turn stays bounded.
+    pub fn take_persisted(&self) -> Option<PersistToken> {
+        let mut highest: Option<PersistToken> = None;
+        for _ in 0..URGENT_INPUTS_MAX {
+            match self.urgent.try_recv() {
+                Ok(token) => {
+                    assert!(highest.is_none_or(|h| token > h), "persist tokens are reported in order");
+                    highest = Some(token);
+                }
+                Err(_) => break,
+            }
+        }
+        highest
+    }
+
+    /// One bulk input, waiting at most `wait`.
+    pub fn next_input(&self, wait: Duration) -> Result<Input, RecvTimeoutError> {
+        self.inputs.recv_timeout(wait)
+    }
+}
+
+/// How far the log may be compacted now: what was asked, but never past
+/// the ledger's applied slot (the watch and the replica's view) nor past its
+/// *durable* state (the store's durable applied slot and the snapshot point,
+/// which only moves to durable heads). The ledger's writes are deferred
+/// (`applier.rs`): a crash rebuilds the slots above the durable applied slot
+/// from this log, so they must still be in it.
+pub fn compaction_limit(
+    requested: Slot,
+    applied_watch: Slot,
+    replica_applied: Slot,
+    snapshot_slot: Slot,
+    durable_slot: Slot,
+) -> Slot {
+    requested.min(applied_watch).min(replica_applied).min(snapshot_slot).min(durable_slot)
 }
 
 pub fn wall_clock_ms() -> u64 {
@@ -72,7 +136,7 @@ pub fn wall_clock_ms() -> u64 {
 pub struct Consensus {
     pub shared: Arc<Shared>,
     pub replica: Replica,
-    pub inputs: Receiver<Input>,
+    pub inbox: Inbox,
     pub transport: Arc<Transport<Message>>,
     pub persist: Sender<(PersistToken, PersistOp)>,
     /// Bounded: `apply_ahead_max + 1` (see the module docs).
@@ -98,8 +162,23 @@ impl Consensus {
         let tick = Duration::from_millis(TICK_MS);
         // A failed node stops here: no votes, no leadership, no heartbeats.
         while beat.beat() {
-            let wait = tick.saturating_sub(last_tick.elapsed());
-            let event = match self.inputs.recv_timeout(wait) {
+            let mut actions = Vec::new();
+            // 1. Durable acknowledgements first: they release the accepts and
+            //    promises the replica holds back.
+            if let Some(token) = self.inbox.take_persisted() {
+                let now_ms = start.elapsed().as_millis() as u64;
+                actions.extend(self.replica.step(now_ms, Event::Persisted(token), &mut rng));
+            }
+            // 2. The tick (heartbeats, election timers) before any bulk input.
+            if last_tick.elapsed() >= tick {
+                last_tick = Instant::now();
+                let now_ms = start.elapsed().as_millis() as u64;
+                actions.extend(self.replica.step(now_ms, Event::Tick, &mut rng));
+                cluster.pending.expire(Duration::from_millis(PROPOSAL_TIMEOUT_MS));
+            }
+            // 3. One bulk input; no wait when this turn already has work.
+            let wait = if actions.is_empty() { tick.saturating_sub(last_tick.elapsed()) } else { Duration::ZERO };
+            let event = match self.inbox.next_input(wait) {
                 Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                 Ok(Input::Net(m)) => match self.check_snapshot_descriptor(&m) {
                     Ok(()) => Some(Event::Receive(m)),
@@ -121,15 +200,20 @@ impl Consensus {
                     Some(Event::ReadIndex { request_id: id })
                 }
                 Ok(Input::Compact { upto_slot }) => {
-                    // Never past what this node's ledger durably applied.
-                    let upto = upto_slot.min(*cluster.applied.borrow()).min(self.replica.applied_index());
+                    let snapshot_slot = cluster.snapshot_point.read().expect("snapshot point lock").last_slot;
+                    let upto = compaction_limit(
+                        upto_slot,
+                        *cluster.applied.borrow(),
+                        self.replica.applied_index(),
+                        snapshot_slot,
+                        shared.store.durable_applied_slot(),
+                    );
                     (upto > self.replica.compacted_upto()).then_some(Event::Compact { upto_slot: upto })
                 }
                 Ok(Input::SnapshotInstalled { upto_slot }) => Some(Event::SnapshotInstalled { upto_slot }),
-                Err(RecvTimeoutError::Timeout) => None,
+                Ok(Input::Wake) | Err(RecvTimeoutError::Timeout) => None,
             };
             let now_ms = start.elapsed().as_millis() as u64;
-            let mut actions = Vec::new();
             if let Some(event) = event {
                 actions.extend(self.replica.step(now_ms, event, &mut rng));
             }
@@ -138,11 +222,6 @@ impl Consensus {
             let applied = (*cluster.applied.borrow()).min(self.replica.applied_index());
             if applied > self.replica.applied_reported() {
                 actions.extend(self.replica.step(now_ms, Event::Applied { upto_slot: applied }, &mut rng));
-            }
-            if last_tick.elapsed() >= tick {
-                last_tick = Instant::now();
-                actions.extend(self.replica.step(now_ms, Event::Tick, &mut rng));
-                cluster.pending.expire(Duration::from_millis(PROPOSAL_TIMEOUT_MS));
             }
             // An action may call for an event at once (a snapshot a peer
             // asked for); those are fed before anything else.
@@ -158,6 +237,7 @@ impl Consensus {
             status.ballot = self.replica.promised().to_string();
             status.commit_index = self.replica.commit_index();
             status.applied_index = *cluster.applied.borrow();
+            status.durable_applied_index = shared.store.durable_applied_slot();
             status.elections_started = self.replica.stats().elections_started;
             status.elections_won = self.replica.stats().elections_won;
             status.compacted_upto = self.replica.compacted_upto();
@@ -275,5 +355,51 @@ impl Consensus {
             tracing::warn!(peer, ban_ms = REFUSAL_BAN_MS, "too many refused messages: disconnecting the peer");
             self.transport.ban(peer, Instant::now() + Duration::from_millis(REFUSAL_BAN_MS));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn persisted_acks_are_taken_before_a_full_bulk_queue() {
+        let (inputs_tx, inputs_rx) = std::sync::mpsc::sync_channel(1_000);
+        let (urgent_tx, urgent_rx) = std::sync::mpsc::sync_channel(URGENT_INPUTS_MAX);
+        for slot in 0..1_000 {
+            inputs_tx.try_send(Input::Compact { upto_slot: slot }).unwrap();
+        }
+        // The bulk queue is full: a wake-up is dropped, the ack is not.
+        assert!(matches!(inputs_tx.try_send(Input::Wake), Err(TrySendError::Full(_))));
+        urgent_tx.send(5).unwrap();
+        urgent_tx.send(9).unwrap();
+        let inbox = Inbox { urgent: urgent_rx, inputs: inputs_rx };
+        // One turn takes every waiting ack (the highest counts) before any
+        // of the 1,000 bulk inputs.
+        assert_eq!(inbox.take_persisted(), Some(9));
+        assert_eq!(inbox.take_persisted(), None);
+        assert!(matches!(inbox.next_input(Duration::ZERO), Ok(Input::Compact { upto_slot: 0 })));
+    }
+
+    #[test]
+    fn a_turn_takes_at_most_the_urgent_capacity() {
+        let (_inputs_tx, inputs_rx) = std::sync::mpsc::sync_channel(1);
+        let (urgent_tx, urgent_rx) = std::sync::mpsc::sync_channel(URGENT_INPUTS_MAX + 1);
+        for token in 1..=(URGENT_INPUTS_MAX as u64 + 1) {
+            urgent_tx.send(token).unwrap();
+        }
+        let inbox = Inbox { urgent: urgent_rx, inputs: inputs_rx };
+        assert_eq!(inbox.take_persisted(), Some(URGENT_INPUTS_MAX as u64));
+        assert_eq!(inbox.take_persisted(), Some(URGENT_INPUTS_MAX as u64 + 1));
+    }
+
+    #[test]
+    fn compaction_never_passes_the_durable_applied_slot() {
+        // The ledger shows slot 900 applied, but only 640 is durable: the
+        // slots above 640 are what a restart replays from the log.
+        assert_eq!(compaction_limit(900, 900, 900, 640, 700), 640);
+        assert_eq!(compaction_limit(900, 900, 900, 900, 640), 640);
+        assert_eq!(compaction_limit(500, 900, 900, 900, 900), 500);
+        assert_eq!(compaction_limit(900, 900, 800, 900, 900), 800);
     }
 }

@@ -10,8 +10,9 @@
 //!   until then (asserted inside the replica).
 //! - **applier** (`applier.rs`) applies chosen slots in order: decodes the
 //!   batch, builds the block deterministically (timestamp from the batch), and
-//!   commits block + applied slot in one fsynced transaction; then answers the
-//!   clients whose batch it was.
+//!   commits block + applied slot in one transaction, deferred (not fsynced:
+//!   the chosen log entry is the durable record); then answers the clients
+//!   whose batch it was. The ledger becomes durable behind, in groups.
 //! - **proposer** (`proposer.rs`, leader only in effect) cuts waiting client
 //!   requests into batches and proposes them.
 //!
@@ -68,7 +69,11 @@ pub struct ClusterStatus {
     pub ballot: String,
     pub leader: Option<NodeId>,
     pub commit_index: Slot,
+    /// The slot the ledger applied (readers see it; it may not be durable yet).
     pub applied_index: Slot,
+    /// The slot the ledger's durable state holds (a crash leaves this; the
+    /// log keeps every slot above it).
+    pub durable_applied_index: Slot,
     pub elections_started: u64,
     pub elections_won: u64,
     /// The consensus log holds no slot at or below this one.
@@ -98,6 +103,7 @@ impl ClusterStatus {
             leader: None,
             commit_index: 0,
             applied_index: 0,
+            durable_applied_index: 0,
             elections_started: 0,
             elections_won: 0,
             compacted_upto: 0,

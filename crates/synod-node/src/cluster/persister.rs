@@ -13,7 +13,15 @@ use crate::shared::Shared;
 /// Most ops written in one transaction.
 const OPS_PER_COMMIT_MAX: usize = 4_096;
 
-pub fn run(shared: Arc<Shared>, ops: Receiver<(PersistToken, PersistOp)>, inputs: SyncSender<Input>, beat: Beat) {
+/// `urgent`: the consensus thread's urgent channel (`consensus::Inbox`);
+/// `inputs`: its bulk queue, only to wake it.
+pub fn run(
+    shared: Arc<Shared>,
+    ops: Receiver<(PersistToken, PersistOp)>,
+    urgent: SyncSender<PersistToken>,
+    inputs: SyncSender<Input>,
+    beat: Beat,
+) {
     let mut durable: PersistToken = 0;
     while beat.beat() {
         let first = match ops.recv_timeout(crate::health::idle_wait()) {
@@ -44,8 +52,13 @@ pub fn run(shared: Arc<Shared>, ops: Receiver<(PersistToken, PersistOp)>, inputs
             return;
         }
         durable = last;
-        if inputs.send(Input::Persisted(last)).is_err() {
+        // The acknowledgement goes on the urgent channel, never behind peer
+        // messages; the wake-up may be dropped when the bulk queue is full,
+        // since the consensus thread is busy then and reads the urgent
+        // channel first at its next turn.
+        if urgent.send(last).is_err() {
             return;
         }
+        let _ = inputs.try_send(Input::Wake);
     }
 }
