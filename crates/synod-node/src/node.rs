@@ -338,7 +338,8 @@ impl Node {
             shared
         };
 
-        let (stop, server) = serve_http(http_listener, crate::api::router(shared.clone()), http_tls);
+        let (stop, server) =
+            serve_http(http_listener, crate::api::router(shared.clone()), http_tls, shared.metrics.http.clone());
         Ok(Node { addr, shared, stop: Some(stop), server, threads, tasks, transport })
     }
 
