@@ -15,9 +15,8 @@
 #
 # Every target runs even if an earlier one crashed; the script fails at the end
 # if any did, except targets listed in FUZZ_KNOWN_CRASHES (space-separated),
-# whose crashes are reported but do not fail it. CI lists paxos_step there until
-# synod-paxos validates peer messages (the crashes it finds are assertion
-# panics on forged messages, see docs/TESTING.md, "Fuzzing").
+# whose crashes are reported but do not fail it (for a known crash under
+# repair; CI lists none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
