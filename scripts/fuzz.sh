@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh replay [TARGET]    run each target over its committed corpus only (fuzz/corpus/<t>)
 #   scripts/fuzz.sh run SECONDS [TARGET]   fuzz each target for SECONDS (one at a time)
 #   scripts/fuzz.sh runs N [TARGET]    fuzz each target for N executions
-#   scripts/fuzz.sh corpus             regenerate the seed corpus from the fixtures
+#   scripts/fuzz.sh corpus             regenerate the seed corpus from the fixtures (keeps crash-*)
 #
 # Needs a nightly toolchain and cargo-fuzz (`cargo install --locked cargo-fuzz`).
 # New inputs found while fuzzing go to fuzz/work/<t> (git-ignored); crashes to
@@ -15,9 +15,8 @@
 #
 # Every target runs even if an earlier one crashed; the script fails at the end
 # if any did, except targets listed in FUZZ_KNOWN_CRASHES (space-separated),
-# whose crashes are reported but do not fail it. CI lists paxos_step there until
-# synod-paxos validates peer messages (the crashes it finds are assertion
-# panics on forged messages, see docs/TESTING.md, "Fuzzing").
+# whose crashes are reported but do not fail it (for a known crash under
+# repair; CI lists none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,7 +81,9 @@ case "$mode" in
     finish
     ;;
   corpus)
-    rm -rf fuzz/corpus
+    # Generated seeds are replaced; crash-* files are regression inputs
+    # (fuzzer finds, now fixed) and stay.
+    [ -d fuzz/corpus ] && find fuzz/corpus -type f ! -name 'crash-*' -delete
     cargo run --release --quiet --manifest-path fuzz/Cargo.toml -p synod-fuzz-support --bin gen-corpus -- fuzz/corpus
     ;;
   *)

@@ -101,6 +101,9 @@ pub struct Health {
     /// Test-only fault injection: a bit per `ThreadKind` whose threads panic
     /// at their next beat.
     inject: AtomicU32,
+    /// Test-only fault injection: a bit per `ThreadKind` whose threads see
+    /// their next storage write fail.
+    inject_storage: AtomicU32,
 }
 
 impl Default for Health {
@@ -111,6 +114,7 @@ impl Default for Health {
             failed: watch::channel(None).0,
             stopping: AtomicBool::new(false),
             inject: AtomicU32::new(0),
+            inject_storage: AtomicU32::new(0),
         }
     }
 }
@@ -165,6 +169,13 @@ impl Health {
     #[doc(hidden)]
     pub fn inject_panic(&self, kind: ThreadKind) {
         self.inject.fetch_or(kind.bit(), Ordering::SeqCst);
+    }
+
+    /// Test-only: every storage write of a thread of `kind` fails from now
+    /// on (the persister's and the applier's; see [`Beat::storage_fault`]).
+    #[doc(hidden)]
+    pub fn inject_storage_failure(&self, kind: ThreadKind) {
+        self.inject_storage.fetch_or(kind.bit(), Ordering::SeqCst);
     }
 
     /// Each registered thread, with whether it beat within `BEAT_STALE_MS`.
@@ -315,6 +326,14 @@ impl Beat {
             panic!("injected panic in the {} thread (test fault injection)", self.record.kind.name());
         }
         !self.health.is_failed()
+    }
+
+    /// Test-only fault injection: the storage failure a test injected for
+    /// this thread's kind, which the thread handles exactly as the error of
+    /// the write it was about to make.
+    pub fn storage_fault(&self) -> Option<&'static str> {
+        let injected = self.health.inject_storage.load(Ordering::Relaxed) & self.record.kind.bit() != 0;
+        injected.then_some("injected storage failure (test fault injection)")
     }
 
     pub fn health(&self) -> &Arc<Health> {

@@ -3,7 +3,6 @@
 //! deadline for a request head once its first byte arrived (slowloris), an
 //! idle timeout for keep-alive connections, and a TLS handshake deadline.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,19 +36,17 @@ impl Default for HttpServerOptions {
     }
 }
 
-/// What the server closed and why, since it started.
-#[derive(Debug, Default)]
-pub struct HttpStats {
-    /// Connections closed at accept because `connections_max` were open.
-    pub refused: AtomicU64,
-    pub header_timeouts: AtomicU64,
-    pub idle_closed: AtomicU64,
-    pub tls_handshake_failures: AtomicU64,
+pub use crate::metrics::http::{HttpStats, TimeoutPhase};
+
+/// An open connection, counted in `HttpStats::open` until dropped.
+struct OpenConnection {
+    stats: Arc<HttpStats>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
-impl HttpStats {
-    fn count(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.stats.open.dec();
     }
 }
 
@@ -84,11 +81,13 @@ pub async fn serve(
             },
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            HttpStats::count(&stats.refused);
+            stats.refused.inc();
             tracing::debug!(%peer, "http connection refused: connection limit reached");
             drop(tcp);
             continue;
         };
+        stats.open.inc();
+        let open = OpenConnection { stats: stats.clone(), _permit: permit };
         let _ = tcp.set_nodelay(true);
         let app = app.clone();
         let options = options.clone();
@@ -102,16 +101,16 @@ pub async fn serve(
                 {
                     Ok(Ok(stream)) => serve_connection(stream, app, &options, &stats, closing).await,
                     Ok(Err(e)) => {
-                        HttpStats::count(&stats.tls_handshake_failures);
+                        stats.tls_handshakes_failed.inc();
                         tracing::debug!(%peer, error = %e, "tls handshake failed");
                     }
                     Err(_) => {
-                        HttpStats::count(&stats.tls_handshake_failures);
+                        stats.count_timeout(TimeoutPhase::TlsHandshake);
                         tracing::debug!(%peer, "tls handshake timed out");
                     }
                 },
             }
-            drop(permit);
+            drop(open);
         });
     }
     drop(listener);
@@ -237,9 +236,9 @@ async fn serve_connection<S>(
             Ok(at) => at,
             Err(expiry) => {
                 // Dropping the connection closes the socket.
-                HttpStats::count(match expiry {
-                    Expiry::HeaderRead => &stats.header_timeouts,
-                    Expiry::Idle => &stats.idle_closed,
+                stats.count_timeout(match expiry {
+                    Expiry::HeaderRead => TimeoutPhase::Header,
+                    Expiry::Idle => TimeoutPhase::Idle,
                 });
                 return;
             }

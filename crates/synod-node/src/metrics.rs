@@ -3,6 +3,7 @@
 //! without `_total` (the encoder adds it), units with `register_with_unit`.
 
 pub mod exposition;
+pub mod http;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -67,6 +68,8 @@ pub struct Metrics {
     pub http_seconds: Family<HttpLabels, Histogram>,
     /// Peer messages refused before reaching consensus, by peer and reason.
     pub peer_messages_refused: Family<RefusalLabels, Counter>,
+    /// The HTTP server's connection counters; the server updates them.
+    pub http: std::sync::Arc<http::HttpStats>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -99,6 +102,7 @@ impl Default for Metrics {
             peer_last_heard_ms_ago: Family::default(),
             http_seconds: Family::new_with_constructor(latency_histogram),
             peer_messages_refused: Family::default(),
+            http: std::sync::Arc::new(http::HttpStats::default()),
             registry: Registry::default(),
         };
         registry.register("proposals", "Batches proposed to consensus", m.proposals.clone());
@@ -167,6 +171,7 @@ impl Default for Metrics {
             "Peer messages refused before reaching consensus (a faulty or malicious member), by peer and reason",
             m.peer_messages_refused.clone(),
         );
+        m.http.register(&mut registry);
         Metrics { registry, ..m }
     }
 }

@@ -46,13 +46,10 @@ pub enum StartError {
     TlsRequired,
     #[error("[tls]: {0}")]
     Tls(#[from] crate::tls::LoadError),
-    /// `[http_tls]` on a Multi-Paxos member: followers forward requests to
-    /// the leader's HTTP API over plain HTTP, so a member cannot serve its
-    /// API over TLS yet. Refusing beats a cluster whose forwarding fails.
-    #[error(
-        "[http_tls] is supported on a single node and on proof-of-work nodes; a Multi-Paxos member cannot serve          its HTTP API over TLS yet (followers forward to the leader over plain HTTP): remove the section"
-    )]
-    HttpTlsOnMember,
+    /// The client a follower forwards to the leader with (HTTPS under
+    /// `[http_tls]`) could not be built.
+    #[error("forwarding client: {0}")]
+    ForwardClient(#[from] crate::api::forward::ForwardClientError),
     #[error("config: {0}")]
     Snapshot(#[from] crate::cluster::snapshot_config::SnapshotConfigError),
     /// The config file's members (this node and its peers) are not the
@@ -129,9 +126,6 @@ impl Node {
         listeners: Listeners,
     ) -> Result<Node, StartError> {
         config.validate()?;
-        if config.http_tls.is_some() && !config.peers.is_empty() {
-            return Err(StartError::HttpTlsOnMember);
-        }
         let http_tls = config.http_tls.as_ref().map(crate::tls::http_acceptor).transpose()?;
         let store = Store::open(&config.db_path())?;
         store.init(&genesis)?;
@@ -224,9 +218,12 @@ impl Node {
                 crate::cluster::consensus::apply_channel_capacity(&replica.options().limits),
             );
             let (applied_tx, applied_rx) = tokio::sync::watch::channel(applied_at_start);
+            // Every member serves the same scheme: `[http_tls]` is a
+            // cluster-wide setting (DEPLOY.md).
+            let scheme = if config.http_tls.is_some() { "https" } else { "http" };
             let mut http_urls: BTreeMap<u8, String> =
-                config.peers.iter().map(|p| (p.id, format!("http://{}", p.http_addr))).collect();
-            http_urls.insert(node_id, format!("http://{addr}"));
+                config.peers.iter().map(|p| (p.id, format!("{scheme}://{}", p.http_addr))).collect();
+            http_urls.insert(node_id, format!("{scheme}://{addr}"));
             let handle = ClusterHandle {
                 node_id,
                 status: RwLock::new(ClusterStatus::new(node_id, config_status)),
@@ -238,6 +235,7 @@ impl Node {
                 compacted: Default::default(),
                 snapshot_point: RwLock::new(snapshot_point),
                 snapshot: config.snapshot.clone(),
+                forward_client: crate::api::forward::client(&config)?,
             };
             let shared = Arc::new(shared_base(Some(handle)));
 
@@ -339,7 +337,8 @@ impl Node {
             shared
         };
 
-        let (stop, server) = serve_http(http_listener, crate::api::router(shared.clone()), http_tls);
+        let (stop, server) =
+            serve_http(http_listener, crate::api::router(shared.clone()), http_tls, shared.metrics.http.clone());
         Ok(Node { addr, shared, stop: Some(stop), server, threads, tasks, transport })
     }
 

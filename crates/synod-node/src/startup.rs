@@ -74,26 +74,27 @@ mod tests {
 }
 
 /// Serves `app` on `listener` (through `tls` when given) with the node's
-/// connection bounds (`limits.rs`) until the returned sender fires (or is
-/// dropped); in-flight requests finish first.
+/// connection bounds (`limits.rs`), counting into `stats` (the node's
+/// `Metrics::http`), until the returned sender fires (or is dropped);
+/// in-flight requests finish first.
 pub fn serve_http(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    stats: Arc<HttpStats>,
 ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
-    let (stop, server, _stats) = serve_http_with(listener, app, tls, HttpServerOptions::default());
-    (stop, server)
+    serve_http_with(listener, app, tls, HttpServerOptions::default(), stats)
 }
 
-/// `serve_http` with explicit bounds; also returns the server's counters.
+/// `serve_http` with explicit bounds.
 pub fn serve_http_with(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     tls: Option<tokio_rustls::TlsAcceptor>,
     options: HttpServerOptions,
-) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>, Arc<HttpStats>) {
+    stats: Arc<HttpStats>,
+) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let (stop, stopped) = oneshot::channel::<()>();
-    let stats = Arc::new(HttpStats::default());
-    let server = tokio::spawn(crate::http_server::serve(listener, app, tls, options, stats.clone(), stopped));
-    (stop, server, stats)
+    let server = tokio::spawn(crate::http_server::serve(listener, app, tls, options, stats, stopped));
+    (stop, server)
 }

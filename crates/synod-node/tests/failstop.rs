@@ -47,12 +47,12 @@ async fn wait_unhealthy(url: &str) -> Value {
 }
 
 /// The checks every failed node must pass (`thread`: the name of the thread
-/// that panicked).
-async fn assert_failed_stop(url: &str, thread: &str) {
+/// that failed; `cause`: what the reason must say, e.g. "panicked").
+async fn assert_failed_stop(url: &str, thread: &str, cause: &str) {
     let mut health = wait_unhealthy(url).await;
     assert_eq!(health["status"], "failed", "{health}");
     let reason = health["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains(thread) && reason.contains("panicked"), "the reason names the thread: {health}");
+    assert!(reason.contains(cause), "the reason says why: {health}");
     // The failure is recorded as the thread panics; it is listed as not
     // alive once its unwinding ended.
     let deadline = Instant::now() + DEADLINE;
@@ -78,7 +78,7 @@ async fn assert_failed_stop(url: &str, thread: &str) {
     let (status, body) = get(url, "/v1/status").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["halted"], true);
-    assert!(body["failed"].as_str().unwrap_or_default().contains(thread), "{body}");
+    assert!(body["failed"].as_str().unwrap_or_default().contains(cause), "{body}");
     assert!(body["threads"].as_array().is_some_and(|t| !t.is_empty()), "{body}");
     let metrics = http.get(format!("{url}/metrics")).send().await.unwrap();
     assert_eq!(metrics.status().as_u16(), 200);
@@ -109,7 +109,7 @@ async fn a_panic_in_the_committer_fails_the_single_node() {
     node.node.shared().inject_panic(ThreadKind::Committer);
     let reason = tokio::time::timeout(DEADLINE, health.wait_failed()).await.expect("the node reports its failure");
     assert!(reason.contains("synod-committer"), "{reason}");
-    assert_failed_stop(&node.url, "synod-committer").await;
+    assert_failed_stop(&node.url, "synod-committer", "synod-committer panicked").await;
     node.shutdown().await;
 }
 
@@ -163,9 +163,20 @@ async fn wait_for_leader(nodes: &[Node], candidates: &[usize]) -> usize {
     }
 }
 
-/// Injects a panic of `kind` into the leader of a 3-node cluster and checks
-/// fail-stop, then that the other two elect a leader and keep committing.
-async fn a_member_fails_stop(kind: ThreadKind, thread: &str) {
+/// How a test breaks one member.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// A panic in the thread of this kind.
+    Panic(ThreadKind),
+    /// Every storage write of the thread of this kind fails.
+    Storage(ThreadKind),
+}
+
+/// Breaks the leader of a 3-node cluster with `fault` and checks fail-stop,
+/// then that the other two elect a leader and keep committing while the
+/// failed member acknowledges nothing. `thread`: the thread that fails;
+/// `cause`: what its failure reason says.
+async fn a_member_fails_stop(fault: Fault, thread: &str, cause: &str) {
     let dir = tempfile::tempdir().unwrap();
     let nodes = start_cluster(dir.path()).await;
     let leader = wait_for_leader(&nodes, &[0, 1, 2]).await;
@@ -177,11 +188,25 @@ async fn a_member_fails_stop(kind: ThreadKind, thread: &str) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["threads"].as_array().unwrap().len(), 4, "consensus, persister, applier, proposer: {body}");
 
-    nodes[leader].shared().inject_panic(kind);
     let health = nodes[leader].shared().health.clone();
+    match fault {
+        Fault::Panic(kind) => nodes[leader].shared().inject_panic(kind),
+        Fault::Storage(kind) => {
+            health.inject_storage_failure(kind);
+            // A storage failure needs a write: the leader persists the
+            // Accept of this transfer, then applies it. It never commits
+            // through the failed leader (any answer but "committed" is
+            // fine, a retry included; the survivors may commit it later).
+            let to_leader = Client::new(vec![nodes[leader].url()]);
+            tokio::spawn(async move {
+                let _ = to_leader.submit(&transfer(3, 2, 1, 0)).await;
+            });
+        }
+    }
     let reason = tokio::time::timeout(DEADLINE, health.wait_failed()).await.expect("the member reports its failure");
-    assert!(reason.contains(thread), "{reason}");
-    assert_failed_stop(&nodes[leader].url(), thread).await;
+    assert!(reason.contains(cause), "{reason}");
+    assert_failed_stop(&nodes[leader].url(), thread, cause).await;
+    let height_failed = nodes[leader].shared().ledger.read().unwrap().head().height;
     // The consensus thread is gone, whichever thread panicked: no votes, no
     // leadership, no heartbeats from this member.
     let (_, body) = get(&nodes[leader].url(), "/healthz").await;
@@ -210,7 +235,18 @@ async fn a_member_fails_stop(kind: ThreadKind, thread: &str) {
             }
         }
     }
+    // A second commit: a quorum of the two survivors alone.
+    let deadline = Instant::now() + DEADLINE;
+    while !matches!(survivor.submit(&transfer(2, 1, 1, 0)).await, Ok(r) if r.status == "committed") {
+        assert!(Instant::now() < deadline, "the two survivors did not commit again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(!nodes[leader].shared().cluster.as_ref().unwrap().is_leader(), "the failed member no longer says it leads");
+    assert_eq!(
+        nodes[leader].shared().ledger.read().unwrap().head().height,
+        height_failed,
+        "the failed member applied nothing after its failure"
+    );
     let (status, _) = get(&nodes[leader].url(), "/v1/accounts/00").await;
     assert_eq!(status, 503, "no stale reads from the failed member");
     for n in nodes {
@@ -220,22 +256,38 @@ async fn a_member_fails_stop(kind: ThreadKind, thread: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_panic_in_the_consensus_thread_fails_the_member() {
-    a_member_fails_stop(ThreadKind::Consensus, "synod-consensus").await;
+    a_member_fails_stop(Fault::Panic(ThreadKind::Consensus), "synod-consensus", "synod-consensus panicked").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_panic_in_the_persister_fails_the_member() {
-    a_member_fails_stop(ThreadKind::Persister, "synod-persister").await;
+    a_member_fails_stop(Fault::Panic(ThreadKind::Persister), "synod-persister", "synod-persister panicked").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_panic_in_the_applier_fails_the_member() {
-    a_member_fails_stop(ThreadKind::Applier, "synod-applier").await;
+    a_member_fails_stop(Fault::Panic(ThreadKind::Applier), "synod-applier", "synod-applier panicked").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_panic_in_the_proposer_fails_the_member() {
-    a_member_fails_stop(ThreadKind::Proposer, "synod-proposer").await;
+    a_member_fails_stop(Fault::Panic(ThreadKind::Proposer), "synod-proposer", "synod-proposer panicked").await;
+}
+
+/// The persister's write of the acceptor state fails: without durable
+/// promises the member must not vote or lead again (PROTOCOL.md, fail-stop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_storage_failure_in_the_persister_fails_the_member() {
+    let fault = Fault::Storage(ThreadKind::Persister);
+    a_member_fails_stop(fault, "synod-persister", "paxos log write failed: injected storage failure").await;
+}
+
+/// The applier's block write fails: its in-memory ledger is ahead of its
+/// disk, so the member stops voting and leading too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_storage_failure_in_the_applier_fails_the_member() {
+    let fault = Fault::Storage(ThreadKind::Applier);
+    a_member_fails_stop(fault, "synod-applier", "block write failed: injected storage failure").await;
 }
 
 /// A lone mining proof-of-work node (its chain thread and one miner thread).

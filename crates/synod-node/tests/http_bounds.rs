@@ -4,11 +4,12 @@
 //! Each test shortens one bound in `HttpServerOptions` and waits for the
 //! server to close the socket (a read returns 0), never for a fixed time.
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::get;
-use synod_node::http_server::{HttpServerOptions, HttpStats};
+use synod_node::http_server::{HttpServerOptions, HttpStats, TimeoutPhase};
+use synod_node::metrics::Metrics;
 use synod_node::startup::serve_http_with;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -18,11 +19,12 @@ const FAILSAFE: Duration = Duration::from_secs(20);
 
 const REQUEST: &[u8] = b"GET /ping HTTP/1.1\r\nhost: test\r\n\r\n";
 
-async fn server(options: HttpServerOptions) -> (String, tokio::sync::oneshot::Sender<()>, std::sync::Arc<HttpStats>) {
+async fn server(options: HttpServerOptions) -> (String, tokio::sync::oneshot::Sender<()>, Arc<HttpStats>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let app = axum::Router::new().route("/ping", get(|| async { "pong" }));
-    let (stop, _server, stats) = serve_http_with(listener, app, None, options);
+    let stats = Arc::new(HttpStats::default());
+    let (stop, _server) = serve_http_with(listener, app, None, options, stats.clone());
     (addr, stop, stats)
 }
 
@@ -71,7 +73,7 @@ async fn connections_beyond_the_limit_are_closed_at_once_and_counted() {
     let mut c = TcpStream::connect(&addr).await.unwrap();
     let _ = c.write_all(REQUEST).await;
     closed_by_server(&mut c).await;
-    assert_eq!(stats.refused.load(Ordering::SeqCst), 1);
+    assert_eq!(stats.refused.get(), 1);
 
     // The two held connections still work.
     ping(&mut a).await;
@@ -107,8 +109,8 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     // Never sent a byte: closed too.
     let mut silent = TcpStream::connect(&addr).await.unwrap();
     closed_by_server(&mut silent).await;
-    assert_eq!(stats.idle_closed.load(Ordering::SeqCst), 2);
-    assert_eq!(stats.header_timeouts.load(Ordering::SeqCst), 0);
+    assert_eq!(stats.timed_out(TimeoutPhase::Idle), 2);
+    assert_eq!(stats.timed_out(TimeoutPhase::Header), 0);
 }
 
 #[tokio::test]
@@ -136,8 +138,8 @@ async fn a_connection_that_trickles_its_request_head_is_closed_after_the_header_
         Ok(n) => assert!(!String::from_utf8_lossy(&buf[..n]).contains("pong")),
     }
     trickle.abort();
-    assert_eq!(stats.header_timeouts.load(Ordering::SeqCst), 1);
-    assert_eq!(stats.idle_closed.load(Ordering::SeqCst), 0);
+    assert_eq!(stats.timed_out(TimeoutPhase::Header), 1);
+    assert_eq!(stats.timed_out(TimeoutPhase::Idle), 0);
 
     // A request whose head arrives at once is served on a fresh connection.
     let mut ok = TcpStream::connect(&addr).await.unwrap();
@@ -164,7 +166,8 @@ async fn a_request_in_flight_is_not_cut_by_the_idle_timeout_and_stop_waits_for_i
         }),
     );
     let options = HttpServerOptions { idle_timeout: Duration::from_millis(100), ..options() };
-    let (stop, server, stats) = serve_http_with(listener, app, None, options);
+    let stats = Arc::new(HttpStats::default());
+    let (stop, server) = serve_http_with(listener, app, None, options, stats.clone());
     let mut stream = TcpStream::connect(&addr).await.unwrap();
     stream.write_all(REQUEST).await.unwrap();
     entered_rx.await.unwrap();
@@ -184,7 +187,7 @@ async fn a_request_in_flight_is_not_cut_by_the_idle_timeout_and_stop_waits_for_i
     }
     let text = String::from_utf8_lossy(&seen);
     assert!(text.starts_with("HTTP/1.1 200") && text.contains("pong"), "got {text:?}");
-    assert_eq!(stats.idle_closed.load(Ordering::SeqCst), 0);
+    assert_eq!(stats.timed_out(TimeoutPhase::Idle), 0);
     tokio::time::timeout(FAILSAFE, server).await.expect("the server stops once the connection closed").unwrap();
 }
 
@@ -214,10 +217,43 @@ async fn a_tls_handshake_that_never_completes_is_closed_after_the_handshake_time
     let app = axum::Router::new().route("/ping", get(|| async { "pong" }));
     // Idle and header timeouts far longer: only the handshake bound can close it.
     let options = HttpServerOptions { tls_handshake_timeout: Duration::from_millis(300), ..options() };
-    let (_stop, _server, stats) = serve_http_with(listener, app, Some(tls_acceptor()), options);
+    let stats = Arc::new(HttpStats::default());
+    let (_stop, _server) = serve_http_with(listener, app, Some(tls_acceptor()), options, stats.clone());
     // Connects and never sends a ClientHello.
     let mut silent = TcpStream::connect(&addr).await.unwrap();
     closed_by_server(&mut silent).await;
-    assert_eq!(stats.tls_handshake_failures.load(Ordering::SeqCst), 1);
-    assert_eq!(stats.idle_closed.load(Ordering::SeqCst), 0);
+    assert_eq!(stats.timed_out(TimeoutPhase::TlsHandshake), 1);
+    assert_eq!(stats.tls_handshakes_failed.get(), 0, "a timeout, not a failed handshake");
+    assert_eq!(stats.timed_out(TimeoutPhase::Idle), 0);
+}
+
+/// The node's `/metrics` exports the server's counts: a node's server counts
+/// into `Metrics::http`, which the registry encodes. Here a server with a
+/// limit of one connection refuses a second, and the encoded metrics show
+/// the refusal, the open connection and every timeout phase at 0.
+#[tokio::test]
+async fn metrics_export_the_refused_count_and_the_open_connections() {
+    let metrics = Metrics::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let app = axum::Router::new().route("/ping", get(|| async { "pong" }));
+    let options = HttpServerOptions { connections_max: 1, ..options() };
+    let (_stop, _server) = serve_http_with(listener, app, None, options, metrics.http.clone());
+    let text = metrics.encode();
+    assert!(text.contains("synod_http_connections_refused_total 0\n"), "{text}");
+    assert!(text.contains("synod_http_connections_open 0\n"), "{text}");
+
+    let mut held = TcpStream::connect(&addr).await.unwrap();
+    ping(&mut held).await;
+    let mut refused = TcpStream::connect(&addr).await.unwrap();
+    let _ = refused.write_all(REQUEST).await;
+    closed_by_server(&mut refused).await;
+
+    let text = metrics.encode();
+    assert!(text.contains("synod_http_connections_refused_total 1\n"), "{text}");
+    assert!(text.contains("synod_http_connections_open 1\n"), "{text}");
+    for phase in ["header", "idle", "tls_handshake"] {
+        let line = format!("synod_http_connections_timed_out_total{{phase=\"{phase}\"}} 0\n");
+        assert!(text.contains(&line), "{line} in {text}");
+    }
 }

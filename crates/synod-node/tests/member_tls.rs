@@ -1,7 +1,10 @@
 //! A Multi-Paxos member does not start without mutual TLS, nor with a
-//! certificate issued for another node id, nor with `[http_tls]` (followers
-//! forward over plain HTTP): each is a typed start error naming what is wrong.
-//! A single node with `[http_tls]` serves its API over TLS only.
+//! certificate issued for another node id: each is a typed start error naming
+//! what is wrong. A single node with `[http_tls]` serves its API over TLS
+//! only; so do members, whose followers forward to the leader over HTTPS.
+
+#[path = "common/cluster.rs"]
+mod cluster;
 
 use synod_core::{AuthMode, Genesis};
 use synod_node::config::{HttpTlsConfig, PeerConfig};
@@ -38,13 +41,6 @@ async fn a_member_without_tls_or_with_the_wrong_certificate_does_not_start() {
     assert!(matches!(err, StartError::Tls(_)), "{err}");
     assert!(err.to_string().contains("node-2.pem") && err.to_string().contains("node-1.synod"), "{err}");
 
-    let mut http_tls = member(dir.path());
-    http_tls.tls = Some(certs[&1].clone());
-    http_tls.http_tls =
-        Some(HttpTlsConfig { cert: certs[&1].cert.clone(), key: certs[&1].key.clone(), client_ca: None });
-    let err = Node::start_with_genesis(http_tls, genesis()).await.err().expect("refused");
-    assert!(matches!(err, StartError::HttpTlsOnMember), "{err}");
-
     let mut good = member(dir.path());
     good.tls = Some(certs[&1].clone());
     let node = Node::start_with_genesis(good, genesis()).await.expect("a member with its own certificate starts");
@@ -74,4 +70,65 @@ async fn a_single_node_serves_its_api_over_tls() {
     let plain = reqwest::get(format!("http://{}/v1/head", node.addr())).await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success(), "plain HTTP gets no answer");
     node.shutdown().await;
+}
+
+/// The story: a member with `[http_tls]` used to refuse to start
+/// (`HttpTlsOnMember`), because a follower forwarded client writes to the
+/// leader over plain HTTP, which a TLS-only leader cannot answer. Now the
+/// follower forwards over HTTPS, trusting the cluster CA: a write sent to a
+/// follower over TLS commits, and plain HTTP gets no answer from any member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_through_a_follower_commits_when_members_serve_tls() {
+    use synod_core::genesis::Allocation;
+    let key = |n: u8| synod_core::crypto::Keypair::from_seed(&[n; 32]);
+    let mut allocations: Vec<Allocation> =
+        (1..=2).map(|n| Allocation { account: key(n).account(), amount: 100 }).collect();
+    allocations.sort_by_key(|a| a.account);
+    let genesis = Genesis { chain_id: 5, auth: AuthMode::Ed25519, timestamp_ms: 0, allocations };
+    let cluster = cluster::Cluster::start_with(genesis, None, |c, dir| {
+        // Each member's HTTP certificate names the address followers dial.
+        let ca = synod_node::tls::CertificateAuthority::load(&dir.join("tls")).unwrap();
+        let id = c.node_id.unwrap();
+        let (cert, key) = (dir.join(format!("http-{id}.pem")), dir.join(format!("http-{id}.key")));
+        ca.issue_server(&[c.http_addr.ip().to_string()], 30).unwrap().write_pair(&cert, &key).unwrap();
+        c.http_tls = Some(HttpTlsConfig { cert, key, client_ca: None });
+    })
+    .await;
+    let leader = cluster.leader().await;
+    cluster.agreed_on(leader).await;
+    let follower = (leader + 1) % 3;
+
+    let ca_pem = std::fs::read(cluster.dir.path().join("tls/ca.pem")).unwrap();
+    let https = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca_pem).unwrap())
+        .build()
+        .unwrap();
+    let url = format!("https://{}", cluster.node(follower).addr());
+    let tx = synod_core::Transfer {
+        chain_id: 5,
+        from: key(1).account(),
+        to: key(2).account(),
+        amount: 7,
+        fee: 0,
+        nonce: 0,
+        memo: vec![],
+    }
+    .sign(&key(1));
+    let resp = https.post(format!("{url}/v1/transfers")).json(&tx).send().await.expect("an HTTPS answer");
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "committed", "forwarded over HTTPS to the leader and committed: {body}");
+
+    // The follower's ledger has it too (read over HTTPS, served locally).
+    let account = https.get(format!("{url}/v1/accounts/{}", key(2).account())).send().await.unwrap();
+    assert_eq!(account.status(), 200);
+    assert_eq!(account.json::<serde_json::Value>().await.unwrap()["balance"], 107);
+
+    // Plain HTTP to a member gets no HTTP answer.
+    let plain = reqwest::get(format!("http://{}/v1/head", cluster.node(follower).addr())).await;
+    assert!(plain.is_err(), "plain HTTP must not be served: {plain:?}");
+    cluster.shutdown().await;
 }

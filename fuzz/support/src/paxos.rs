@@ -120,23 +120,39 @@ pub fn subject(role: Role) -> Subject {
         Role::Leader => leader,
         Role::Follower | Role::Candidate => (leader + 1) % c.replicas.len(),
     };
-    let mut now_ms = c.now_ms;
-    let mut rng = c.rng.clone();
-    let sent = std::mem::take(&mut c.sent);
-    let mut replica = c.replicas.swap_remove(pick);
     if role == Role::Candidate {
-        // Cut off from the leader: tick until the election timer fires; the
-        // Prepare and the persist it waits for are never answered.
-        for _ in 0..SETUP_TICKS_MAX {
-            now_ms += TICK_MS;
-            replica.step(now_ms, Event::Tick, &mut rng);
-            if replica.role() == RoleKind::Candidate {
-                break;
-            }
-        }
-        assert_eq!(replica.role(), RoleKind::Candidate, "the cut-off follower campaigns");
+        campaign_cut_off(&mut c, leader, pick);
     }
+    let now_ms = c.now_ms;
+    let rng = c.rng.clone();
+    let sent = std::mem::take(&mut c.sent);
+    let replica = c.replicas.swap_remove(pick);
     Subject { replica, now_ms, rng, sent }
+}
+
+/// Cuts `pick` off from `leader` until it campaigns. Under pre-vote a
+/// follower campaigns only once a quorum would grant it, so a lone cut-off
+/// follower never does: only `pick` ticks, and its pre-vote reaches the third
+/// member, which grants once it too has not heard from the leader for an
+/// election timeout. Stops at the step that makes `pick` a candidate: its
+/// `Prepare` and the persist it waits for are never answered.
+fn campaign_cut_off(c: &mut Cluster, leader: usize, pick: usize) {
+    c.queue.clear();
+    for _ in 0..SETUP_TICKS_MAX {
+        c.now_ms += TICK_MS;
+        let mut next = Some((pick, Event::Tick));
+        while let Some((at, event)) = next {
+            if at != leader {
+                c.step(at, event);
+                if c.replicas[pick].role() == RoleKind::Candidate {
+                    c.queue.clear();
+                    return;
+                }
+            }
+            next = c.queue.pop_front();
+        }
+    }
+    panic!("the cut-off follower campaigns within {SETUP_TICKS_MAX} ticks");
 }
 
 /// The three prepared subjects (follower, candidate, leader), built once per
@@ -144,8 +160,7 @@ pub fn subject(role: Role) -> Subject {
 /// nothing per input.
 pub fn cached_subject(role: Role) -> Subject {
     static SUBJECTS: std::sync::OnceLock<Vec<(Role, Subject)>> = std::sync::OnceLock::new();
-    let subjects = SUBJECTS.get_or_init(|| {
-        [Role::Follower, Role::Candidate, Role::Leader].into_iter().map(|r| (r, subject(r))).collect()
-    });
+    let subjects = SUBJECTS
+        .get_or_init(|| [Role::Follower, Role::Candidate, Role::Leader].into_iter().map(|r| (r, subject(r))).collect());
     subjects.iter().find(|(r, _)| *r == role).map(|(_, s)| s.clone()).expect("every role is prepared")
 }

@@ -33,6 +33,24 @@ pub fn receiver() -> (Store, Ledger) {
     (store, ledger)
 }
 
+/// The disk image of `receiver()`'s store, closed cleanly: opening a copy
+/// (`receiver_from`) is much cheaper than creating and initialising a store.
+pub fn receiver_image() -> Vec<u8> {
+    let backend = CrashBackend::from_image(Vec::new());
+    let store = Store::open_with_backend(backend.clone()).expect("in-memory store opens");
+    store.init(&genesis()).expect("genesis is valid");
+    drop(store);
+    backend.image()
+}
+
+/// A receiver at genesis opened on a copy of `image` (from `receiver_image`),
+/// and its ledger.
+pub fn receiver_from(image: &[u8]) -> (Store, Ledger) {
+    let store = Store::open_with_backend(CrashBackend::from_image(image.to_vec())).expect("the image opens");
+    let ledger = store.load().expect("the image loads").ledger;
+    (store, ledger)
+}
+
 /// A sender that applied `SLOTS` slots (every third made no block; slot 1
 /// also chose the configuration), its descriptor, and its blocks as the
 /// chunks a receiver at genesis pulls one after the other.

@@ -13,7 +13,6 @@
 //! old leader is answered as a duplicate), and it never waits longer than a
 //! small multiple of the election timeout.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -54,16 +53,47 @@ pub fn forward_timeout() -> Duration {
     Duration::from_millis(FORWARD_TIMEOUT_ELECTIONS * synod_paxos::Timing::default().election_timeout_max_ms)
 }
 
-fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        // No overall timeout here: each forward has its own deadline.
-        reqwest::Client::builder()
-            .connect_timeout(forward_timeout())
-            .pool_max_idle_per_host(256)
-            .build()
-            .expect("http client")
-    })
+/// Why the forwarding client could not be built (a start error).
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardClientError {
+    #[error("reading {path}: {source}")]
+    Read { path: std::path::PathBuf, source: std::io::Error },
+    #[error("{path}: not a usable PEM certificate or key: {detail}")]
+    Pem { path: std::path::PathBuf, detail: String },
+    #[error("building the forwarding HTTP client: {0}")]
+    Build(String),
+}
+
+/// The client a member forwards with. Without `[http_tls]`, plain HTTP.
+/// With it the members' APIs speak only TLS, so the client speaks HTTPS and
+/// trusts only the cluster CA (`[tls] ca_cert`, which issues the members'
+/// HTTP certificates, `synod certs issue-http`); it presents the member's own
+/// certificate (`[tls] cert`, issued for server and client use) so that a
+/// leader whose `[http_tls] client_ca` is the cluster CA accepts it.
+pub fn client(config: &crate::NodeConfig) -> Result<reqwest::Client, ForwardClientError> {
+    // No overall timeout here: each forward has its own deadline.
+    let mut builder = reqwest::Client::builder().connect_timeout(forward_timeout()).pool_max_idle_per_host(256);
+    if let (Some(_), Some(tls)) = (&config.http_tls, &config.tls) {
+        let read = |path: &std::path::Path| {
+            std::fs::read(path).map_err(|source| ForwardClientError::Read { path: path.into(), source })
+        };
+        let pem_err = |path: &std::path::Path, e: reqwest::Error| ForwardClientError::Pem {
+            path: path.into(),
+            detail: e.to_string(),
+        };
+        let ca = reqwest::Certificate::from_pem(&read(&tls.ca_cert)?).map_err(|e| pem_err(&tls.ca_cert, e))?;
+        let mut identity = read(&tls.cert)?;
+        identity.extend_from_slice(b"\n");
+        identity.extend_from_slice(&read(&tls.key)?);
+        let identity = reqwest::Identity::from_pem(&identity).map_err(|e| pem_err(&tls.cert, e))?;
+        builder = builder
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca)
+            .identity(identity)
+            .https_only(true);
+    }
+    builder.build().map_err(|e| ForwardClientError::Build(e.to_string()))
 }
 
 /// `None`: serve locally (single node, or this node leads, also when it came
@@ -101,7 +131,10 @@ pub async fn to_leader(
                 )))
             }
         };
-        let mut req = http().request(method.clone(), format!("{url}{path_and_query}")).header(FORWARDED_HEADER, "1");
+        let mut req = cluster
+            .forward_client
+            .request(method.clone(), format!("{url}{path_and_query}"))
+            .header(FORWARDED_HEADER, "1");
         if let Some(b) = &body {
             req = req.header("content-type", "application/json").body(b.clone());
         }
@@ -162,7 +195,7 @@ pub async fn read_index(shared: &Shared) -> Result<Option<Slot>, ApiError> {
             Next::Remote(leader, url) => (leader, url),
             Next::NoLeader => return Err(read_unavailable("no leader is known right now; retry shortly".into())),
         };
-        let req = http().get(format!("{url}/v1/read_index")).header(FORWARDED_HEADER, "1");
+        let req = cluster.forward_client.get(format!("{url}/v1/read_index")).header(FORWARDED_HEADER, "1");
         let outcome = tokio::select! {
             o = exchange(req) => o,
             () = leader_moved(cluster, leader) => Exchange::LeaderMoved,

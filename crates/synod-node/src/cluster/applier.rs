@@ -251,7 +251,16 @@ fn apply_loop(
         // durable state, deferred otherwise.
         let lag = last.saturating_sub(shared.store.durable_applied_slot());
         let durability = if lag >= LEDGER_LAG_SLOTS_MAX { WriteDurability::Fsync } else { WriteDurability::Deferred };
-        let outcomes = match write_blocks(&shared, inputs, Some(last), config.as_ref(), durability) {
+        let written = match beat.storage_fault() {
+            // Test-only: the write fails as `write_blocks` reports a failed
+            // write (the node FAILED, every transfer of the group unwritten).
+            Some(injected) => {
+                shared.fail(format!("block write failed: {injected}"));
+                Err(batch_ids.iter().flat_map(|(_, ids, _)| ids.iter().copied()).collect())
+            }
+            None => write_blocks(&shared, inputs, Some(last), config.as_ref(), durability),
+        };
+        let outcomes = match written {
             Ok(o) => o,
             Err(ids) => {
                 let failed: std::collections::HashSet<_> = ids.into_iter().collect();

@@ -37,7 +37,8 @@ pub fn compaction_target(applied: Slot, retain_slots: u64, peers: impl IntoItera
 
 pub async fn watch(shared: Arc<Shared>) {
     let Some(cluster) = &shared.cluster else { return };
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().expect("http client");
+    // The forwarding client: it speaks HTTPS to members that serve `[http_tls]`.
+    let http = &cluster.forward_client;
     let retain = cluster.snapshot.log_retain_slots;
     let step = COMPACT_STEP_SLOTS.min(retain.max(1));
     let mut last_seen: BTreeMap<NodeId, Slot> = BTreeMap::new();
@@ -50,7 +51,9 @@ pub async fn watch(shared: Arc<Shared>) {
             if *peer == cluster.node_id {
                 continue;
             }
-            let Ok(resp) = http.get(format!("{url}/v1/status")).send().await else { continue };
+            let Ok(resp) = http.get(format!("{url}/v1/status")).timeout(Duration::from_secs(2)).send().await else {
+                continue;
+            };
             let Ok(status) = resp.json::<serde_json::Value>().await else { continue };
             // A peer's durable applied slot: what a crash there would leave
             // it, so the slots it replays from its log on restart are still

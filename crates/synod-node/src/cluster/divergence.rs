@@ -15,7 +15,8 @@ pub const CHECK_INTERVAL: Duration = Duration::from_secs(2);
 
 pub async fn watch(shared: Arc<Shared>) {
     let Some(cluster) = &shared.cluster else { return };
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().expect("http client");
+    // The forwarding client: it speaks HTTPS to members that serve `[http_tls]`.
+    let http = &cluster.forward_client;
     loop {
         tokio::time::sleep(CHECK_INTERVAL).await;
         if shared.is_stopping() || shared.is_halted() {
@@ -28,7 +29,10 @@ pub async fn watch(shared: Arc<Shared>) {
             if *peer == cluster.node_id {
                 continue;
             }
-            let Ok(resp) = http.get(format!("{url}/v1/blocks/{height}")).send().await else { continue };
+            let Ok(resp) = http.get(format!("{url}/v1/blocks/{height}")).timeout(Duration::from_secs(2)).send().await
+            else {
+                continue;
+            };
             if !resp.status().is_success() {
                 continue; // behind, or unreachable: nothing to compare
             }

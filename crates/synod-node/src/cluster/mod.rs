@@ -140,6 +140,9 @@ pub struct ClusterHandle {
     /// peer that needs compacted slots is told to fetch.
     pub snapshot_point: RwLock<SnapshotDescriptor>,
     pub snapshot: SnapshotConfig,
+    /// The client followers forward to the leader with (`api::forward::client`):
+    /// HTTPS trusting the cluster CA when the members serve `[http_tls]`.
+    pub forward_client: reqwest::Client,
 }
 
 impl ClusterHandle {

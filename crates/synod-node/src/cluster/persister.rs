@@ -41,7 +41,10 @@ pub fn run(
         assert_eq!(batch[0].0, durable + 1, "no token is skipped");
         let ops: Vec<PersistOp> = batch.into_iter().map(|(_, op)| op).collect();
         let started = std::time::Instant::now();
-        let result = shared.store.persist_paxos(&ops);
+        let result = match beat.storage_fault() {
+            Some(injected) => Err(injected.to_string()),
+            None => shared.store.persist_paxos(&ops).map_err(|e| e.to_string()),
+        };
         shared.metrics.paxos_fsync_seconds.observe(started.elapsed().as_secs_f64());
         if let Err(e) = result {
             // Without durable promises this node must not vote again:

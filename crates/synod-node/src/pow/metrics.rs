@@ -9,6 +9,10 @@ use prometheus_client::registry::{Registry, Unit};
 
 pub struct PowMetrics {
     registry: Registry,
+    /// The HTTP server's metrics, named as on every node (`synod_http_*`).
+    http_registry: Registry,
+    /// The HTTP server's connection counters; the server updates them.
+    pub http: std::sync::Arc<crate::metrics::http::HttpStats>,
     pub blocks_mined: Counter,
     pub blocks_stored: Counter,
     /// Transfers in the stored blocks (side branches included).
@@ -31,8 +35,13 @@ pub struct PowMetrics {
 impl Default for PowMetrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("synod_pow");
+        let http = std::sync::Arc::new(crate::metrics::http::HttpStats::default());
+        let mut http_registry = Registry::with_prefix("synod");
+        http.register(&mut http_registry);
         let m = PowMetrics {
             registry: Registry::default(),
+            http_registry,
+            http,
             blocks_mined: Counter::default(),
             blocks_stored: Counter::default(),
             transfers_stored: Counter::default(),
@@ -94,7 +103,11 @@ impl PowMetrics {
     /// OpenMetrics text; `crate::metrics::exposition::respond` serves it.
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
+        encode_registry(&mut out, &self.registry)
+            .and_then(|()| encode_registry(&mut out, &self.http_registry))
+            .and_then(|()| encode_eof(&mut out))
+            .expect("writing to a String cannot fail");
         out
     }
 }

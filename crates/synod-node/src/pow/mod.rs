@@ -192,7 +192,8 @@ impl PowNode {
             }
         }
 
-        let (stop_http, server) = serve_http(http_listener, api::router(shared.clone()), http_tls);
+        let (stop_http, server) =
+            serve_http(http_listener, api::router(shared.clone()), http_tls, shared.metrics.http.clone());
         Ok(PowNode {
             addr,
             shared,

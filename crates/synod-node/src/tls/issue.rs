@@ -121,15 +121,29 @@ impl CertificateAuthority {
     /// A certificate for node `id`: DNS subjectAltName `node-<id>.synod`, usable
     /// as a TLS server and client certificate, valid for `validity_days`.
     pub fn issue_node(&self, id: u8, validity_days: u32) -> Result<IssuedCertificate, IssueError> {
+        let usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        self.issue_leaf(vec![node_name(id)], node_name(id), usages, validity_days)
+    }
+
+    /// A leaf certificate signed by this CA for `names` (subjectAltNames;
+    /// an IP address becomes an IP SAN), with common name `common_name`,
+    /// the extended key usages `usages`, a fresh key and a random serial.
+    fn issue_leaf(
+        &self,
+        names: Vec<String>,
+        common_name: String,
+        usages: Vec<ExtendedKeyUsagePurpose>,
+        validity_days: u32,
+    ) -> Result<IssuedCertificate, IssueError> {
         let (not_before, not_after) = validity(validity_days)?;
         let key = KeyPair::generate()?;
-        let mut params = CertificateParams::new(vec![node_name(id)])?;
+        let mut params = CertificateParams::new(names)?;
         let mut name = DistinguishedName::new();
-        name.push(DnType::CommonName, node_name(id));
+        name.push(DnType::CommonName, common_name);
         params.distinguished_name = name;
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        params.extended_key_usages = usages;
         params.use_authority_key_identifier_extension = true;
         params.not_before = not_before;
         params.not_after = not_after;
@@ -144,21 +158,8 @@ impl CertificateAuthority {
     /// subjectAltNames are the host names or IP addresses clients dial
     /// (an entry that parses as an IP address becomes an IP SAN).
     pub fn issue_server(&self, names: &[String], validity_days: u32) -> Result<IssuedCertificate, IssueError> {
-        let (not_before, not_after) = validity(validity_days)?;
-        let key = KeyPair::generate()?;
-        let mut params = CertificateParams::new(names.to_vec())?;
-        let mut name = DistinguishedName::new();
-        name.push(DnType::CommonName, names.first().cloned().unwrap_or_default());
-        params.distinguished_name = name;
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        params.use_authority_key_identifier_extension = true;
-        params.not_before = not_before;
-        params.not_after = not_after;
-        params.serial_number = Some(random_serial());
-        let cert = params.signed_by(&key, &self.signer, &self.key)?;
-        Ok(IssuedCertificate { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+        let common_name = names.first().cloned().unwrap_or_default();
+        self.issue_leaf(names.to_vec(), common_name, vec![ExtendedKeyUsagePurpose::ServerAuth], validity_days)
     }
 }
 

@@ -22,6 +22,16 @@ impl Cluster {
     /// HTTP API is at `peer_http[id]` (a test's fake server) instead of the
     /// real one, so whatever it forwards goes there.
     pub async fn start(genesis: Genesis, peer_http: Option<BTreeMap<u8, SocketAddr>>) -> Cluster {
+        Self::start_with(genesis, peer_http, |_, _| {}).await
+    }
+
+    /// `start`, with `configure(config, dir)` run on each member's config
+    /// (after the cluster's certificates are in `dir/tls`) before it starts.
+    pub async fn start_with(
+        genesis: Genesis,
+        peer_http: Option<BTreeMap<u8, SocketAddr>>,
+        configure: impl Fn(&mut NodeConfig, &std::path::Path),
+    ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut http: Vec<TcpListener> = (0..3).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
         let mut peer: Vec<TcpListener> = (0..3).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
@@ -43,6 +53,7 @@ impl Cluster {
                     c.peers.push(PeerConfig { id: pid, peer_addr: *pa, http_addr });
                 }
             }
+            configure(&mut c, dir.path());
             let listeners = Listeners { http: Some(http.remove(0)), peer: Some(peer.remove(0)) };
             nodes.push(Some(Node::start_with_listeners(c, genesis.clone(), listeners).await.unwrap()));
         }

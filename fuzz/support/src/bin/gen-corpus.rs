@@ -31,11 +31,20 @@ impl Corpus {
     }
 }
 
-fn handshake(cluster_id: u64, node: u8, magic: &[u8; 8]) -> Vec<u8> {
+/// The peer handshake version the node speaks (`PROTOCOL_VERSION` in
+/// crates/synod-node/src/transport/handshake.rs; this crate does not depend
+/// on synod-node, so a version change must be made here too: the
+/// `transport_handshake` target only decodes inputs of the current length).
+const HANDSHAKE_VERSION: u16 = 3;
+
+/// A handshake payload as in handshake.rs: `magic || version u16 BE ||
+/// cluster_id u64 BE || node_id u8 || channel u8` (20 bytes).
+fn handshake(cluster_id: u64, node: u8, magic: &[u8; 8], version: u16, channel: u8) -> Vec<u8> {
     let mut out = magic.to_vec();
-    out.extend_from_slice(&1u16.to_be_bytes());
+    out.extend_from_slice(&version.to_be_bytes());
     out.extend_from_slice(&cluster_id.to_be_bytes());
     out.push(node);
+    out.push(channel);
     out
 }
 
@@ -212,9 +221,13 @@ fn proofs(c: &mut Corpus) {
 fn main() {
     let dir = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| Path::new("fuzz/corpus").to_path_buf());
     let mut c = Corpus { dir, written: 0 };
-    c.put("transport_handshake", "valid", &handshake(0x5359_4e4f_4400_0001, 2, b"SYNODP2P"));
-    c.put("transport_handshake", "other-cluster", &handshake(7, 1, b"SYNODP2P"));
-    c.put("transport_handshake", "bad-magic", &handshake(7, 1, b"SYNODX2P"));
+    let (id, magic, v) = (0x5359_4e4f_4400_0001, b"SYNODP2P", HANDSHAKE_VERSION);
+    c.put("transport_handshake", "valid-messages", &handshake(id, 2, magic, v, 0));
+    c.put("transport_handshake", "valid-chunk", &handshake(id, 3, magic, v, 1));
+    c.put("transport_handshake", "other-cluster", &handshake(7, 1, magic, v, 0));
+    c.put("transport_handshake", "bad-magic", &handshake(id, 1, b"SYNODX2P", v, 0));
+    c.put("transport_handshake", "old-version", &handshake(id, 1, magic, v - 1, 0));
+    c.put("transport_handshake", "bad-channel", &handshake(id, 1, magic, v, 2));
     paxos(&mut c);
     pow(&mut c);
     snapshot(&mut c);
