@@ -5,8 +5,10 @@
 //! reader trusts neither the node's answers nor this server.
 
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+
+use crate::api::error::ApiError;
 
 /// One embedded asset: its name under `/explorer/`, content type and bytes.
 struct Asset {
@@ -47,7 +49,7 @@ pub async fn index() -> Response {
 pub async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|asset| asset.name == name) {
         Some(asset) => serve(asset),
-        None => (StatusCode::NOT_FOUND, "no such explorer asset").into_response(),
+        None => ApiError::not_found("no such explorer asset").into_response(),
     }
 }
 

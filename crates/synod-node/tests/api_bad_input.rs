@@ -513,8 +513,16 @@ async fn consistency_proof_bounds_are_400_out_of_range() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_are_404_json() {
     let n = TestNode::start_default().await;
-    for path in ["/", "/v1", "/v1/nope", "/v1/transfer", "/v2/head", "/v1/transfers/", "/v1/head/extra", "/v1/accounts"]
-    {
+    for path in [
+        "/v1",
+        "/explorer/nope.js",
+        "/v1/nope",
+        "/v1/transfer",
+        "/v2/head",
+        "/v1/transfers/",
+        "/v1/head/extra",
+        "/v1/accounts",
+    ] {
         n.expect_get_error(path, 404, "not_found").await;
     }
     let tx = bytes(&to_json(&signed(1, 2, 10, 0)));

@@ -113,7 +113,17 @@ async fn member_three_falls_behind_the_window(dir: &std::path::Path) -> (Vec<Nod
         let kept = n.shared().store.load_paxos().unwrap().accepted.len() as u64;
         assert!(kept < WRITES_WHILE_DOWN, "the log on disk is bounded by the window, not by the dead member ({kept})");
     }
-    (nodes, configs, 5 + WRITES_WHILE_DOWN)
+    // The leader's transport still holds, in memory, the accepts it queued for
+    // member 3 while it was down, and would deliver them when it returns
+    // (pre-vote keeps the returning member from deposing the leader, so no new
+    // ballot would make it refuse them). Restarting the live members drops
+    // those queues: member 3 can then catch up only from a snapshot.
+    let mut restarted = Vec::new();
+    for (i, n) in nodes.into_iter().enumerate() {
+        n.shutdown().await;
+        restarted.push(Node::start_with_genesis(configs[i].clone(), genesis()).await.unwrap());
+    }
+    (restarted, configs, 5 + WRITES_WHILE_DOWN)
 }
 
 /// Waits until `node` holds exactly `reference`'s blocks and accounts.
