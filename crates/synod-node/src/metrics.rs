@@ -64,7 +64,7 @@ pub struct Metrics {
     pub peer_connected: Family<PeerLabels, Gauge>,
     /// Milliseconds since anything (a message or keepalive) arrived from
     /// the peer; -1 if never since start.
-    pub peer_last_heard_ms_ago: Family<PeerLabels, Gauge>,
+    pub peer_last_heard_secs_ago: Family<PeerLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub http_seconds: Family<HttpLabels, Histogram>,
     /// Peer messages refused before reaching consensus, by peer and reason.
     pub peer_messages_refused: Family<RefusalLabels, Counter>,
@@ -99,7 +99,7 @@ impl Default for Metrics {
             snapshot_chunks_served: Counter::default(),
             peer_queue: Family::default(),
             peer_connected: Family::default(),
-            peer_last_heard_ms_ago: Family::default(),
+            peer_last_heard_secs_ago: Family::default(),
             http_seconds: Family::new_with_constructor(latency_histogram),
             peer_messages_refused: Family::default(),
             http: std::sync::Arc::new(http::HttpStats::default()),
@@ -153,12 +153,12 @@ impl Default for Metrics {
             "1 when the outbound connection to the peer is up",
             m.peer_connected.clone(),
         );
-        // Exposed as `synod_peer_last_heard_ago_milliseconds{peer}`.
+        // Exposed as `synod_peer_last_heard_ago_seconds{peer}`.
         registry.register_with_unit(
             "peer_last_heard_ago",
-            "Milliseconds since anything arrived from the peer (-1: never since start)",
-            Unit::Other("milliseconds".into()),
-            m.peer_last_heard_ms_ago.clone(),
+            "Seconds since anything arrived from the peer (-1: never since start)",
+            Unit::Seconds,
+            m.peer_last_heard_secs_ago.clone(),
         );
         registry.register_with_unit(
             "http_request",

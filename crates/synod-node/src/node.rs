@@ -283,8 +283,8 @@ impl Node {
                         let labels = crate::metrics::PeerLabels { peer: *peer };
                         stats_shared.metrics.peer_queue.get_or_create(&labels).set(st.queued as i64);
                         stats_shared.metrics.peer_connected.get_or_create(&labels).set(st.connected as i64);
-                        let heard_ms_ago = st.last_heard_ms_ago.map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
-                        stats_shared.metrics.peer_last_heard_ms_ago.get_or_create(&labels).set(heard_ms_ago);
+                        let heard_secs_ago = st.last_heard_ms_ago.map_or(-1.0, |ms| ms as f64 / 1000.0);
+                        stats_shared.metrics.peer_last_heard_secs_ago.get_or_create(&labels).set(heard_secs_ago);
                     }
                     if let Some(c) = &stats_shared.cluster {
                         *c.transport_stats.write().expect("stats lock") = stats;

@@ -231,9 +231,9 @@ impl Driver {
         let stats = self.transport.peer_stats();
         let mut actions = Vec::new();
         for (peer, st) in &stats {
-            let heard_ms_ago = st.last_heard_ms_ago.map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
+            let heard_secs_ago = st.last_heard_ms_ago.map_or(-1.0, |ms| ms as f64 / 1000.0);
             let labels = crate::metrics::PeerLabels { peer: *peer };
-            self.shared.metrics.peer_last_heard_ms_ago.get_or_create(&labels).set(heard_ms_ago);
+            self.shared.metrics.peer_last_heard_secs_ago.get_or_create(&labels).set(heard_secs_ago);
             let was = connected.contains(peer);
             if st.connected && !was {
                 connected.insert(*peer);

@@ -26,7 +26,7 @@ pub struct PowMetrics {
     pub mempool_transfers: Gauge,
     pub peers_connected: Gauge,
     /// Milliseconds since anything arrived from each peer (-1: never).
-    pub peer_last_heard_ms_ago: Family<crate::metrics::PeerLabels, Gauge>,
+    pub peer_last_heard_secs_ago: Family<crate::metrics::PeerLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub orphan_blocks: Gauge,
     /// Hashes per second over the last 5 s, all mining threads.
     pub hash_rate: Gauge,
@@ -52,7 +52,7 @@ impl Default for PowMetrics {
             tip_height: Gauge::default(),
             mempool_transfers: Gauge::default(),
             peers_connected: Gauge::default(),
-            peer_last_heard_ms_ago: Family::default(),
+            peer_last_heard_secs_ago: Family::default(),
             orphan_blocks: Gauge::default(),
             hash_rate: Gauge::default(),
         };
@@ -89,9 +89,9 @@ impl Default for PowMetrics {
         registry.register("peers_connected", "Peers with an open outbound connection", m.peers_connected.clone());
         registry.register_with_unit(
             "peer_last_heard_ago",
-            "Milliseconds since anything arrived from the peer (-1: never since start)",
-            Unit::Other("milliseconds".into()),
-            m.peer_last_heard_ms_ago.clone(),
+            "Seconds since anything arrived from the peer (-1: never since start)",
+            Unit::Seconds,
+            m.peer_last_heard_secs_ago.clone(),
         );
         registry.register("orphan_blocks", "Blocks waiting for their parent", m.orphan_blocks.clone());
         registry.register("hashrate_hashes_per_second", "Mining hash rate over the last 5 s", m.hash_rate.clone());
