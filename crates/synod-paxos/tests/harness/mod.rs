@@ -30,6 +30,26 @@ pub struct Node {
     pub hold_applied_reports: bool,
 }
 
+impl Node {
+    /// A node with a new replica and empty durable state, persisting on its own.
+    fn fresh(opts: ReplicaOptions) -> Node {
+        let replica = Replica::new(opts.clone()).expect("valid options");
+        Node {
+            replica: Some(replica),
+            opts,
+            durable: DurableState::default(),
+            pending: Vec::new(),
+            auto_persist: true,
+            applied: BTreeMap::new(),
+            snapshot: BTreeMap::new(),
+            outputs: Vec::new(),
+            hold_installs: false,
+            held_installs: Vec::new(),
+            hold_applied_reports: false,
+        }
+    }
+}
+
 pub struct Cluster {
     pub nodes: BTreeMap<NodeId, Node>,
     pub now_ms: u64,
@@ -71,23 +91,7 @@ impl Cluster {
         for id in 1..=n {
             let mut opts = options(id, n);
             tweak(&mut opts);
-            let replica = Replica::new(opts.clone()).expect("valid options");
-            nodes.insert(
-                id,
-                Node {
-                    replica: Some(replica),
-                    opts,
-                    durable: DurableState::default(),
-                    pending: Vec::new(),
-                    auto_persist: true,
-                    applied: BTreeMap::new(),
-                    snapshot: BTreeMap::new(),
-                    outputs: Vec::new(),
-                    hold_installs: false,
-                    held_installs: Vec::new(),
-                    hold_applied_reports: false,
-                },
-            );
+            nodes.insert(id, Node::fresh(opts));
         }
         Cluster {
             nodes,
@@ -105,23 +109,8 @@ impl Cluster {
         let mut opts = options(1, n);
         opts.id = id;
         opts.learner = true;
-        let replica = Replica::new(opts.clone()).expect("valid options");
-        self.nodes.insert(
-            id,
-            Node {
-                replica: Some(replica),
-                opts,
-                durable: DurableState::default(),
-                pending: Vec::new(),
-                auto_persist: true,
-                applied: BTreeMap::new(),
-                snapshot: BTreeMap::new(),
-                outputs: Vec::new(),
-                hold_installs: false,
-                held_installs: Vec::new(),
-                hold_applied_reports: false,
-            },
-        );
+        self.nodes.insert(id, Node::fresh(opts));
+
         let others: Vec<NodeId> = self.nodes.keys().copied().filter(|o| *o != id).collect();
         for other in others {
             self.step(other, Event::AddLearner { node: id });
