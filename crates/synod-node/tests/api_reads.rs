@@ -406,3 +406,54 @@ async fn reads_through_any_member_see_a_write_committed_through_another() {
     get(&urls[follower], "/v1/head?consistency=eventual").await.assert_error(400, "invalid_field");
     cluster.shutdown().await;
 }
+
+/// The leader's `/v1/status` shows how far behind each peer is: the commit
+/// index the peer last acknowledged and the lag behind the leader's. A
+/// stopped follower's lag grows with every commit; a follower shows none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_leaders_status_shows_each_peers_lag() {
+    let mut cluster = cluster::Cluster::start(genesis(AuthMode::Ed25519, 5, EACH), None).await;
+    let leader = cluster.leader().await;
+    cluster.agreed_on(leader).await;
+    let leader_url = cluster.node(leader).url();
+    let (up, down) = ((leader + 1) % 3, (leader + 2) % 3);
+    let (up_id, down_id) = ((up + 1).to_string(), (down + 1).to_string());
+    cluster.stop(down).await;
+    for nonce in 0..3u64 {
+        let committed = post_tx(&leader_url, &signed(1, 2, 1, nonce)).await;
+        assert_eq!(committed.status, 200, "{}", committed.text());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let (status, peers) = loop {
+        let status = get(&leader_url, "/v1/status").await.json();
+        let cluster_status = status["cluster"].clone();
+        let peers = cluster_status["peers"].clone();
+        // The running follower catches up with the next heartbeat reply.
+        if peers[&up_id]["lag"] == 0 {
+            break (cluster_status, peers);
+        }
+        assert!(std::time::Instant::now() < deadline, "follower {up_id} never caught up: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let commit = status["commit_index"].as_u64().unwrap();
+    assert_eq!(peers[&up_id]["commit_index"], commit, "{peers}");
+    // The stopped follower: at least the three commits behind, and the two
+    // fields agree with each other.
+    let lag = &peers[&down_id]["lag"];
+    let behind = match peers[&down_id]["commit_index"].as_u64() {
+        Some(c) => commit - c,
+        None => {
+            assert!(lag.is_null(), "{peers}");
+            u64::MAX
+        }
+    };
+    if let Some(lag) = lag.as_u64() {
+        assert_eq!(lag, behind, "{peers}");
+    }
+    assert!(behind >= 3, "{peers}");
+    // A follower knows no peer's progress.
+    let follower = get(&cluster.node(up).url(), "/v1/status").await.json();
+    let follower_peers = follower["cluster"]["peers"].as_object().unwrap().clone();
+    assert!(follower_peers.values().all(|p| p.get("lag").is_none()), "{follower}");
+    cluster.shutdown().await;
+}

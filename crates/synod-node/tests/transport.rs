@@ -250,6 +250,13 @@ async fn strangers_are_refused_and_deliver_nothing() {
         stream.write_all(&hello).await.unwrap();
         // It goes on as if accepted; the write may fail once the acceptor has closed.
         let _ = stream.write_all(&message).await;
+        if what == "wrong cluster id" {
+            // Answered with the acceptor's own handshake (so the other
+            // cluster's node can log the mismatch), then closed.
+            let mut answer = [0u8; 24];
+            timeout(WAIT, stream.read_exact(&mut answer)).await.expect("no handshake answer").unwrap();
+            assert_eq!(answer.to_vec(), handshake(b"SYNODP2P", 3, CLUSTER, 1), "{what}");
+        }
         assert_closed_silently(&mut stream).await;
         assert!(inbound.try_recv().is_err(), "{what}: a message was delivered");
     }

@@ -43,6 +43,9 @@ pub fn cluster(c: &Value) -> String {
         text(&c["applied_index"]),
         text(&c["compacted_upto"])
     );
+    if c["role"] == "leader" {
+        let _ = writeln!(out, "LAG: the leader's commit index minus the one each peer last acknowledged");
+    }
     if let Some(slot) = c["installing"].as_u64() {
         let _ = writeln!(out, "installing a snapshot at slot {slot}");
     }
@@ -58,8 +61,8 @@ pub fn cluster(c: &Value) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<6} {:<12} {:<14} {:>8} {:>8} {:>10}",
-        "PEER", "LINK", "LAST HEARD", "QUEUED", "DROPPED", "RECONNECTS"
+        "{:<6} {:<12} {:<14} {:>10} {:>8} {:>8} {:>10}",
+        "PEER", "LINK", "LAST HEARD", "LAG", "QUEUED", "DROPPED", "RECONNECTS"
     );
     ids.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), id.clone()));
     for id in ids {
@@ -75,12 +78,19 @@ pub fn cluster(c: &Value) -> String {
         };
         let heard =
             p["last_heard_ms_ago"].as_u64().map_or_else(|| "never".to_string(), |ms| format!("{} ago", duration(ms)));
+        // Only a leader knows its peers' commit indexes; elsewhere `-`.
+        let lag = match (p["lag"].as_u64(), p.get("commit_index")) {
+            (Some(lag), _) => format!("{lag} slots"),
+            (None, Some(Value::Null)) => "not heard".to_string(),
+            _ => "-".to_string(),
+        };
         let _ = writeln!(
             out,
-            "{:<6} {:<12} {:<14} {:>8} {:>8} {:>10}",
+            "{:<6} {:<12} {:<14} {:>10} {:>8} {:>8} {:>10}",
             id,
             link,
             heard,
+            lag,
             text(&p["queued"]),
             text(&p["dropped"]),
             text(&p["reconnects"])
@@ -100,8 +110,10 @@ mod tests {
             "commit_index": 40, "applied_index": 38, "compacted_upto": 0, "installing": null,
             "config": {"members": [1, 2, 3], "slot": 0},
             "peers": {
-                "3": {"connected": false, "lost": true, "last_heard_ms_ago": 12_500, "queued": 5, "dropped": 0, "reconnects": 3},
-                "2": {"connected": true, "lost": false, "last_heard_ms_ago": 120, "queued": 0, "dropped": 0, "reconnects": 0}
+                "3": {"connected": false, "lost": true, "last_heard_ms_ago": 12_500, "queued": 5, "dropped": 0, "reconnects": 3,
+                      "commit_index": null, "lag": null},
+                "2": {"connected": true, "lost": false, "last_heard_ms_ago": 120, "queued": 0, "dropped": 0, "reconnects": 0,
+                      "commit_index": 33, "lag": 7}
             }
         });
         let out = cluster(&c);
@@ -111,7 +123,9 @@ mod tests {
         let rows: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("PEER")).skip(1).collect();
         assert_eq!(rows.len(), 2, "{out}");
         assert!(rows[0].starts_with("2 ") && rows[0].contains("connected") && rows[0].contains("120 ms ago"), "{out}");
+        assert!(rows[0].contains("7 slots"), "{out}");
         assert!(rows[1].starts_with("3 ") && rows[1].contains("LOST") && rows[1].contains("12 s ago"), "{out}");
+        assert!(rows[1].contains("not heard"), "{out}");
     }
 
     #[test]

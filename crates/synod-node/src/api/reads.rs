@@ -312,9 +312,19 @@ pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo
         head_hash: head.hash().to_string(),
         accounts,
         cluster: shared.cluster.as_ref().map(|c| {
-            let mut v = serde_json::to_value(&*c.status.read().expect("status lock")).expect("status serialises");
+            let status = c.status.read().expect("status lock");
+            let mut v = serde_json::to_value(&*status).expect("status serialises");
             let peers = c.transport_stats.read().expect("stats lock");
             v["peers"] = serde_json::to_value(&*peers).unwrap_or_default();
+            // On the leader, how far behind each peer's log is (PROTOCOL 6).
+            for (peer, commit_index) in &status.peer_commit_index {
+                let entry = &mut v["peers"][peer.to_string()];
+                if !entry.is_object() {
+                    *entry = serde_json::json!({});
+                }
+                entry["commit_index"] = serde_json::json!(commit_index);
+                entry["lag"] = serde_json::json!(commit_index.map(|c| status.commit_index.saturating_sub(c)));
+            }
             v
         }),
         blocks_committed_since_start: shared.metrics.blocks_committed.get(),

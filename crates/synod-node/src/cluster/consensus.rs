@@ -233,7 +233,12 @@ impl Consensus {
             }
             let mut status = cluster.status.write().expect("status lock");
             status.role = role_name(self.replica.role());
-            status.leader = self.replica.leader_hint();
+            let leader = self.replica.leader_hint();
+            if leader != status.leader {
+                log_leader_change(cluster.node_id, leader, self.replica.promised());
+            }
+            status.leader = leader;
+            status.peer_commit_index = self.replica.peer_commit_indexes();
             status.ballot = self.replica.promised().to_string();
             status.commit_index = self.replica.commit_index();
             status.applied_index = *cluster.applied.borrow();
@@ -355,6 +360,17 @@ impl Consensus {
             tracing::warn!(peer, ban_ms = REFUSAL_BAN_MS, "too many refused messages: disconnecting the peer");
             self.transport.ban(peer, Instant::now() + Duration::from_millis(REFUSAL_BAN_MS));
         }
+    }
+}
+
+/// One info line per change of the leader this node follows, on every
+/// member (role changes alone name only ballots): what an operator reading
+/// one node's log needs to know who leads.
+fn log_leader_change(node_id: NodeId, leader: Option<NodeId>, ballot: synod_paxos::Ballot) {
+    match leader {
+        Some(leader) if leader == node_id => tracing::info!(node = node_id, %ballot, "this node is now the leader"),
+        Some(leader) => tracing::info!(node = node_id, leader, %ballot, "leader is now node {leader}"),
+        None => tracing::info!(node = node_id, %ballot, "no leader known (election under way)"),
     }
 }
 

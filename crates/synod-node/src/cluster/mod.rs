@@ -83,6 +83,11 @@ pub struct ClusterStatus {
     pub snapshots_installed: u64,
     /// The configuration the replica runs on (`Replica::config`).
     pub config: ConfigStatus,
+    /// On the leader: each peer's commit index as it last acknowledged it
+    /// (`None`: not heard from at this ballot). Merged into `peers` by
+    /// `/v1/status` as `commit_index` and `lag`; empty on other roles.
+    #[serde(skip)]
+    pub peer_commit_index: BTreeMap<NodeId, Option<Slot>>,
 }
 
 /// `cluster.config` in `/v1/status`: the members, and the log slot that
@@ -110,6 +115,7 @@ impl ClusterStatus {
             installing: None,
             snapshots_installed: 0,
             config,
+            peer_commit_index: BTreeMap::new(),
         }
     }
 }

@@ -77,6 +77,14 @@ pub enum ConnectionError {
     /// another node name, or not TLS at all).
     #[error("tls: {0}")]
     Tls(std::io::Error),
+    /// The acceptor closed the connection instead of answering our
+    /// handshake: it refused us (an unknown node id, a ban, a wrong
+    /// certificate name); its own log says which.
+    #[error(
+        "the peer closed the connection without answering the handshake: it refused this node (is this node id \
+         in its configuration? is this node banned?); its log says why"
+    )]
+    RefusedByPeer,
     /// The acceptor sends nothing after its handshake; any byte is a violation.
     #[error("the acceptor sent data after its handshake")]
     UnexpectedData,

@@ -87,6 +87,14 @@ async fn read_handshake<R: AsyncRead + Unpin>(reader: &mut R, cluster_id: u64) -
     Ok(Handshake::decode(&payload, cluster_id)?)
 }
 
+/// The far end went away: end of stream, or a reset.
+fn is_closed(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+    )
+}
+
 /// Runs `work` (TLS and Synod handshakes, and for a chunk request the request
 /// itself) within `HANDSHAKE_TIMEOUT_MS`.
 pub async fn with_timeout<T>(
@@ -109,7 +117,14 @@ where
     assert_ne!(ours.node_id, expected, "a node never dials itself");
     write_frame(stream, &ours.encode()).await?;
     stream.flush().await?;
-    let theirs = read_handshake(stream, ours.cluster_id).await?;
+    let theirs = match read_handshake(stream, ours.cluster_id).await {
+        // The acceptor closes without a word when it refuses our handshake
+        // (an id it does not know, a ban): say so rather than "io: early eof",
+        // so this node's own log tells its operator where to look.
+        Err(ConnectionError::Closed) => return Err(ConnectionError::RefusedByPeer),
+        Err(ConnectionError::Io(e)) if is_closed(&e) => return Err(ConnectionError::RefusedByPeer),
+        other => other?,
+    };
     if theirs.node_id != expected {
         return Err(HandshakeError::UnexpectedPeer { expected, got: theirs.node_id }.into());
     }
@@ -134,7 +149,18 @@ pub async fn answer<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let theirs = read_handshake(stream, ours.cluster_id).await?;
+    let theirs = match read_handshake(stream, ours.cluster_id).await {
+        // A node of another cluster (other genesis or cluster_id) gets our
+        // handshake before we close, so that ITS log names the mismatch too:
+        // the cluster id is public (`/v1/status`), and with mutual TLS the
+        // connector already holds a certificate of our CA.
+        Err(ConnectionError::Handshake(mismatch @ HandshakeError::Cluster { .. })) => {
+            let _ = write_frame(stream, &ours.encode()).await;
+            let _ = stream.flush().await;
+            return Err(mismatch.into());
+        }
+        other => other?,
+    };
     if theirs.node_id == ours.node_id {
         return Err(HandshakeError::OwnNode(theirs.node_id).into());
     }
@@ -228,6 +254,42 @@ mod tests {
             matches!(err, ConnectionError::Handshake(HandshakeError::UnexpectedPeer { expected: 2, got: 3 })),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn both_ends_of_a_cluster_mismatch_learn_it() {
+        let (mut a, mut b) = tokio::io::duplex(256);
+        let theirs = Handshake { cluster_id: 5, ..hs(1) };
+        let connector = offer(&mut a, theirs, 2);
+        let acceptor = answer(&mut b, hs(2), peers_only(1));
+        let (offered, answered) = tokio::join!(connector, acceptor);
+        let answered = answered.unwrap_err();
+        assert!(
+            matches!(answered, ConnectionError::Handshake(HandshakeError::Cluster { got: 5, expected: CLUSTER })),
+            "{answered}"
+        );
+        // The connector, in the other cluster, names the mismatch in its own log.
+        let offered = offered.unwrap_err();
+        assert!(
+            matches!(offered, ConnectionError::Handshake(HandshakeError::Cluster { got: CLUSTER, expected: 5 })),
+            "{offered}"
+        );
+    }
+
+    #[tokio::test]
+    async fn connector_names_a_refusal_without_an_answer() {
+        let (mut a, mut b) = tokio::io::duplex(256);
+        let connector = offer(&mut a, hs(3), 2);
+        let acceptor = async move {
+            let refused = answer(&mut b, hs(2), peers_only(1)).await;
+            drop(b);
+            refused
+        };
+        let (offered, answered) = tokio::join!(connector, acceptor);
+        assert!(matches!(answered, Err(ConnectionError::Handshake(HandshakeError::UnknownNode(3)))));
+        let offered = offered.unwrap_err();
+        assert!(matches!(offered, ConnectionError::RefusedByPeer), "{offered}");
+        assert!(offered.to_string().contains("its log"), "{offered}");
     }
 
     #[tokio::test]

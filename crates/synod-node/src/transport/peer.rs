@@ -41,6 +41,7 @@ pub struct Outbound {
 impl Outbound {
     pub async fn run(mut self) {
         let mut established_before = false;
+        let mut failures = FailureLog::default();
         loop {
             let connected = tokio::select! {
                 _ = stopped(&mut self.stop) => return,
@@ -68,8 +69,15 @@ impl Outbound {
                 Err(e @ (ConnectionError::Io(_) | ConnectionError::Timeout { what: "connect", .. })) => {
                     tracing::debug!(peer = self.peer, addr = %self.addr, error = %e, "transport: cannot connect")
                 }
+                // A refusal or a mismatch repeats on every redial: warn when
+                // it is new, then once a minute, so the cause stays visible
+                // in this node's own log without flooding it.
                 Err(e) => {
-                    tracing::warn!(peer = self.peer, addr = %self.addr, error = %e, "transport: outbound handshake failed")
+                    if failures.should_warn(&e.to_string(), std::time::Instant::now()) {
+                        tracing::warn!(peer = self.peer, addr = %self.addr, error = %e, "transport: outbound handshake failed")
+                    } else {
+                        tracing::debug!(peer = self.peer, addr = %self.addr, error = %e, "transport: outbound handshake failed")
+                    }
                 }
             }
             let delay_ms = self.backoff.next_delay_ms();
@@ -135,6 +143,29 @@ async fn connect(
     .await
 }
 
+/// Rate limit for repeated handshake failures of one outbound link.
+#[derive(Default)]
+struct FailureLog {
+    last: Option<(String, std::time::Instant)>,
+}
+
+/// A repeated failure is warned about again after this long.
+const FAILURE_REWARN_MS: u64 = 60_000;
+
+impl FailureLog {
+    /// True for a failure unlike the last one warned about, or the same one
+    /// `FAILURE_REWARN_MS` after it.
+    fn should_warn(&mut self, failure: &str, now: std::time::Instant) -> bool {
+        let repeat = self.last.as_ref().is_some_and(|(text, at)| {
+            text == failure && now.saturating_duration_since(*at) < Duration::from_millis(FAILURE_REWARN_MS)
+        });
+        if !repeat {
+            self.last = Some((failure.to_string(), now));
+        }
+        !repeat
+    }
+}
+
 /// Completes only when the connection is unusable: end of stream, an error,
 /// or data the acceptor must not send.
 async fn watch_closed(reader: &mut ReadHalf<PeerStream>) -> ConnectionError {
@@ -166,4 +197,20 @@ async fn write_batch(
     }
     writer.flush().await?;
     Ok(messages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_failure_is_warned_once_a_minute() {
+        let start = std::time::Instant::now();
+        let mut log = FailureLog::default();
+        assert!(log.should_warn("refused", start));
+        assert!(!log.should_warn("refused", start + Duration::from_secs(2)));
+        assert!(log.should_warn("cluster mismatch", start + Duration::from_secs(3)));
+        assert!(!log.should_warn("cluster mismatch", start + Duration::from_secs(62)));
+        assert!(log.should_warn("cluster mismatch", start + Duration::from_secs(63)));
+    }
 }

@@ -641,6 +641,15 @@ impl Replica {
     pub fn accepted(&self, slot: Slot) -> Option<AcceptedEntry> {
         self.accepted.get(&slot).map(|a| AcceptedEntry { ballot: a.ballot, command: a.command.clone() })
     }
+    /// On a leader: each peer's commit index as the peer last acknowledged
+    /// it (heartbeat replies), `None` for a peer not heard from at this
+    /// ballot. Empty on a follower or candidate: only a leader tracks peers.
+    pub fn peer_commit_indexes(&self) -> BTreeMap<NodeId, Option<Slot>> {
+        match &self.role {
+            Role::Leader(leader) => leader.peers.iter().map(|(id, p)| (*id, p.commit_index)).collect(),
+            _ => BTreeMap::new(),
+        }
+    }
     /// Slots proposed by this leader and not yet chosen (0 if not leader).
     pub fn inflight(&self) -> u64 {
         match &self.role {
