@@ -154,13 +154,34 @@ struct SignedTransferJson {
     from: AccountId,
     to: AccountId,
     amount: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_zero")]
     fee: u64,
     nonce: u64,
-    #[serde(default, with = "crate::hexbytes::vec")]
+    #[serde(default, serialize_with = "crate::hexbytes::vec::serialize", deserialize_with = "null_as_empty_hex")]
     memo: Vec<u8>,
     #[serde(default, with = "crate::hexbytes::option_array")]
     signature: Option<[u8; 64]>,
+}
+
+/// In JSON, `"fee": null` means what omitting it means (PROTOCOL 6), as
+/// for `signature`. Binary formats (postcard, in gossip) keep the plain u64.
+fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    if d.is_human_readable() {
+        Ok(Option::<u64>::deserialize(d)?.unwrap_or(0))
+    } else {
+        u64::deserialize(d)
+    }
+}
+
+/// `"memo": null` reads as an empty memo in JSON; see [`null_as_zero`].
+fn null_as_empty_hex<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    #[derive(Deserialize)]
+    struct Hex(#[serde(with = "crate::hexbytes::vec")] Vec<u8>);
+    if d.is_human_readable() {
+        Ok(Option::<Hex>::deserialize(d)?.map_or_else(Vec::new, |h| h.0))
+    } else {
+        crate::hexbytes::vec::deserialize(d)
+    }
 }
 
 impl From<SignedTransferJson> for SignedTransfer {

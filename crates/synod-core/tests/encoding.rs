@@ -111,3 +111,25 @@ fn json_rejects_bad_hex_wrong_lengths_and_unknown_fields() {
     assert!(with("surprise", 1.into()).is_err());
     assert!(with("memo", "abc".into()).is_err());
 }
+
+/// PROTOCOL 6: `fee`, `memo` and `signature` may each be omitted or null,
+/// with the same meaning (0, empty, none); other fields may not be null.
+#[test]
+fn json_null_means_omitted_for_fee_memo_and_signature() {
+    let mut tx = signed(1, 2, 5, 0);
+    tx.signature = None;
+    let full = serde_json::to_value(&tx).unwrap();
+    for field in ["fee", "memo", "signature"] {
+        let mut null = full.clone();
+        null[field] = serde_json::Value::Null;
+        assert_eq!(serde_json::from_value::<SignedTransfer>(null).unwrap(), tx, "{field}: null");
+        let mut omitted = full.clone();
+        omitted.as_object_mut().unwrap().remove(field);
+        assert_eq!(serde_json::from_value::<SignedTransfer>(omitted).unwrap(), tx, "{field} omitted");
+    }
+    for field in ["chain_id", "from", "to", "amount", "nonce"] {
+        let mut null = full.clone();
+        null[field] = serde_json::Value::Null;
+        assert!(serde_json::from_value::<SignedTransfer>(null).is_err(), "{field}: null accepted");
+    }
+}

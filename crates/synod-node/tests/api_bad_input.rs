@@ -69,10 +69,6 @@ async fn malformed_json_is_400_invalid_json() {
         b"[".to_vec(),
         b"{\"chain_id\": }".to_vec(),
         b"not json".to_vec(),
-        b"5".to_vec(),
-        b"\"a string\"".to_vec(),
-        b"null".to_vec(),
-        b"true".to_vec(),
         format!("{valid} x").into_bytes(),
         format!("{valid}{valid}").into_bytes(),
         format!("[{valid}").into_bytes(),
@@ -83,6 +79,10 @@ async fn malformed_json_is_400_invalid_json() {
     ];
     for body in bodies {
         n.expect_rejected("/v1/transfers", body, 400, "invalid_json").await;
+    }
+    // JSON, but neither an object nor an array: a wrong type (PROTOCOL 6).
+    for body in [&b"5"[..], b"\"a string\"", b"\"hello\"", b"null", b"true"] {
+        n.expect_rejected("/v1/transfers", body.to_vec(), 400, "invalid_field").await;
     }
     // The same transfer, well formed, commits: the rejections above were about the encoding only.
     n.commit(&signed(1, 2, 10, 0)).await;
@@ -123,13 +123,14 @@ async fn wrong_types_bad_hex_and_wrong_lengths_are_400_invalid_field() {
     for v in [json!("10"), json!(-10), json!(10.5), json!(null), json!(1e30)] {
         cases.push(("amount", v));
     }
-    for v in [json!("0"), json!(-1), json!(null), json!(0.5)] {
+    // `null` for fee, memo and signature means omitted (PROTOCOL 6; see below).
+    for v in [json!("0"), json!(-1), json!(0.5)] {
         cases.push(("fee", v));
     }
     for v in [json!("0"), json!(-1), json!(true), json!(null)] {
         cases.push(("nonce", v));
     }
-    for v in [json!("zz"), json!("abc"), json!("0x00"), json!(5), json!(null), json!([1, 2])] {
+    for v in [json!("zz"), json!("abc"), json!("0x00"), json!(5), json!([1, 2])] {
         cases.push(("memo", v));
     }
     for v in [
@@ -532,6 +533,19 @@ async fn unknown_routes_are_404_json() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_fee_and_memo_mean_omitted() {
+    let n = TestNode::start_default().await;
+    let tx = signed(1, 2, 10, 0);
+    let mut v = to_json(&tx);
+    v["fee"] = Value::Null;
+    v["memo"] = Value::Null;
+    let r = n.post("/v1/transfers", bytes(&v)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["id"], tx.id().to_string());
+    n.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_or_bad_query_parameters_are_400_invalid_field() {
     let n = TestNode::start_default().await;
     let tx = signed(1, 2, 10, 0);
@@ -546,6 +560,10 @@ async fn unknown_or_bad_query_parameters_are_400_invalid_field() {
         n.expect_get_error(&format!("/v1/transfers/{id}?{q}"), 400, "invalid_field").await;
     }
     n.expect_get_error("/v1/proofs/consistency?from=1&to=1&x=1", 400, "invalid_field").await;
+    // One rule for every /v1 route: a parameter it does not take is refused.
+    for path in ["/v1/status?x=1", "/v1/genesis?x=1", "/v1/head?x=1", "/v1/blocks/0?x=1"] {
+        n.expect_get_error(path, 400, "invalid_field").await;
+    }
     for q in ["x=1", "consistency=bogus", "consistency=stale&x=1"] {
         n.expect_get_error(&format!("/v1/accounts/{}?{q}", acct(1)), 400, "invalid_field").await;
     }

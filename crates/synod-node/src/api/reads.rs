@@ -98,6 +98,17 @@ pub async fn transfer(
     }))
 }
 
+/// The query of a route that takes no parameters: any parameter is refused
+/// (`invalid_field`), as on every `/v1` route (PROTOCOL 6).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// Refuses any query parameter on a route that takes none.
+pub fn no_params(params: Result<Query<NoParams>, QueryRejection>) -> Result<(), ApiError> {
+    params.map(|_| ()).map_err(|e| ApiError::invalid_field(e.body_text()))
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -188,7 +199,11 @@ fn read_unavailable(message: String) -> ApiError {
     responses((status = 200, body = super::forward::ReadIndexAnswer),
         (status = 404, description = "A single node (reads need no index)", body = super::error::ErrorBody),
         (status = 503, description = "Not the leader, or the quorum did not confirm in time", body = super::error::ErrorBody)))]
-pub async fn read_index(State(shared): State<Arc<Shared>>) -> Result<Json<super::forward::ReadIndexAnswer>, ApiError> {
+pub async fn read_index(
+    State(shared): State<Arc<Shared>>,
+    params: Result<Query<NoParams>, QueryRejection>,
+) -> Result<Json<super::forward::ReadIndexAnswer>, ApiError> {
+    no_params(params)?;
     let Some(cluster) = &shared.cluster else {
         return Err(ApiError::not_found("a single node has no read index; its reads are always current"));
     };
@@ -294,13 +309,21 @@ pub async fn consistency(
 }
 
 #[utoipa::path(get, path = "/v1/genesis", responses((status = 200, body = GenesisInfo), (status = 500, body = super::error::ErrorBody)))]
-pub async fn genesis(State(shared): State<Arc<Shared>>) -> Result<Json<GenesisInfo>, ApiError> {
+pub async fn genesis(
+    State(shared): State<Arc<Shared>>,
+    params: Result<Query<NoParams>, QueryRejection>,
+) -> Result<Json<GenesisInfo>, ApiError> {
+    no_params(params)?;
     let genesis = shared.store.genesis().map_err(ApiError::storage)?.ok_or_else(|| ApiError::storage("no genesis"))?;
     Ok(Json(GenesisInfo { hash: hex::encode(genesis.hash()), genesis }))
 }
 
 #[utoipa::path(get, path = "/v1/status", responses((status = 200, body = StatusInfo), (status = 500, body = super::error::ErrorBody)))]
-pub async fn status(State(shared): State<Arc<Shared>>) -> Result<Json<StatusInfo>, ApiError> {
+pub async fn status(
+    State(shared): State<Arc<Shared>>,
+    params: Result<Query<NoParams>, QueryRejection>,
+) -> Result<Json<StatusInfo>, ApiError> {
+    no_params(params)?;
     let head = head_block(&shared)?;
     let accounts = shared.ledger.read().expect("ledger lock").state().account_count() as u64;
     Ok(Json(StatusInfo {

@@ -238,7 +238,11 @@ pub fn parse_body(body: &[u8]) -> Result<(Vec<SignedTransfer>, bool), ApiError> 
             Ok((batch, false))
         }
         Some(b'{') => Ok((vec![serde_json::from_slice(body).map_err(classify)?], true)),
-        _ => Err(ApiError::invalid_json("expected a JSON object (one transfer) or array (a batch)")),
+        // JSON of another type ("hello", 5, null) is a wrong type, not bad JSON.
+        _ => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Ok(_) => Err(ApiError::invalid_field("expected a JSON object (one transfer) or array (a batch)")),
+            Err(e) => Err(ApiError::invalid_json(e.to_string())),
+        },
     }
 }
 

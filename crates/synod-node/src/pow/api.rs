@@ -175,6 +175,14 @@ where
     s.parse().map_err(|e| ApiError::invalid_field(format!("{what}: {e}")))
 }
 
+/// Every `/v1` route refuses query parameters it does not take (PROTOCOL 6).
+fn no_query(raw: Option<&str>) -> Result<(), ApiError> {
+    match raw.unwrap_or("") {
+        "" => Ok(()),
+        other => Err(ApiError::invalid_field(format!("query `{other}`: this route takes no query parameters"))),
+    }
+}
+
 /// `?proof=true|false` (default false); anything else is refused.
 fn wants_proof(raw: Option<&str>) -> Result<bool, ApiError> {
     match raw.unwrap_or("") {
@@ -243,7 +251,12 @@ async fn transfer(
 /// `GET /v1/accounts/{id}`: the balance on the best chain; `nonce` is the
 /// nonce the account's next transfer should carry (confirmed transfers plus
 /// those waiting in this node's mempool).
-async fn account(State(shared): State<Arc<PowShared>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn account(
+    State(shared): State<Arc<PowShared>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    no_query(raw.as_deref())?;
     let id: AccountId = parse_id(&id, "account id")?;
     let v = query(&shared, move |v| {
         let a = v.chain.account(&id);
@@ -296,7 +309,12 @@ fn block_json(chain: &ChainState, block: &PowBlock) -> Value {
 }
 
 /// `GET /v1/blocks/{height}`: the best chain's block at `height` (404 above the tip).
-async fn block(State(shared): State<Arc<PowShared>>, Path(height): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn block(
+    State(shared): State<Arc<PowShared>>,
+    Path(height): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    no_query(raw.as_deref())?;
     let height: u64 = parse_id(&height, "height")?;
     let found = query(&shared, move |v| {
         if height == 0 {
@@ -323,7 +341,8 @@ fn to_f64(v: &U256) -> f64 {
 }
 
 /// `GET /v1/head`: the best tip.
-async fn head(State(shared): State<Arc<PowShared>>) -> Result<Json<Value>, ApiError> {
+async fn head(State(shared): State<Arc<PowShared>>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+    no_query(raw.as_deref())?;
     let v = query(&shared, |v| {
         let tip = v.chain.best_tip();
         let header = v.chain.tree().entry(&tip.hash).header;
@@ -338,13 +357,15 @@ async fn head(State(shared): State<Arc<PowShared>>) -> Result<Json<Value>, ApiEr
     Ok(Json(v))
 }
 
-async fn genesis(State(shared): State<Arc<PowShared>>) -> Json<Value> {
-    Json(json!({ "hash": hex::encode(shared.genesis.hash()), "genesis": shared.genesis }))
+async fn genesis(State(shared): State<Arc<PowShared>>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+    no_query(raw.as_deref())?;
+    Ok(Json(json!({ "hash": hex::encode(shared.genesis.hash()), "genesis": shared.genesis })))
 }
 
 /// `GET /v1/status`: the common status fields (`consensus: "pow"`) plus a
 /// `pow` object: tip, chain work, difficulty, hash rate, mempool, peers.
-async fn status(State(shared): State<Arc<PowShared>>) -> Result<Json<Value>, ApiError> {
+async fn status(State(shared): State<Arc<PowShared>>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+    no_query(raw.as_deref())?;
     let (chain_id, auth, mining, threads) = (shared.chain_id, shared.auth, shared.mining, shared.miner_threads);
     let uptime_ms = shared.started_at.elapsed().as_millis() as u64;
     let identity = hex::encode(shared.identity);
@@ -477,5 +498,17 @@ mod tests {
         assert!(!wants_proof(Some("proof=false")).unwrap());
         assert!(wants_proof(Some("proof=true")).unwrap());
         assert_eq!(wants_proof(Some("proof=yes")).unwrap_err().body.code, "invalid_field");
+    }
+
+    /// The same rule as on members: a `/v1` route refuses a parameter it does not take.
+    #[tokio::test]
+    async fn routes_without_parameters_refuse_any() {
+        let (tx, _rx) = std::sync::mpsc::sync_channel(1);
+        let s = Arc::new(shared(tx));
+        assert!(no_query(None).is_ok());
+        assert_eq!(no_query(Some("x=1")).unwrap_err().body.code, "invalid_field");
+        let err = genesis(State(s.clone()), RawQuery(Some("x=1".into()))).await.unwrap_err();
+        assert_eq!(err.body.code, "invalid_field");
+        assert!(genesis(State(s), RawQuery(None)).await.is_ok());
     }
 }
