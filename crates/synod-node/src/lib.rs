@@ -17,6 +17,7 @@ pub mod limits;
 pub mod metrics;
 pub mod node;
 pub mod pow;
+pub mod preflight;
 pub mod shared;
 pub mod startup;
 pub mod tls;

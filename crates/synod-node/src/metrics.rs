@@ -49,6 +49,10 @@ pub struct Metrics {
     pub elections_won: Counter,
     pub commit_index: Gauge,
     pub applied_index: Gauge,
+    /// 1 while this node leads, else 0 (dashboards: which member leads).
+    pub is_leader: Gauge,
+    /// Changes of the leader this node follows (a new leader or none known).
+    pub leader_changes: Counter,
     /// Linearizable reads this node served after a read index (its own as
     /// leader, or one asked of the leader); `?consistency=stale` reads skip it.
     pub linearizable_reads: Counter,
@@ -92,6 +96,8 @@ impl Default for Metrics {
             elections_won: Counter::default(),
             commit_index: Gauge::default(),
             applied_index: Gauge::default(),
+            is_leader: Gauge::default(),
+            leader_changes: Counter::default(),
             linearizable_reads: Counter::default(),
             snapshots_installed: Counter::default(),
             snapshot_chunks_installed: Counter::default(),
@@ -126,6 +132,12 @@ impl Default for Metrics {
         registry.register("elections_won", "Elections this node won", m.elections_won.clone());
         registry.register("commit_index", "Highest log slot known chosen", m.commit_index.clone());
         registry.register("applied_index", "Highest log slot applied to the ledger", m.applied_index.clone());
+        registry.register("is_leader", "1 while this node is the leader, else 0", m.is_leader.clone());
+        registry.register(
+            "leader_changes",
+            "Changes of the leader this node follows (a new leader, or none known)",
+            m.leader_changes.clone(),
+        );
         registry.register(
             "linearizable_reads",
             "Reads served after a read index (not ?consistency=stale)",

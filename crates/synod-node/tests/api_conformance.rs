@@ -19,6 +19,7 @@ const PAXOS_COUNTERS: &[&str] = &[
     "synod_transfers_rejected_total",
     "synod_elections_started_total",
     "synod_elections_won_total",
+    "synod_leader_changes_total",
     "synod_snapshots_installed_total",
     "synod_snapshot_chunks_installed_total",
     "synod_snapshot_chunks_refused_total",

@@ -12,8 +12,13 @@ use synod_node::{Node, NodeConfig, StartError};
 #[derive(clap::Args)]
 pub struct NodeArgs {
     /// TOML config: data_dir, http_addr, genesis (see docs/DEPLOY.md).
-    #[arg(long)]
-    pub config: PathBuf,
+    #[arg(long, required_unless_present = "check_config", conflicts_with = "check_config")]
+    pub config: Option<PathBuf>,
+    /// Check a config (its genesis, peer list, certificates and data dir)
+    /// without starting: prints what it found, exits 0 if the node would
+    /// start, 1 with every problem otherwise. Safe while the node runs.
+    #[arg(long, value_name = "FILE")]
+    pub check_config: Option<PathBuf>,
     /// Proof-of-work mode: mine (overrides `pow.mine` in the config).
     #[arg(long)]
     pub mine: bool,
@@ -24,10 +29,14 @@ pub struct NodeArgs {
 }
 
 pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
-    let mut config = NodeConfig::load(&a.config)?;
+    if let Some(path) = &a.check_config {
+        return Ok(check_config(path));
+    }
+    let config_path = a.config.clone().expect("clap requires --config without --check-config");
+    let mut config = NodeConfig::load(&config_path)?;
     if a.mine || a.miner_account.is_some() {
         if config.consensus != ConsensusKind::Pow {
-            anyhow::bail!("--mine and --miner-account need consensus = \"pow\" in {}", a.config.display());
+            anyhow::bail!("--mine and --miner-account need consensus = \"pow\" in {}", config_path.display());
         }
         let pow = config.pow.get_or_insert_with(Default::default);
         pow.mine |= a.mine;
@@ -64,6 +73,23 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
         };
         Ok(if failure.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     })
+}
+
+/// `--check-config FILE`: what the config describes, then every problem.
+fn check_config(path: &Path) -> ExitCode {
+    let report = synod_node::preflight::check(path);
+    for fact in &report.facts {
+        println!("{fact}");
+    }
+    if report.ok() {
+        println!("config OK: {}", path.display());
+        return ExitCode::SUCCESS;
+    }
+    for problem in &report.problems {
+        eprintln!("problem: {problem}");
+    }
+    eprintln!("config {} has {} problem(s); the node would not start", path.display(), report.problems.len());
+    ExitCode::FAILURE
 }
 
 /// One info line with what this node was configured to be, so a log read

@@ -236,6 +236,8 @@ impl Consensus {
             let leader = self.replica.leader_hint();
             if leader != status.leader {
                 log_leader_change(cluster.node_id, leader, self.replica.promised());
+                self.shared.metrics.leader_changes.inc();
+                self.shared.metrics.is_leader.set(i64::from(leader == Some(cluster.node_id)));
             }
             status.leader = leader;
             status.peer_commit_index = self.replica.peer_commit_indexes();
