@@ -26,11 +26,14 @@ pub enum Rule {
     TimeTooFar,
     /// No headers at all.
     Empty,
+    /// A version below the minimum for its height (Core's "bad-version":
+    /// BIP34, BIP66, BIP65).
+    BadVersion,
 }
 
 impl Rule {
     /// Every rule, in declaration order.
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::Truncated,
         Rule::Linkage,
         Rule::BadBits,
@@ -39,6 +42,7 @@ impl Rule {
         Rule::MedianTimePast,
         Rule::TimeTooFar,
         Rule::Empty,
+        Rule::BadVersion,
     ];
 
     /// The stable snake_case name.
@@ -52,6 +56,7 @@ impl Rule {
             Rule::MedianTimePast => "median_time_past",
             Rule::TimeTooFar => "time_too_far",
             Rule::Empty => "empty",
+            Rule::BadVersion => "bad_version",
         }
     }
 }
@@ -126,7 +131,8 @@ mod tests {
                 "retarget",
                 "median_time_past",
                 "time_too_far",
-                "empty"
+                "empty",
+                "bad_version"
             ]
         );
     }

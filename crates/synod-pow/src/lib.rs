@@ -69,7 +69,7 @@ pub use hash::{sha256d, BlockHash};
 pub use header::{Header, HEADER_LEN};
 pub use median_time::{median_time_past, MedianTimeWindow, MEDIAN_TIME_SPAN};
 pub use mine::{mine, Midstate, Solution};
-pub use params::{Params, DEFAULT_MAX_FUTURE_SECS};
+pub use params::{Params, VersionFloors, DEFAULT_MAX_FUTURE_SECS};
 pub use retarget::{calculate_next_work_required, next_work_required};
 pub use u256::U256;
 pub use verify::{time_too_far, verify_headers, verify_headers_at, VerifyReport};

@@ -19,6 +19,18 @@ pub struct Params {
     max_future_secs: u32,
     allow_min_difficulty_blocks: bool,
     no_retargeting: bool,
+    /// Core's BIP34, BIP66 and BIP65 activation heights, from which a header
+    /// must carry version ≥ 2, 3 and 4 ("bad-version"); `None`: no rule.
+    version_floors: Option<VersionFloors>,
+}
+
+/// Heights from which the minimum header version rises (Core's
+/// `BIP34Height`, `BIP66Height`, `BIP65Height`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VersionFloors {
+    pub bip34_height: u64,
+    pub bip66_height: u64,
+    pub bip65_height: u64,
 }
 
 impl Params {
@@ -39,6 +51,8 @@ impl Params {
             max_future_secs: DEFAULT_MAX_FUTURE_SECS,
             allow_min_difficulty_blocks: false,
             no_retargeting: false,
+            // Core's mainnet chainparams.
+            version_floors: Some(VersionFloors { bip34_height: 227_931, bip66_height: 363_725, bip65_height: 388_381 }),
         }
     }
 
@@ -92,7 +106,27 @@ impl Params {
             max_future_secs: DEFAULT_MAX_FUTURE_SECS,
             allow_min_difficulty_blocks: false,
             no_retargeting: false,
+            version_floors: None,
         })
+    }
+
+    /// Same parameters with minimum header versions by height (`None`: none).
+    pub fn with_version_floors(mut self, floors: Option<VersionFloors>) -> Params {
+        self.version_floors = floors;
+        self
+    }
+
+    /// The lowest header version allowed at `height` (Core's "bad-version"
+    /// rule of `ContextualCheckBlockHeader`): 4 from BIP65's height, 3 from
+    /// BIP66's, 2 from BIP34's; `i32::MIN` (any) before them or without
+    /// floors. Versions are signed, as in Core.
+    pub fn min_version_at(&self, height: u64) -> i32 {
+        match self.version_floors {
+            Some(f) if height >= f.bip65_height => 4,
+            Some(f) if height >= f.bip66_height => 3,
+            Some(f) if height >= f.bip34_height => 2,
+            _ => i32::MIN,
+        }
     }
 
     /// Same parameters with a different future-time allowance.
@@ -177,8 +211,13 @@ mod tests {
             format!("{:064x}", p.pow_limit()),
             "00000000ffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
         );
-        // Mainnet's own numbers pass the custom constructor's checks.
-        assert_eq!(Params::custom(*p.pow_limit(), 1_209_600, 600, 2016), Ok(p.clone()));
+        // Mainnet's own numbers pass the custom constructor's checks; the
+        // version floors are mainnet's chain history, not derived.
+        let floors = p.version_floors;
+        assert_eq!(
+            Params::custom(*p.pow_limit(), 1_209_600, 600, 2016).map(|c| c.with_version_floors(floors)),
+            Ok(p.clone())
+        );
         assert!(p.is_retarget_height(824_544));
         assert!(!p.is_retarget_height(824_545));
         assert!(!p.is_retarget_height(0));

@@ -70,7 +70,12 @@ pub fn verify_headers(
 /// 4. [`Rule::ProofOfWork`]: hash <= target (`CheckProofOfWork`; every
 ///    header).
 /// 5. [`Rule::MedianTimePast`]: time > median of the previous 11 headers,
-///    wherever 11 predecessors are in the file.
+///    wherever 11 predecessors are in the file; in a file that starts at
+///    genesis (`start_height` 0), at heights 1 to 10 too, over the
+///    predecessors there are, as Core does.
+/// 5a. [`Rule::BadVersion`] (only with `start_height`): version ≥ the
+///    minimum for the height ([`Params::min_version_at`]: Core's
+///    "bad-version" after the BIP34, BIP66 and BIP65 heights on mainnet).
 /// 6. [`Rule::TimeTooFar`]: time <= `now + max_future_secs`, only if `now`
 ///    is given.
 ///
@@ -179,14 +184,36 @@ pub fn verify_headers_at(
             return Err(fail(height, Rule::ProofOfWork, format!("hash {hash} is above target {target:064x}")));
         }
 
-        if window.is_full() {
-            let median = window.median().expect("full window has a median");
+        // Eleven predecessors in the file; or, for a file that starts at
+        // genesis, every predecessor there is (Core takes the median of
+        // however many ancestors exist, so heights 1 to 10 are checked too).
+        let all_ancestors_held = start_height == Some(0) && i > 0;
+        if window.is_full() || all_ancestors_held {
+            let median = window.median().expect("a non-empty window has a median");
             median_time_checked += 1;
             if header.time <= median {
                 return Err(fail(
                     height,
                     Rule::MedianTimePast,
-                    format!("time {} is not after the median {median} of the previous 11 headers", header.time),
+                    format!(
+                        "time {} is not after the median {median} of the previous {} headers",
+                        header.time,
+                        window.len()
+                    ),
+                ));
+            }
+        }
+
+        if start_height.is_some() {
+            let floor = params.min_version_at(report_height(height));
+            if header.version < floor {
+                return Err(fail(
+                    height,
+                    Rule::BadVersion,
+                    format!(
+                        "bad-version({:#010x}): version {} is below {floor} at this height",
+                        header.version, header.version
+                    ),
                 ));
             }
         }

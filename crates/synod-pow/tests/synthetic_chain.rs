@@ -78,7 +78,9 @@ fn valid_chain_with_three_retargets() {
     let r = verify_headers(&to_bytes(&chain), Some(0), &p).unwrap();
     assert_eq!(r.count, 70);
     assert_eq!(r.retargets_checked, 3);
-    assert_eq!(r.median_time_checked, 70 - 11);
+    // From genesis every header after it is checked (heights 1 to 10 over
+    // the ancestors there are).
+    assert_eq!(r.median_time_checked, 70 - 1);
     assert_eq!(r.last_hash, chain[69].block_hash());
     let expected_work = chain.iter().fold(U256::ZERO, |acc, h| acc.checked_add(&block_proof(h.bits)).unwrap());
     assert_eq!(r.total_work, expected_work);
@@ -233,4 +235,62 @@ fn easier_than_limit_is_bad_bits_even_with_valid_pow() {
         }
     });
     assert_eq!(err_of(&to_bytes(&chain), Some(0), &p), (3, Rule::BadBits));
+}
+
+/// Core takes the median time past over however many ancestors exist, so
+/// near genesis (heights 1 to 10) a header at or below the median of its few
+/// predecessors is "time-too-old" too. Checked when the file is known to
+/// start at genesis; without a start height the file might start anywhere.
+#[test]
+fn median_time_past_near_genesis_uses_every_ancestor() {
+    let p = params();
+    // Times T0, T0+10, …; header 5 goes back to T0+10: not after the median
+    // T0+20 of heights 0..=4.
+    let chain = build(&p, 8, |h, _| if h == 5 { T0 + SPACING } else { T0 + SPACING * h as u32 }, no_tamper);
+    assert_eq!(err_of(&to_bytes(&chain), Some(0), &p), (5, Rule::MedianTimePast));
+    assert!(verify_headers(&to_bytes(&chain), None, &p).is_ok(), "no start height: no ancestors known");
+    // Two ancestors T0 and T0+100: Core's median is the upper one (sorted,
+    // index count/2), T0+100. At it: refused; one second after: accepted.
+    let at = build(&p, 3, |h, _| [T0, T0 + 100, T0 + 100][h], no_tamper);
+    assert_eq!(err_of(&to_bytes(&at), Some(0), &p), (2, Rule::MedianTimePast));
+    let after = build(&p, 3, |h, _| [T0, T0 + 100, T0 + 101][h], no_tamper);
+    let r = verify_headers(&to_bytes(&after), Some(0), &p).unwrap();
+    assert_eq!(r.median_time_checked, 2, "heights 1 and 2 checked");
+}
+
+/// Core's "bad-version": from BIP34's height a header needs version ≥ 2,
+/// from BIP66's ≥ 3, from BIP65's ≥ 4 (versions are signed: a top bit set
+/// is negative and below every floor).
+#[test]
+fn versions_below_the_floor_of_their_height_are_refused() {
+    let floors = synod_pow::VersionFloors { bip34_height: 3, bip66_height: 5, bip65_height: 7 };
+    let p = params().with_version_floors(Some(floors));
+    let version_at = |h: usize| match h {
+        0..=2 => 1,
+        3..=4 => 2,
+        5..=6 => 3,
+        _ => 0x2000_0000,
+    };
+    let good = build(&p, 10, spaced(SPACING), |h, hd| hd.version = version_at(h));
+    assert!(verify_headers(&to_bytes(&good), Some(0), &p).is_ok());
+    for (height, version) in [(3, 1), (5, 2), (7, 3), (8, i32::MIN), (9, -1)] {
+        let bad =
+            build(&p, 10, spaced(SPACING), |h, hd| hd.version = if h == height { version } else { version_at(h) });
+        let e = verify_headers(&to_bytes(&bad), Some(0), &p).expect_err("bad version accepted");
+        assert_eq!((e.height, e.rule), (height as u64, Rule::BadVersion), "{e}");
+        assert!(e.detail.contains("bad-version"), "{e}");
+        // Heights unknown: the rule cannot apply.
+        assert!(verify_headers(&to_bytes(&bad), None, &p).is_ok());
+    }
+    // Mainnet's floors are Core's.
+    let main = Params::bitcoin_mainnet();
+    assert_eq!(
+        [
+            main.min_version_at(227_930),
+            main.min_version_at(227_931),
+            main.min_version_at(363_725),
+            main.min_version_at(388_381)
+        ],
+        [i32::MIN, 2, 3, 4]
+    );
 }

@@ -9,7 +9,8 @@ use synod_pow::{verify_headers, Params};
 #[derive(clap::Subcommand)]
 pub enum PowCommand {
     /// Check a file of concatenated 80-byte Bitcoin mainnet headers: linkage,
-    /// proof of work, the retarget rule and median time past.
+    /// proof of work, the retarget rule, median time past and (with
+    /// --start-height) the BIP34/66/65 minimum versions.
     VerifyHeaders {
         file: PathBuf,
         /// Height of the first header. Without it the retarget rule cannot be
