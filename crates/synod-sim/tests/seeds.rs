@@ -89,3 +89,16 @@ fn reconfiguration_seeds_pass_every_check() {
 }
 
 const RECONFIG_SEEDS: u64 = 150;
+
+#[test]
+fn pool_of_seven_seed_11000000_installs_a_change_and_back() {
+    // The recorded failure: a snapshot install skipped a change ([1, 2, 3]
+    // + 5 at slot 12) and its undoing (slot 17); the receiving store kept
+    // [1, 2, 3] from slot 1 instead of the sender's slot 17, served that in
+    // its own descriptor, and a member that had applied slot 12 refused it
+    // (synod-storage `ConfigSource::Snapshot`).
+    let opts = SimOptions { nodes: 7, reconfig: true, fault_ms: 2_000, quiet_ms: 2_000, ..SimOptions::default() };
+    let outcome = synod_sim::run_seed(11_000_000, &opts);
+    assert_eq!(outcome.verdict, synod_sim::Verdict::Ok);
+    assert!(outcome.stats.snapshots_installed > 0 && outcome.stats.config_changes > 2, "{:?}", outcome.stats);
+}
