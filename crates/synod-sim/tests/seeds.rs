@@ -91,14 +91,24 @@ fn reconfiguration_seeds_pass_every_check() {
 const RECONFIG_SEEDS: u64 = 150;
 
 #[test]
-fn pool_of_seven_seed_11000000_installs_a_change_and_back() {
-    // The recorded failure: a snapshot install skipped a change ([1, 2, 3]
-    // + 5 at slot 12) and its undoing (slot 17); the receiving store kept
-    // [1, 2, 3] from slot 1 instead of the sender's slot 17, served that in
-    // its own descriptor, and a member that had applied slot 12 refused it
-    // (synod-storage `ConfigSource::Snapshot`).
+fn pool_of_seven_regression_seeds() {
+    // Seeds that failed with a pool of seven before their fixes:
+    // - 11000000: a snapshot install skipped a change ([1, 2, 3] + 5 at
+    //   slot 12) and its undoing (slot 17); the receiving store kept
+    //   [1, 2, 3] from slot 1 instead of the sender's slot 17, served that
+    //   in its own descriptor, and a member that had applied slot 12
+    //   refused it (synod-storage `ConfigSource::Snapshot`);
+    // - 11000554, 11000612, 11000645, 11001185, 11002246: a re-elected
+    //   leader re-proposed a change it already knew chosen above a gap and
+    //   never cleared its pending change, answering every proposal
+    //   `ConfigChangePending` for as long as it led (liveness; synod-paxos
+    //   `learn_chosen`).
     let opts = SimOptions { nodes: 7, reconfig: true, fault_ms: 2_000, quiet_ms: 2_000, ..SimOptions::default() };
-    let outcome = synod_sim::run_seed(11_000_000, &opts);
-    assert_eq!(outcome.verdict, synod_sim::Verdict::Ok);
-    assert!(outcome.stats.snapshots_installed > 0 && outcome.stats.config_changes > 2, "{:?}", outcome.stats);
+    for seed in [11_000_000, 11_000_554, 11_000_612, 11_000_645, 11_001_185, 11_002_246] {
+        let outcome = synod_sim::run_seed(seed, &opts);
+        assert_eq!(outcome.verdict, synod_sim::Verdict::Ok, "seed {seed}: {}", outcome.replay_command());
+        assert!(outcome.stats.config_changes > 0, "seed {seed}: {:?}", outcome.stats);
+    }
+    let first = synod_sim::run_seed(11_000_000, &opts);
+    assert!(first.stats.snapshots_installed > 0 && first.stats.config_changes > 2, "{:?}", first.stats);
 }
