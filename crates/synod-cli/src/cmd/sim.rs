@@ -32,7 +32,7 @@ pub struct SimArgs {
     /// leader is asked every 100-400 ms to add or remove one member.
     #[arg(long)]
     pub reconfig: bool,
-    /// Paxos: simulated milliseconds of faults (then as long quiet).
+    /// Paxos: simulated milliseconds of the fault phase.
     #[arg(long, default_value_t = SimOptions::default().fault_ms, value_parser = clap::value_parser!(u64).range(PHASE_MS_MIN..=PHASE_MS_MAX))]
     pub fault_ms: u64,
     /// Paxos: simulated milliseconds of the quiet phase (network healed,
@@ -45,9 +45,9 @@ pub struct SimArgs {
     pub consensus: String,
 }
 
-/// Bounds of `--fault-ms` and `--quiet-ms`: a quiet phase shorter than
-/// about a second leaves no time to converge, and ten simulated minutes
-/// already take minutes of CPU per seed.
+/// Bounds of `--fault-ms` and `--quiet-ms` (input is bounded): a seed's
+/// CPU time grows with its simulated time, and a too short quiet phase
+/// fails the liveness check by itself.
 const PHASE_MS_MIN: u64 = 100;
 const PHASE_MS_MAX: u64 = 600_000;
 
