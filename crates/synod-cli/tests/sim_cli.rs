@@ -34,6 +34,42 @@ fn paxos_seven_members() {
 }
 
 #[test]
+fn paxos_membership_changes_and_their_replay_command() {
+    let out = run(&["sim", "--reconfig", "--nodes", "7", "--seeds", "2", "--fault-ms", "1000", "--quiet-ms", "2000"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("2 seeds x 7 nodes (a pool, membership changing): 2 ok, 0 violations"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!run(&["sim", "--reconfig", "--nodes", "3", "--seeds", "1"]).status.success(), "a pool of 3 cannot change");
+    assert!(!run(&["sim", "--fault-ms", "0", "--seeds", "1"]).status.success(), "phases are bounded");
+    assert!(!run(&["sim", "--consensus", "pow", "--reconfig"]).status.success(), "paxos only");
+
+    // The command a failing seed prints replays it exactly: the same trace
+    // hash as the library's run with those options (traced too: the hash
+    // covers the trace lines).
+    let opts = synod_sim::SimOptions {
+        nodes: 7,
+        reconfig: true,
+        fault_ms: 2_000,
+        quiet_ms: 2_000,
+        trace: true,
+        ..synod_sim::SimOptions::default()
+    };
+    let outcome = synod_sim::run_seed(11_000_000, &opts);
+    let command = outcome.replay_command();
+    assert_eq!(command, "synod sim --seed 11000000 --nodes 7 --reconfig --fault-ms 2000 --quiet-ms 2000 --trace");
+    let args: Vec<&str> = command.split(' ').skip(1).collect();
+    let out = run(&args);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("propose membership"), "the trace shows membership changes");
+    let last = text.lines().last().unwrap_or_default();
+    assert_eq!(last, format!("seed 11000000: ok (trace hash {:016x})", outcome.trace_hash));
+}
+
+#[test]
 fn pow_network_seeds() {
     let out = run(&["sim", "--consensus", "pow", "--seeds", "4"]);
     assert!(out.status.success(), "{}", stdout(&out));

@@ -214,3 +214,45 @@ fn chosen_then_leader_lost(bug: bool) -> (Cluster, NodeId, NodeId) {
     cluster.drop = Box::new(|m| m.from == 4 || m.to == 4);
     (cluster, o, c)
 }
+
+#[test]
+fn a_leader_that_re_proposes_a_change_it_knows_chosen_does_not_stall() {
+    // The pool-of-7 simulator liveness failures (seeds 11000554, 11000612,
+    // ...): a leader learns its change at slot k + 1 chosen while slot k is
+    // not, loses leadership, wins again and re-proposes slot k + 1. The
+    // quorum's `Accepted` found the value already in its log, so the
+    // pending change was never cleared: `ConfigChangePending` (and every
+    // further membership change refused) for as long as it led.
+    let mut cluster = Cluster::new(3, 105);
+    let leader = cluster.elect();
+    cluster.run(100);
+    cluster.add_learner(4, 3);
+    cluster.run(300);
+    let k = cluster.replica(leader).commit_index() + 1;
+    // Slot k is accepted by the leader alone; slot k + 1, the change, by all.
+    cluster.drop = Box::new(move |m| matches!(m.body, Body::Accept { slot, .. } if slot == k) && m.to != leader);
+    assert!(matches!(cluster.propose(leader, 1, batch(1, 8)), Action::Proposed { slot, .. } if slot == k));
+    let Action::Proposed { slot: change, .. } = cluster.propose(leader, 2, config(&[1, 2, 3, 4])) else {
+        panic!("the change is proposed")
+    };
+    assert_eq!(change, k + 1);
+    cluster.deliver_all();
+    assert!(cluster.replica(leader).chosen(k + 1).is_some(), "the leader knows the change chosen");
+    assert!(cluster.replica(leader).commit_index() < k, "but not slot k");
+    // Everyone cut off: the leader steps down (check-quorum). Then only it
+    // may campaign, so it leads again and re-proposes slots k and k + 1.
+    cluster.drop = Box::new(|_| true);
+    cluster.run(1_000);
+    assert!(cluster.leaders().is_empty());
+    cluster.drop = Box::new(move |m| m.from != leader && matches!(m.body, Body::PreVote { .. } | Body::Prepare { .. }));
+    assert_eq!(cluster.elect(), leader);
+    cluster.run(300);
+    assert_eq!(members_of(&cluster, leader), vec![1, 2, 3, 4]);
+    assert!(
+        matches!(cluster.propose(leader, 3, batch(3, 8)), Action::Proposed { .. }),
+        "proposals resume once the re-proposed change is chosen"
+    );
+    cluster.drop = Box::new(|_| false);
+    cluster.run(300);
+    cluster.assert_agreement();
+}

@@ -103,6 +103,8 @@ pub enum Verdict {
 pub struct SeedOutcome {
     pub seed: u64,
     pub nodes: u8,
+    /// The `synod sim` command that replays this seed.
+    pub replay: String,
     pub verdict: Verdict,
     pub stats: SeedStats,
     /// Fingerprint of every event processed (and of every trace line).
@@ -118,16 +120,30 @@ impl SeedOutcome {
     }
 
     pub fn replay_command(&self) -> String {
-        replay_command(self.seed, self.nodes)
+        self.replay.clone()
     }
 }
 
-pub fn replay_command(seed: u64, nodes: u8) -> String {
-    if nodes == 3 {
-        format!("synod sim --seed {seed} --trace")
-    } else {
-        format!("synod sim --seed {seed} --nodes {nodes} --trace")
+/// The `synod sim` command that replays `seed` under `opts`: every option
+/// the command line has that differs from its default (injected bugs and
+/// fault bounds have no flag; only tests set them).
+pub fn replay_command(seed: u64, opts: &SimOptions) -> String {
+    let defaults = SimOptions::default();
+    let mut command = format!("synod sim --seed {seed}");
+    if opts.nodes != defaults.nodes {
+        command.push_str(&format!(" --nodes {}", opts.nodes));
     }
+    if opts.reconfig {
+        command.push_str(" --reconfig");
+    }
+    if opts.fault_ms != defaults.fault_ms {
+        command.push_str(&format!(" --fault-ms {}", opts.fault_ms));
+    }
+    if opts.quiet_ms != defaults.quiet_ms {
+        command.push_str(&format!(" --quiet-ms {}", opts.quiet_ms));
+    }
+    command.push_str(" --trace");
+    command
 }
 
 /// Runs one seed: the fault phase, the quiet phase, then the end-of-run
@@ -206,6 +222,7 @@ pub fn run_seed(seed: u64, opts: &SimOptions) -> SeedOutcome {
     SeedOutcome {
         seed,
         nodes: opts.nodes,
+        replay: replay_command(seed, opts),
         verdict,
         stats,
         trace_hash: world.trace.hash(),
@@ -266,6 +283,8 @@ fn final_checks(world: &World) -> Result<(), Violation> {
 #[derive(Clone, Debug)]
 pub struct Summary {
     pub nodes: u8,
+    /// The options of the run, for the replay command.
+    pub opts: SimOptions,
     pub seeds_run: u64,
     pub ok: u64,
     /// Failing seeds, lowest first: (seed, check, detail).
@@ -284,9 +303,10 @@ impl std::fmt::Display for Summary {
         let t = &self.totals;
         write!(
             f,
-            "synod sim: {} seeds x {} nodes: {} ok, {} violations | submits ok {} unknown {} failed {}, reads {}, transfers committed {} (+{} duplicate answers) rejected {} (later committed {}) refused {}, blocks {}, signed seeds {}, restart skips {}, crashes {}, partitions {}, elections {}, membership changes {} ({} refused), snapshots {} ({} chunks, {} refused), damaged restarts {}, unreadable restarts {}, crashes inside a commit {}",
+            "synod sim: {} seeds x {} nodes{}: {} ok, {} violations | submits ok {} unknown {} failed {}, reads {}, transfers committed {} (+{} duplicate answers) rejected {} (later committed {}) refused {}, blocks {}, signed seeds {}, restart skips {}, crashes {}, partitions {}, elections {}, membership changes {} ({} refused), snapshots {} ({} chunks, {} refused), damaged restarts {}, unreadable restarts {}, crashes inside a commit {}",
             self.seeds_run,
             self.nodes,
+            if self.opts.reconfig { " (a pool, membership changing)" } else { "" },
             self.ok,
             self.violations.len(),
             t.submits_ok,
@@ -314,7 +334,7 @@ impl std::fmt::Display for Summary {
             t.commit_crashes
         )?;
         if let Some((seed, check, detail)) = self.violations.first() {
-            write!(f, "\nFAILED seed {seed}: {check}: {detail}\nreplay: {}", replay_command(*seed, self.nodes))?;
+            write!(f, "\nFAILED seed {seed}: {check}: {detail}\nreplay: {}", replay_command(*seed, &self.opts))?;
         }
         Ok(())
     }
@@ -353,6 +373,7 @@ pub fn run_seeds(opts: &SimOptions) -> Summary {
     results.sort_by_key(|(seed, _, _)| *seed);
     let mut summary = Summary {
         nodes: opts.nodes,
+        opts: quiet_opts.clone(),
         seeds_run: results.len() as u64,
         ok: 0,
         violations: Vec::new(),

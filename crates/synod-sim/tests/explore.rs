@@ -2,6 +2,8 @@
 //! `SEEDS=5000 NODES=5 cargo test --release -p synod-sim --test explore explore -- --ignored --nocapture`
 //! `SEED=42 cargo test --release -p synod-sim --test explore replay -- --ignored --nocapture`
 //! (the replay writes its trace to /tmp/sim-trace.txt).
+//! `RECONFIG=1` turns on membership changes (`NODES` is then the pool);
+//! `QUIET_MS` and `FAULT_MS` set the phases (3,000 ms each by default).
 //! `BUG=foreign` runs either with the pre-fix learner rule
 //! (`leader_vouches_for_foreign_slots`).
 
@@ -20,11 +22,15 @@ fn explore() {
     let start = std::time::Instant::now();
     let fault_ms: u64 = std::env::var("FAULT_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(3_000);
     let seed_start: u64 = std::env::var("SEED_START").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let quiet_ms: u64 = std::env::var("QUIET_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(3_000);
+    let reconfig = std::env::var("RECONFIG").is_ok_and(|r| r == "1");
     let summary = run_seeds(&SimOptions {
         seeds,
         nodes,
+        reconfig,
         seed_start,
         fault_ms,
+        quiet_ms,
         stop_on_violation: false,
         bugs: bugs(),
         ..SimOptions::default()
@@ -41,7 +47,12 @@ fn replay() {
     let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
     let nodes: u8 = std::env::var("NODES").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
     let fault_ms: u64 = std::env::var("FAULT_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(3_000);
-    let outcome = run_seed(seed, &SimOptions { nodes, fault_ms, trace: true, bugs: bugs(), ..SimOptions::default() });
+    let quiet_ms: u64 = std::env::var("QUIET_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(3_000);
+    let reconfig = std::env::var("RECONFIG").is_ok_and(|r| r == "1");
+    let outcome = run_seed(
+        seed,
+        &SimOptions { nodes, reconfig, fault_ms, quiet_ms, trace: true, bugs: bugs(), ..SimOptions::default() },
+    );
     let mut out = String::new();
     for line in &outcome.trace {
         out.push_str(line);

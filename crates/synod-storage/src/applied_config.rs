@@ -76,14 +76,20 @@ impl Store {
     }
 
     /// Records `config` as applied in `txn`: the latest configuration wins
-    /// (membership changes through the log), except that the same members
-    /// chosen again keep their first slot. A configuration with other
+    /// (membership changes through the log). A configuration with other
     /// members at or below the recorded slot is an inconsistency (slots
-    /// apply in order).
+    /// apply in order). The same members again depend on the source: from
+    /// the log (`ConfigSource::Log`, every slot in order) they continue the
+    /// recorded run, which keeps its first slot; from a snapshot descriptor
+    /// (`ConfigSource::Snapshot`) a later slot replaces the recorded one,
+    /// since the install skipped the slots in between and a change and a
+    /// change back may hide there (the replica takes the snapshot's
+    /// configuration the same way, `on_snapshot_installed`).
     pub(crate) fn record_applied_config(
         txn: &redb::WriteTransaction,
         config: &AppliedConfig,
         applied_slot: u64,
+        source: ConfigSource,
     ) -> Result<(), StoreError> {
         assert!(config.slot <= applied_slot, "a configuration is recorded with the slot that applied it");
         let mut meta = txn.open_table(META)?;
@@ -98,13 +104,28 @@ impl Store {
                     config.members, config.slot, recorded.members, recorded.slot
                 )))
             }
-            Some(recorded) if recorded.members == config.members && recorded.slot <= config.slot => Ok(()),
+            Some(recorded)
+                if recorded.members == config.members
+                    && (recorded.slot >= config.slot || source == ConfigSource::Log) =>
+            {
+                Ok(())
+            }
             _ => {
                 meta.insert(KEY, seal(META_NAME, KEY.as_bytes(), &config.encode()).as_slice())?;
                 Ok(())
             }
         }
     }
+}
+
+/// Where a recorded configuration comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ConfigSource {
+    /// A `Config` the applier applied, every slot before it applied too.
+    Log,
+    /// A snapshot descriptor's configuration: the sender's latest at or
+    /// below the installed slot, with the first slot of its run.
+    Snapshot,
 }
 
 /// Reads the key from an open meta table (also used inside the snapshot

@@ -10,7 +10,7 @@ use synod_core::ledger::TransferPosition;
 use synod_core::{Account, AccountId, Block, Genesis, Ledger, LedgerState, TransferId};
 use synod_merkle::{Hash, MerkleTree};
 
-use crate::applied_config::AppliedConfig;
+use crate::applied_config::{AppliedConfig, ConfigSource};
 use crate::checksum::{seal, unseal};
 use crate::tables::*;
 use crate::{OpenError, StoreError};
@@ -258,13 +258,35 @@ impl Store {
         applied_config: Option<&AppliedConfig>,
         durability: WriteDurability,
     ) -> Result<(), StoreError> {
+        self.append(blocks, applied_slot, applied_config.map(|c| (c, ConfigSource::Log)), durability)
+    }
+
+    /// `append_group` for a snapshot install: `installed` is the sender's
+    /// configuration (`ConfigSource::Snapshot`).
+    pub(crate) fn append_installed(
+        &self,
+        blocks: &[BlockWrite<'_>],
+        applied_slot: u64,
+        installed: Option<&AppliedConfig>,
+    ) -> Result<(), StoreError> {
+        let config = installed.map(|c| (c, ConfigSource::Snapshot));
+        self.append(blocks, Some(applied_slot), config, WriteDurability::Fsync)
+    }
+
+    fn append(
+        &self,
+        blocks: &[BlockWrite<'_>],
+        applied_slot: Option<u64>,
+        applied_config: Option<(&AppliedConfig, ConfigSource)>,
+        durability: WriteDurability,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         if let Some(slot) = applied_slot {
             Self::record_applied_slot(&txn, slot)?;
         }
-        if let Some(config) = applied_config {
+        if let Some((config, source)) = applied_config {
             let slot = applied_slot.expect("a configuration is applied with a slot");
-            Self::record_applied_config(&txn, config, slot)?;
+            Self::record_applied_config(&txn, config, slot, source)?;
         }
         for write in blocks {
             if let (Some(block_slot), Some(applied)) = (write.slot, applied_slot) {

@@ -35,13 +35,22 @@ fn memory_store() -> Store {
 /// Slot 1 also chose the cluster configuration, as the first leader's
 /// `Command::Config` does.
 fn sender(slots: u64, seed: u64) -> (Store, Ledger) {
+    sender_with_configs(slots, seed, &[(1, &[1, 2, 3])])
+}
+
+/// `sender`, with a `Command::Config` of the given members at each given
+/// slot (slots that make no block, as a `Config` makes none).
+fn sender_with_configs(slots: u64, seed: u64, configs: &[(u64, &[u8])]) -> (Store, Ledger) {
     let store = memory_store();
     let mut ledger = store.load().unwrap().ledger;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut nonces = [0u64; 5];
     for slot in 1..=slots {
-        let config = (slot == 1).then(|| AppliedConfig { slot: 1, members: vec![1, 2, 3] });
-        if rng.gen_range(0..3) == 0 {
+        let config = configs
+            .iter()
+            .find(|(at, _)| *at == slot)
+            .map(|(_, members)| AppliedConfig { slot, members: members.to_vec() });
+        if rng.gen_range(0..3) == 0 || config.is_some() {
             store.append_group(&[], Some(slot), config.as_ref()).unwrap();
             continue;
         }
@@ -112,6 +121,34 @@ fn a_ledger_installed_in_small_chunks_equals_the_senders() {
     // What is on disk reloads to the ledger the install built in memory.
     assert_eq!(receiver.load().unwrap().ledger.state(), ledger.state());
     assert_eq!(receiver.applied_slot().unwrap(), 60);
+}
+
+#[test]
+fn an_install_over_a_change_and_back_records_the_senders_later_slot() {
+    // The pool-of-7 simulator failure (seed 11000000): the receiver applied
+    // [1, 2, 3] at slot 1; the sender's log then added member 5 at slot 12
+    // and removed it at slot 17. The install skips both, and the
+    // receiver must record [1, 2, 3] from slot 17, as the sender did, not
+    // keep slot 1 as if the same members had never changed: its own
+    // descriptor would otherwise carry slot 1, which a member that applied
+    // slot 12 refuses as an inconsistency.
+    let back: &[u8] = &[1, 2, 3];
+    let (source, _) = sender_with_configs(30, 5, &[(1, back), (12, &[1, 2, 3, 5]), (17, back)]);
+    let target = source.snapshot_descriptor(1).unwrap();
+    assert_eq!(target.config, Some(AppliedConfig { slot: 17, members: back.to_vec() }));
+    let receiver = memory_store();
+    receiver.append_group(&[], Some(1), Some(&AppliedConfig { slot: 1, members: back.to_vec() })).unwrap();
+    let mut ledger = receiver.load().unwrap().ledger;
+    install(&source, &receiver, &mut ledger, &target).unwrap();
+    assert_eq!(receiver.applied_config().unwrap(), target.config);
+    assert_same(&source, &receiver);
+    // The receiver now serves what a member that applied slot 12 accepts.
+    let witness = memory_store();
+    witness.append_group(&[], Some(12), Some(&AppliedConfig { slot: 12, members: vec![1, 2, 3, 5] })).unwrap();
+    let served = receiver.snapshot_descriptor(2).unwrap();
+    let config = served.config.as_ref();
+    witness.append_group(&[], Some(served.last_slot), config).unwrap();
+    assert_eq!(witness.applied_config().unwrap(), served.config);
 }
 
 #[test]

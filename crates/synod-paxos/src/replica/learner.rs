@@ -117,16 +117,21 @@ impl Replica {
         if slot <= self.compacted_upto {
             return;
         }
+        if let Role::Leader(leader) = &mut self.role {
+            if leader.config_change == Some(slot) {
+                // The change is chosen: the next slots' configuration is
+                // known. Cleared before the check below, since a leader
+                // re-proposes (`become_leader`) a change it already knew
+                // chosen above a gap: that quorum finds it in the log.
+                leader.config_change = None;
+            }
+        }
         if let Some(existing) = self.log.get(&slot) {
             assert_eq!(existing, &command, "chosen value for slot {slot} changed");
             return;
         }
         let mut step_down = false;
         if let Role::Leader(leader) = &mut self.role {
-            if leader.config_change == Some(slot) {
-                // The change is chosen: the next slots' configuration is known.
-                leader.config_change = None;
-            }
             // Learned some other way while we still await a quorum: the
             // retransmissions are no longer needed. If the chosen value is
             // not our proposal (or lies beyond every slot we proposed), a

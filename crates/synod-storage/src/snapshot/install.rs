@@ -10,7 +10,9 @@
 //! to the next block made no block anywhere. So after any crash the store
 //! is a prefix of the sender's ledger with the right slot, and the node
 //! simply resumes from there. The descriptor's applied configuration is
-//! written with the first chunk whose slot reaches the configuration's slot.
+//! written with the first chunk whose slot reaches the configuration's slot,
+//! replacing a recorded one with the same members from an earlier slot (the
+//! skipped slots may hold a change and its undoing: `ConfigSource::Snapshot`).
 
 use synod_core::block::BlockHash;
 use synod_core::ledger::SignaturePolicy;
@@ -116,7 +118,7 @@ impl Store {
                 .map(|(block, touched, slot)| BlockWrite { block, touched, slot: Some(*slot) })
                 .collect();
             let config = target.config.as_ref().filter(|c| c.slot <= applied_slot);
-            self.append_group(&writes, Some(applied_slot), config)?;
+            self.append_installed(&writes, applied_slot, config)?;
         }
         if let Some(e) = refused {
             return Err(e);
@@ -143,7 +145,7 @@ impl Store {
             });
         }
         if target.last_slot > applied {
-            self.append_group(&[], Some(target.last_slot), target.config.as_ref())?;
+            self.append_installed(&[], target.last_slot, target.config.as_ref())?;
         }
         Ok(applied.max(target.last_slot))
     }
