@@ -74,24 +74,21 @@ fn verify_chunk(chunk: Vec<SignedTransfer>, auth: AuthMode) -> Vec<Verdict> {
         .collect();
     let mut signature_verdicts = sig_batch::verify_strict_batched(&checks).into_iter();
     drop(checks);
-    let verdicts: Vec<Verdict> = chunk
-        .into_iter()
-        .zip(before_signature)
-        .map(|(tx, pre)| {
-            let result = match pre {
-                Err(reason) => Err(reason),
-                Ok(None) => Ok(()),
-                Ok(Some(_)) => match signature_verdicts.next() {
-                    Some(verdict) => verdict.map_err(RejectReason::BadSignature),
-                    None => unreachable!("one signature verdict per signed transfer"),
-                },
-            };
-            match result {
-                Ok(()) => Ok(VerifiedTransfer::checked(tx)),
-                Err(reason) => Err((tx, reason)),
-            }
-        })
-        .collect();
+    let mut verdicts: Vec<Verdict> = Vec::with_capacity(chunk.len());
+    for (tx, pre) in chunk.into_iter().zip(before_signature) {
+        let result = match pre {
+            Err(reason) => Err(reason),
+            Ok(None) => Ok(()),
+            Ok(Some(_)) => match signature_verdicts.next() {
+                Some(verdict) => verdict.map_err(RejectReason::BadSignature),
+                None => unreachable!("one signature verdict per signed transfer"),
+            },
+        };
+        verdicts.push(match result {
+            Ok(()) => Ok(VerifiedTransfer::checked(tx)),
+            Err(reason) => Err((tx, reason)),
+        });
+    }
     assert!(signature_verdicts.next().is_none(), "every signature verdict used");
     verdicts
 }

@@ -171,18 +171,12 @@ fn edge_cases(rng: &mut ChaCha20Rng) -> Vec<Case> {
     // S ≥ L: S + L of a valid signature (same value mod L), and all-ones S.
     let l = {
         let mut l = [0u8; 32];
-        l.copy_from_slice(&hex_le("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"));
+        l.copy_from_slice(&hex_le(L_HEX));
         l
     };
     for n in 0..4 {
         let mut v = valid(rng, "");
-        let mut carry = 0u16;
-        for b in 0..32 {
-            let sum = v.signature[32 + b] as u16 + l[b] as u16 + carry;
-            v.signature[32 + b] = sum as u8;
-            carry = sum >> 8;
-        }
-        if carry == 0 {
+        if add_l_to_s(&mut v.signature) {
             cases.push(Case { name: format!("S + L #{n}"), ..v });
         }
     }
@@ -217,6 +211,22 @@ fn edge_cases(rng: &mut ChaCha20Rng) -> Vec<Case> {
     cases.push(Case { name: "S changed".into(), signature: s, ..v });
     cases
 }
+
+/// Adds L to the signature's S (the same value mod L, no longer canonical);
+/// false when the sum does not fit in 256 bits.
+fn add_l_to_s(signature: &mut [u8; 64]) -> bool {
+    let l = hex_le(L_HEX);
+    let mut carry = 0u16;
+    for (s, l) in signature[32..].iter_mut().zip(&l) {
+        let sum = *s as u16 + *l as u16 + carry;
+        *s = sum as u8;
+        carry = sum >> 8;
+    }
+    carry == 0
+}
+
+/// L, the prime order of the base point, little-endian.
+const L_HEX: &str = "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010";
 
 fn hex_le(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
@@ -406,13 +416,7 @@ proptest! {
                     Corruption::FlipMessageBit(bit) => case.message[bit / 8] ^= 1 << (bit % 8),
                     Corruption::FlipKeyBit(bit) => case.key[bit / 8] ^= 1 << (bit % 8),
                     Corruption::AddLToS => {
-                        let l = hex_le("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
-                        let mut carry = 0u16;
-                        for b in 0..32 {
-                            let sum = signature[32 + b] as u16 + l[b] as u16 + carry;
-                            signature[32 + b] = sum as u8;
-                            carry = sum >> 8;
-                        }
+                        add_l_to_s(&mut signature);
                         case.signature = signature;
                     }
                     _ => {}
