@@ -20,7 +20,8 @@
 //! `Dᵢ = 0` (a canonical `R` equals the canonical encoding of a point iff it
 //! is that point), and the batch equation holds with all `Dᵢ = 0`. Any other
 //! signature (undecodable, non-canonical, small-order, mixed-order, `S ≥ L`)
-//! goes to `verify_strict` itself, so its verdict is strict's by construction.
+//! is verified by strict verification itself, so its verdict is strict's by
+//! construction.
 //! When a batch fails, each of its signatures is verified strictly, so each
 //! gets its own exact verdict.
 //!
@@ -37,7 +38,10 @@
 //!
 //! Checking that `R` is torsion-free costs one variable-base scalar
 //! multiplication by `L - 1`, most of a strict verification; `A`'s check is
-//! cached per key. docs/BENCHMARKS.md ("Lever 3") has the measured result.
+//! done once per key and call, so only keys that sign several times in a call
+//! ([`KEY_USES_MIN`]) may use batches. Measured, batches do not beat strict
+//! verification with each key decoded once, so they are off by default
+//! (docs/BENCHMARKS.md, "Lever 3").
 
 use std::collections::HashMap;
 
@@ -47,7 +51,9 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use sha2::{Digest, Sha512};
 
-use crate::crypto::{verify_strict, SignatureError};
+use ed25519_dalek::VerifyingKey;
+
+use crate::crypto::{self, SignatureError};
 use crate::AccountId;
 
 /// Most signatures in one batch equation. Bounds the work wasted when a batch
@@ -69,10 +75,11 @@ pub struct SignatureCheck<'a> {
     pub signature: &'a [u8; 64],
 }
 
-/// [`verify_strict`] of every check, in input order, using batch equations
-/// where that gives the same verdict (see the module documentation).
+/// [`crypto::verify_strict`] of every check, in input order, each key decoded
+/// once, and using batch equations where that gives the same verdict (see the
+/// module documentation) for keys used at least [`KEY_USES_MIN`] times.
 pub fn verify_strict_batched(checks: &[SignatureCheck<'_>]) -> Vec<Result<(), SignatureError>> {
-    verify_strict_batched_counted(checks).0
+    verify_strict_batched_with(checks, KEY_USES_MIN).0
 }
 
 /// How the verdicts of one call were reached.
@@ -80,26 +87,69 @@ pub fn verify_strict_batched(checks: &[SignatureCheck<'_>]) -> Vec<Result<(), Si
 pub struct BatchStats {
     /// Signatures accepted by a batch equation that held.
     pub batched: usize,
-    /// Signatures verified one by one: not eligible, in a batch too small, or
-    /// in a batch whose equation failed.
+    /// Signatures verified one by one: key used too few times, not eligible,
+    /// in a batch too small, or in a batch whose equation failed.
     pub strict: usize,
     /// Batch equations that failed (their members were then verified strictly).
     pub batches_failed: usize,
 }
 
-/// [`verify_strict_batched`], also saying how many verdicts came from batches.
-pub fn verify_strict_batched_counted(checks: &[SignatureCheck<'_>]) -> (Vec<Result<(), SignatureError>>, BatchStats) {
+/// Fewest signatures by one key in a call for that key's signatures to go
+/// through batch equations; `usize::MAX` turns batch equations off.
+///
+/// Off by default, because measured it does not pay (docs/BENCHMARKS.md,
+/// "Lever 3"): the torsion check of each `R`, needed for verdicts equal to
+/// strict's, costs about as much as the cofactorless equation a batch saves,
+/// and admitting a key costs one more such check. What does pay is decoding
+/// each key once per call, which the strict path here always does. The batch
+/// path stays, tested for equality with strict, for callers that pass a
+/// smaller minimum and for when a cheaper torsion check is available.
+pub const KEY_USES_MIN: usize = usize::MAX;
+
+/// [`verify_strict_batched`] with an explicit [`KEY_USES_MIN`]
+/// (`usize::MAX`: never batch; every signature is verified strictly, with
+/// each key decoded once per call), also saying how verdicts were reached.
+pub fn verify_strict_batched_with(
+    checks: &[SignatureCheck<'_>],
+    key_uses_min: usize,
+) -> (Vec<Result<(), SignatureError>>, BatchStats) {
     let mut stats = BatchStats::default();
-    // Key decoding and its torsion check are paid once per key of the call;
-    // at most one entry per check, so the map is bounded by the input.
-    let mut keys: HashMap<[u8; 32], Option<EdwardsPoint>> = HashMap::new();
+    // At most one entry per check, so the map is bounded by the input.
+    let mut keys: HashMap<[u8; 32], KeyEntry> = HashMap::new();
+    for check in checks {
+        keys.entry(check.account.0).or_default().uses += 1;
+    }
     let mut verdicts = Vec::with_capacity(checks.len());
     for group in checks.chunks(BATCH_LEN_MAX) {
-        verify_group(group, &mut keys, &mut verdicts, &mut stats);
+        verify_group(group, key_uses_min, &mut keys, &mut verdicts, &mut stats);
     }
     assert_eq!(verdicts.len(), checks.len(), "one verdict per check");
     assert_eq!(stats.batched + stats.strict, checks.len(), "every verdict counted once");
     (verdicts, stats)
+}
+
+/// What one call learnt about one sender key, each part computed at most once.
+#[derive(Default)]
+struct KeyEntry {
+    /// Signatures by this key in the call.
+    uses: usize,
+    /// [`crypto::decode_key`] of it.
+    decoded: Option<Result<VerifyingKey, SignatureError>>,
+    /// Its point, if it may enter a batch ([`prime_order_point`]).
+    batchable: Option<Option<EdwardsPoint>>,
+}
+
+impl KeyEntry {
+    fn strict(&mut self, check: &SignatureCheck<'_>) -> Result<(), SignatureError> {
+        match self.decoded.get_or_insert_with(|| crypto::decode_key(check.account)) {
+            Ok(key) => crypto::verify_strict_with_key(key, check.message, check.signature),
+            Err(e) => Err(*e),
+        }
+    }
+
+    fn batchable(&mut self, key: &[u8; 32]) -> Option<EdwardsPoint> {
+        *self.batchable.get_or_insert_with(|| prime_order_point(key))
+    }
 }
 
 /// A signature whose equation has no torsion part.
@@ -115,7 +165,8 @@ struct Eligible {
 
 fn verify_group(
     group: &[SignatureCheck<'_>],
-    keys: &mut HashMap<[u8; 32], Option<EdwardsPoint>>,
+    key_uses_min: usize,
+    keys: &mut HashMap<[u8; 32], KeyEntry>,
     verdicts: &mut Vec<Result<(), SignatureError>>,
     stats: &mut BatchStats,
 ) {
@@ -123,10 +174,12 @@ fn verify_group(
     verdicts.extend(std::iter::repeat_n(Ok(()), group.len()));
     let mut eligible = Vec::with_capacity(group.len());
     for (index, check) in group.iter().enumerate() {
-        match eligible_signature(index, check, keys) {
+        let entry = keys.get_mut(&check.account.0).expect("every key was counted");
+        let batch = if entry.uses >= key_uses_min { eligible_signature(index, check, entry) } else { None };
+        match batch {
             Some(e) => eligible.push(e),
             None => {
-                verdicts[base + index] = strict(check);
+                verdicts[base + index] = entry.strict(check);
                 stats.strict += 1;
             }
         }
@@ -140,21 +193,15 @@ fn verify_group(
     }
     stats.strict += eligible.len();
     for e in &eligible {
-        verdicts[base + e.index] = strict(&group[e.index]);
+        let check = &group[e.index];
+        let entry = keys.get_mut(&check.account.0).expect("every key was counted");
+        verdicts[base + e.index] = entry.strict(check);
     }
 }
 
-fn strict(check: &SignatureCheck<'_>) -> Result<(), SignatureError> {
-    verify_strict(check.account, check.message, check.signature)
-}
-
-fn eligible_signature(
-    index: usize,
-    check: &SignatureCheck<'_>,
-    keys: &mut HashMap<[u8; 32], Option<EdwardsPoint>>,
-) -> Option<Eligible> {
+fn eligible_signature(index: usize, check: &SignatureCheck<'_>, entry: &mut KeyEntry) -> Option<Eligible> {
     let key = check.account.0;
-    let a = (*keys.entry(key).or_insert_with(|| prime_order_point(&key)))?;
+    let a = entry.batchable(&key)?;
     let mut s_bytes = [0u8; 32];
     s_bytes.copy_from_slice(&check.signature[32..]);
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))?;

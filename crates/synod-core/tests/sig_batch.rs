@@ -13,7 +13,8 @@ use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha512};
 use synod_core::crypto::{verify_strict, SignatureError};
 use synod_core::sig_batch::{
-    is_torsion_free_vartime, verify_strict_batched, verify_strict_batched_counted, SignatureCheck, BATCH_LEN_MAX,
+    is_torsion_free_vartime, verify_strict_batched, verify_strict_batched_with, BatchStats, SignatureCheck,
+    BATCH_LEN_MAX, KEY_USES_MIN,
 };
 use synod_core::AccountId;
 
@@ -236,21 +237,28 @@ fn strict_verdicts(cases: &[Case]) -> Vec<Result<(), SignatureError>> {
     cases.iter().map(|c| verify_strict(&AccountId(c.key), &c.message, &c.signature)).collect()
 }
 
-fn batched_verdicts(cases: &[Case]) -> (Vec<Result<(), SignatureError>>, synod_core::sig_batch::BatchStats) {
+/// Verdicts through the batch path, every key admitted to batches.
+fn batched_verdicts(cases: &[Case]) -> (Vec<Result<(), SignatureError>>, BatchStats) {
+    batched_verdicts_with(cases, 1)
+}
+
+fn batched_verdicts_with(cases: &[Case], key_uses_min: usize) -> (Vec<Result<(), SignatureError>>, BatchStats) {
     let accounts: Vec<AccountId> = cases.iter().map(|c| AccountId(c.key)).collect();
     let checks: Vec<SignatureCheck<'_>> = cases
         .iter()
         .zip(&accounts)
         .map(|(c, account)| SignatureCheck { account, message: &c.message, signature: &c.signature })
         .collect();
-    verify_strict_batched_counted(&checks)
+    verify_strict_batched_with(&checks, key_uses_min)
 }
 
 fn assert_same_as_strict(cases: &[Case], context: &str) {
     let expected = strict_verdicts(cases);
-    let (got, _) = batched_verdicts(cases);
-    for (i, c) in cases.iter().enumerate() {
-        assert_eq!(got[i], expected[i], "{context}: case {i} {:?}", c.name);
+    for key_uses_min in [1, 8, KEY_USES_MIN] {
+        let (got, _) = batched_verdicts_with(cases, key_uses_min);
+        for (i, c) in cases.iter().enumerate() {
+            assert_eq!(got[i], expected[i], "{context}: case {i} {:?} (key uses min {key_uses_min})", c.name);
+        }
     }
 }
 
@@ -288,6 +296,29 @@ fn every_edge_vector_gets_strict_verdict_alone_and_inside_valid_batches() {
     }
     assert!(mixed.len() > BATCH_LEN_MAX, "spans several batches");
     assert_same_as_strict(&mixed, "edge vectors shuffled with valid signatures");
+}
+
+#[test]
+fn keys_used_fewer_times_than_the_minimum_are_verified_strictly() {
+    const USES_MIN: usize = 8;
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let a = random_scalar(&mut rng);
+    let key = (a * B).compress().to_bytes();
+    let repeated: Vec<Case> = (0..USES_MIN as u8)
+        .map(|m| {
+            let message = vec![m];
+            let signature = sign_raw(&a, key, &random_scalar(&mut rng), EdwardsPoint::default(), &message);
+            Case { name: format!("repeated {m}"), key, message, signature }
+        })
+        .collect();
+    let once: Vec<Case> = (0..20).map(|i| valid(&mut rng, &format!("once {i}"))).collect();
+    let mut cases = once.clone();
+    cases.extend(repeated.iter().cloned());
+    let (got, stats) = batched_verdicts_with(&cases, USES_MIN);
+    assert!(got.iter().all(Result::is_ok));
+    assert_eq!(stats, BatchStats { batched: USES_MIN, strict: 20, batches_failed: 0 });
+    let (_, never) = batched_verdicts_with(&cases, usize::MAX);
+    assert_eq!(never, BatchStats { batched: 0, strict: cases.len(), batches_failed: 0 });
 }
 
 #[test]
@@ -431,8 +462,10 @@ proptest! {
             }
         }
         let expected = strict_verdicts(&cases);
-        let (got, stats) = batched_verdicts(&cases);
-        prop_assert_eq!(&got, &expected);
-        prop_assert_eq!(stats.batched + stats.strict, cases.len());
+        for key_uses_min in [1, 3, 8] {
+            let (got, stats) = batched_verdicts_with(&cases, key_uses_min);
+            prop_assert_eq!(&got, &expected);
+            prop_assert_eq!(stats.batched + stats.strict, cases.len());
+        }
     }
 }

@@ -24,6 +24,7 @@ mod machine;
 mod progress;
 mod report;
 mod requests;
+mod signatures;
 mod target;
 mod verify;
 
@@ -100,6 +101,10 @@ pub struct BenchArgs {
     /// size (and every sender's nonce) instead of every transfer.
     #[arg(long, default_value_t = 20_000)]
     pub verify_max: usize,
+    /// Measure signature verification only, on one core: sign this many transfers,
+    /// then verify them one by one (strict) and through the batch path. No ledger.
+    #[arg(long, conflicts_with_all = ["dev", "nodes", "check"])]
+    pub signatures: Option<usize>,
     /// With --dev: where to create the temporary data dir (default: the system temp dir).
     /// Use a real disk: on tmpfs an fsync costs nothing.
     #[arg(long)]
@@ -216,6 +221,15 @@ fn show_progress(json: bool) -> bool {
 }
 
 pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(transfers) = a.signatures {
+        let report = signatures::run(&a, transfers)?;
+        if a.json {
+            crate::output::json(&report);
+        } else {
+            report.print_text();
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let target = a.target()?;
     if a.check {
         return check::run(&a, &target);
