@@ -221,7 +221,7 @@ fn configs(
         let id = i as u8 + 1;
         let mut c = NodeConfig::new(data_dir.join(format!("node{id}")), h.local_addr()?, genesis_path.to_path_buf());
         if pow {
-            let miner = miner_key(&data_dir, id)?;
+            let miner = miner_key(data_dir, id)?;
             c.consensus = synod_node::config::ConsensusKind::Pow;
             c.pow = Some(synod_node::pow::PowSettings {
                 chain: dev_pow_spec(),
@@ -232,7 +232,7 @@ fn configs(
             });
         }
         if !peer.is_empty() && !pow {
-            c.tls = Some(dev_tls(&data_dir, id)?);
+            c.tls = Some(dev_tls(data_dir, id)?);
         }
         if !peer.is_empty() {
             c.node_id = Some(id);
