@@ -79,6 +79,36 @@ fn dev_bench_reports_json_and_every_acknowledged_transfer_is_in_the_ledger() {
     assert_eq!(v["ok"], true);
 }
 
+/// `--dev --nodes 3`: a Multi-Paxos cluster in the bench's process, clients
+/// spread over its three nodes (followers forward to the leader), and every
+/// acknowledged transfer found afterwards; `not_leader` answers are counted.
+#[test]
+fn dev_cluster_of_three_commits_and_every_acknowledged_transfer_is_found() {
+    let (_, v) = bench(&["--dev", "--nodes", "3", "--duration", "2", "--clients", "6", "--json"]);
+    assert_eq!(v["target"]["kind"], "dev-cluster");
+    assert_eq!(v["target"]["consensus"], "paxos");
+    assert_eq!(v["target"]["nodes"].as_array().map(Vec::len), Some(3), "three nodes: {}", v["target"]);
+    assert!(u(&v, &["results", "transfers_committed"]) > 0, "nothing committed: {v}");
+    // Counted, whatever their number: no timing, so no claim that leadership held.
+    assert_eq!(u(&v, &["errors", "not_leader"]), v["errors"]["by_kind"]["not_leader"].as_u64().unwrap_or(0));
+    u(&v, &["errors", "node_switches"]);
+    let check = &v["check"];
+    assert_eq!(u(check, &["missing"]), 0, "acknowledged transfers missing: {check}");
+    assert_eq!(u(check, &["senders_behind"]), 0);
+    assert_eq!(check["ok"], true);
+}
+
+#[test]
+fn dev_nodes_must_be_one_three_or_five() {
+    let out = Command::new(env!("CARGO_BIN_EXE_synod"))
+        .args(["bench", "--dev", "--nodes", "2"])
+        .env_remove("SYNOD_NODE")
+        .output()
+        .expect("synod runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--nodes 2"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn trusted_batches_and_open_loop_also_check_out() {
     let (_, v) = bench(&[

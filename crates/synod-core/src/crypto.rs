@@ -63,7 +63,18 @@ impl Keypair {
 
 /// Strictly verifies `signature` over `message` by `account`'s key.
 pub fn verify_strict(account: &AccountId, message: &[u8], signature: &[u8; 64]) -> Result<(), SignatureError> {
-    let key = VerifyingKey::from_bytes(&account.0).map_err(|_| SignatureError::InvalidPublicKey)?;
+    verify_strict_with_key(&decode_key(account)?, message, signature)
+}
+
+/// The sender key [`verify_strict`] decodes from `account`: any encoding of a
+/// curve point (whether it may sign is decided by the verification).
+pub fn decode_key(account: &AccountId) -> Result<VerifyingKey, SignatureError> {
+    VerifyingKey::from_bytes(&account.0).map_err(|_| SignatureError::InvalidPublicKey)
+}
+
+/// [`verify_strict`] with the key already decoded by [`decode_key`] (a caller
+/// verifying many signatures by one key decodes it once).
+pub fn verify_strict_with_key(key: &VerifyingKey, message: &[u8], signature: &[u8; 64]) -> Result<(), SignatureError> {
     let sig = Signature::from_bytes(signature);
     key.verify_strict(message, &sig).map_err(|_| SignatureError::Invalid)
 }

@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod limits;
 pub mod proof;
 pub mod reject;
+pub mod sig_batch;
 pub mod state;
 pub mod transfer;
 pub mod transition;

@@ -6,8 +6,15 @@
 //! split into contiguous chunks verified by scoped threads. The result is the
 //! same for any thread count: each transfer's outcome depends on its bytes
 //! only, and the outcomes come back in input order.
+//!
+//! Within a chunk, signatures are verified in batches by
+//! [`sig_batch::verify_strict_batched`], which gives every signature exactly
+//! the verdict of strict verification; the checks before the signature run
+//! in the order of [`SignedTransfer::check_stateless`], so each transfer gets
+//! the same verdict as `check_stateless` would give it.
 
-use crate::transfer::{SignedTransfer, VerifiedTransfer};
+use crate::sig_batch::{self, SignatureCheck};
+use crate::transfer::{self, SignedTransfer, VerifiedTransfer};
 use crate::{AuthMode, RejectReason};
 
 /// Most threads one call spawns, whatever the caller asks.
@@ -27,7 +34,7 @@ pub fn verify_all(transfers: Vec<SignedTransfer>, auth: AuthMode, threads: usize
     let count = transfers.len();
     let threads = threads.clamp(1, VERIFY_THREADS_MAX).min(count.div_ceil(TRANSFERS_PER_THREAD_MIN)).max(1);
     if threads == 1 {
-        return transfers.into_iter().map(|tx| verify_one(tx, auth)).collect();
+        return verify_chunk(transfers, auth);
     }
     let chunk_len = count.div_ceil(threads);
     let mut chunks: Vec<Vec<SignedTransfer>> = Vec::with_capacity(threads);
@@ -41,10 +48,7 @@ pub fn verify_all(transfers: Vec<SignedTransfer>, auth: AuthMode, threads: usize
     }
     assert!(chunks.len() <= threads, "at most one chunk per thread");
     let verdicts: Vec<Verdict> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| scope.spawn(move || chunk.into_iter().map(|tx| verify_one(tx, auth)).collect::<Vec<_>>()))
-            .collect();
+        let handles: Vec<_> = chunks.into_iter().map(|chunk| scope.spawn(move || verify_chunk(chunk, auth))).collect();
         // A panic in a verifier is a bug in this crate: propagate it.
         handles.into_iter().flat_map(|h| h.join().expect("a verifier thread panicked")).collect()
     });
@@ -52,9 +56,52 @@ pub fn verify_all(transfers: Vec<SignedTransfer>, auth: AuthMode, threads: usize
     verdicts
 }
 
-fn verify_one(tx: SignedTransfer, auth: AuthMode) -> Verdict {
-    match tx.check_stateless(auth) {
-        Ok(()) => Ok(VerifiedTransfer::checked(tx)),
-        Err(reason) => Err((tx, reason)),
+/// The verdicts of one thread's contiguous chunk, in order.
+fn verify_chunk(chunk: Vec<SignedTransfer>, auth: AuthMode) -> Vec<Verdict> {
+    // Everything `check_stateless` checks before the signature; `Some(bytes)`
+    // when a signature remains to be checked over these signing bytes.
+    let before_signature: Vec<Result<Option<Vec<u8>>, RejectReason>> =
+        chunk.iter().map(|tx| checks_before_signature(tx, auth)).collect();
+    let checks: Vec<SignatureCheck<'_>> = chunk
+        .iter()
+        .zip(&before_signature)
+        .filter_map(|(tx, pre)| match (pre, &tx.signature) {
+            (Ok(Some(message)), Some(signature)) => {
+                Some(SignatureCheck { account: &tx.transfer.from, message, signature })
+            }
+            _ => None,
+        })
+        .collect();
+    let mut signature_verdicts = sig_batch::verify_strict_batched(&checks).into_iter();
+    drop(checks);
+    let mut verdicts: Vec<Verdict> = Vec::with_capacity(chunk.len());
+    for (tx, pre) in chunk.into_iter().zip(before_signature) {
+        let result = match pre {
+            Err(reason) => Err(reason),
+            Ok(None) => Ok(()),
+            Ok(Some(_)) => match signature_verdicts.next() {
+                Some(verdict) => verdict.map_err(RejectReason::BadSignature),
+                None => unreachable!("one signature verdict per signed transfer"),
+            },
+        };
+        verdicts.push(match result {
+            Ok(()) => Ok(VerifiedTransfer::checked(tx)),
+            Err(reason) => Err((tx, reason)),
+        });
+    }
+    assert!(signature_verdicts.next().is_none(), "every signature verdict used");
+    verdicts
+}
+
+/// [`SignedTransfer::check_stateless`] up to the signature, in its order:
+/// shape, receiver, then whether a signature is required. `Some(signing
+/// bytes)` when a signature is present and must be verified.
+fn checks_before_signature(tx: &SignedTransfer, auth: AuthMode) -> Result<Option<Vec<u8>>, RejectReason> {
+    tx.transfer.check_shape()?;
+    transfer::check_receiver(auth, &tx.transfer)?;
+    match (&tx.signature, auth) {
+        (None, AuthMode::Ed25519) => Err(RejectReason::MissingSignature),
+        (None, AuthMode::None) => Ok(None),
+        (Some(_), _) => Ok(Some(tx.transfer.signing_bytes())),
     }
 }

@@ -113,7 +113,7 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
             bail!("{} holds a Paxos dev ledger; use another --data-dir for --consensus pow", a.data_dir.display())
         }
     }
-    let configs = configs(&a, &genesis_path, &http, &peer)?;
+    let configs = configs(&a.data_dir, pow, &genesis_path, &http, &peer)?;
     if a.print_configs {
         for (i, c) in configs.iter().enumerate() {
             let path = a.data_dir.join(format!("node{}.toml", i + 1));
@@ -126,14 +126,7 @@ pub fn run(a: DevArgs) -> anyhow::Result<ExitCode> {
         return run_pow(&a, configs, genesis, http, peer, fresh);
     }
     super::runtime().block_on(async move {
-        let mut nodes = Vec::new();
-        let mut peer = peer.into_iter();
-        for (config, h) in configs.into_iter().zip(http) {
-            let listeners = synod_node::node::Listeners { http: Some(h), peer: peer.next() };
-            let data_dir = config.data_dir.clone();
-            let node = Node::start_with_listeners(config, genesis.clone(), listeners).await;
-            nodes.push(node.map_err(|e| super::node::explain_start(e, &data_dir))?);
-        }
+        let nodes = start_nodes(configs, &genesis, http, peer).await?;
         let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
         let leader = wait_for_leader(&nodes).await;
         banner(&a.data_dir, &urls, leader, &genesis, fresh, false);
@@ -170,8 +163,55 @@ fn bind_port(port: u16, what: &str, flag: &str) -> anyhow::Result<std::net::TcpL
     })
 }
 
+/// Starts one node per config on the listeners bound for it (the caller's runtime).
+async fn start_nodes(
+    configs: Vec<NodeConfig>,
+    genesis: &Genesis,
+    http: Vec<std::net::TcpListener>,
+    peer: Vec<std::net::TcpListener>,
+) -> anyhow::Result<Vec<Node>> {
+    let mut nodes = Vec::new();
+    let mut peer = peer.into_iter();
+    for (config, h) in configs.into_iter().zip(http) {
+        let listeners = synod_node::node::Listeners { http: Some(h), peer: peer.next() };
+        let data_dir = config.data_dir.clone();
+        let node = Node::start_with_listeners(config, genesis.clone(), listeners).await;
+        nodes.push(node.map_err(|e| super::node::explain_start(e, &data_dir))?);
+    }
+    Ok(nodes)
+}
+
+/// A fresh Multi-Paxos cluster of `count` nodes (3 or 5) on free 127.0.0.1
+/// ports, in `data_dir` (which must not hold a ledger), exactly as `synod dev
+/// --nodes N --port 0` starts one (mutual TLS between peers, dev CA in
+/// `data_dir/tls`); returns once a leader is elected or after the bounded
+/// wait. `synod bench --dev --nodes N` uses it.
+pub async fn start_local_cluster(
+    data_dir: &Path,
+    count: u8,
+    genesis: &Genesis,
+) -> anyhow::Result<(Vec<Node>, Option<u8>)> {
+    if ![3, 5].contains(&count) {
+        bail!("a dev cluster has 3 or 5 nodes, not {count}");
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let genesis_path = data_dir.join("genesis.json");
+    std::fs::write(&genesis_path, serde_json::to_string(genesis)?)?;
+    let mut http = Vec::new();
+    let mut peer = Vec::new();
+    for _ in 0..count {
+        http.push(bind_port(0, "HTTP", "--port")?);
+        peer.push(bind_port(0, "peer", "--port")?);
+    }
+    let configs = configs(data_dir, false, &genesis_path, &http, &peer)?;
+    let nodes = start_nodes(configs, genesis, http, peer).await?;
+    let leader = wait_for_leader(&nodes).await;
+    Ok((nodes, leader))
+}
+
 fn configs(
-    a: &DevArgs,
+    data_dir: &Path,
+    pow: bool,
     genesis_path: &Path,
     http: &[std::net::TcpListener],
     peer: &[std::net::TcpListener],
@@ -179,9 +219,9 @@ fn configs(
     let mut out = Vec::new();
     for (i, h) in http.iter().enumerate() {
         let id = i as u8 + 1;
-        let mut c = NodeConfig::new(a.data_dir.join(format!("node{id}")), h.local_addr()?, genesis_path.to_path_buf());
-        if a.consensus == "pow" {
-            let miner = miner_key(&a.data_dir, id)?;
+        let mut c = NodeConfig::new(data_dir.join(format!("node{id}")), h.local_addr()?, genesis_path.to_path_buf());
+        if pow {
+            let miner = miner_key(data_dir, id)?;
             c.consensus = synod_node::config::ConsensusKind::Pow;
             c.pow = Some(synod_node::pow::PowSettings {
                 chain: dev_pow_spec(),
@@ -191,8 +231,8 @@ fn configs(
                 hashes_per_sec_max: DEV_POW_HASHES_PER_SEC,
             });
         }
-        if !peer.is_empty() && a.consensus != "pow" {
-            c.tls = Some(dev_tls(&a.data_dir, id)?);
+        if !peer.is_empty() && !pow {
+            c.tls = Some(dev_tls(data_dir, id)?);
         }
         if !peer.is_empty() {
             c.node_id = Some(id);

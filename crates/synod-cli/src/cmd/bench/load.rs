@@ -126,6 +126,8 @@ pub struct ClientResult {
     pub errors: BTreeMap<String, u64>,
     pub signed_on_the_fly: u64,
     pub late_starts: u64,
+    /// Times this client moved to another node after `not_leader` or no answer.
+    pub node_switches: u64,
     pub last_measured_done: Option<Instant>,
 }
 
@@ -152,9 +154,35 @@ async fn backoff(ctx: &Ctx, fails: u32) {
     tokio::time::sleep_until(until.into()).await;
 }
 
+/// The nodes one client may send to, and the one it sends to now. Client i
+/// starts at node i mod n; like a client of a cluster it moves to the next
+/// node when its node answers `not_leader` or does not answer (any node
+/// forwards writes to the leader, so it need not find the leader itself).
+struct Nodes {
+    posters: Vec<http::Sender>,
+    at: usize,
+}
+
+impl Nodes {
+    fn current(&self) -> &http::Sender {
+        &self.posters[self.at]
+    }
+
+    /// Moves on after a failure that another node may not have; true if it moved.
+    fn follow(&mut self, e: &http::SendError) -> bool {
+        let moves = matches!(e, http::SendError::Transport { .. })
+            || matches!(e, http::SendError::Api { code, .. } if code == "not_leader");
+        if moves && self.posters.len() > 1 {
+            self.at = (self.at + 1) % self.posters.len();
+            return true;
+        }
+        false
+    }
+}
+
 async fn client_task(
     ctx: Arc<Ctx>,
-    sender: http::Sender,
+    mut nodes: Nodes,
     client: Client,
     maker: Maker,
     mut stock: VecDeque<Req>,
@@ -172,6 +200,7 @@ async fn client_task(
         errors: BTreeMap::new(),
         signed_on_the_fly: 0,
         late_starts: 0,
+        node_switches: 0,
         last_measured_done: None,
     };
     let error = |r: &mut ClientResult, kind: String, n: u64| {
@@ -248,7 +277,7 @@ async fn client_task(
         if measured && ctx.rate.is_some() && sent.duration_since(due) > Duration::from_millis(10) {
             r.late_starts += 1;
         }
-        let result = sender.submit(&req.body, batch).await;
+        let result = nodes.current().submit(&req.body, batch).await;
         let done = Instant::now();
         ctx.live.requests.fetch_add(1, Ordering::Relaxed);
         match result {
@@ -286,6 +315,9 @@ async fn client_task(
             Err(e) => {
                 r.requests_failed += 1;
                 error(&mut r, e.kind(), 1);
+                if nodes.follow(&e) {
+                    r.node_switches += 1;
+                }
                 if e.resend() {
                     fails += 1;
                     backoff(&ctx, fails).await;
@@ -327,10 +359,10 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     for (i, (maker, queue)) in makers.into_iter().zip(queues).enumerate() {
         let (ctx, client, nonce) = (ctx.clone(), target.client(i).clone(), senders[i].start_nonce);
-        let sender = posters[i % posters.len()].clone();
+        let posters = Nodes { posters: posters.clone(), at: i % posters.len() };
         tasks.spawn(async move {
             tokio::time::sleep_until(start.into()).await;
-            (i, client_task(ctx, sender, client, maker, queue, nonce).await)
+            (i, client_task(ctx, posters, client, maker, queue, nonce).await)
         });
     }
     let mut slots: Vec<Option<ClientResult>> = (0..senders.len()).map(|_| None).collect();

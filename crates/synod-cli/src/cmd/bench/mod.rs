@@ -24,6 +24,7 @@ mod machine;
 mod progress;
 mod report;
 mod requests;
+mod signatures;
 mod target;
 mod verify;
 
@@ -50,10 +51,14 @@ pub struct BenchArgs {
     /// clients over them (client i talks to node i mod n). Needs --keys.
     #[arg(long = "node", value_delimiter = ',', conflicts_with = "dev")]
     pub nodes: Vec<String>,
-    /// Start a fresh single node in this process (temporary data dir, genesis funding
-    /// one account per client) and stop it afterwards.
+    /// Start a fresh ledger in this process (temporary data dir, genesis funding
+    /// one account per client) and stop it afterwards: one node, or a cluster with --nodes.
     #[arg(long)]
     pub dev: bool,
+    /// With --dev: 1 (a single node), 3 or 5 (a Multi-Paxos cluster started as
+    /// `synod dev --nodes N` starts one; clients are spread over its nodes).
+    #[arg(long = "nodes", default_value_t = 1, requires = "dev")]
+    pub dev_nodes: u8,
     /// With --node: a folder of funded key files (JSON {"account","secret_seed"}, e.g.
     /// synod-dev/keys). The bench funds one fresh account per client from them first.
     #[arg(long)]
@@ -100,6 +105,10 @@ pub struct BenchArgs {
     /// size (and every sender's nonce) instead of every transfer.
     #[arg(long, default_value_t = 20_000)]
     pub verify_max: usize,
+    /// Measure signature verification only, on one core: sign this many transfers,
+    /// then verify them one by one (strict) and through the batch path. No ledger.
+    #[arg(long, conflicts_with_all = ["dev", "nodes", "check"])]
+    pub signatures: Option<usize>,
     /// With --dev: where to create the temporary data dir (default: the system temp dir).
     /// Use a real disk: on tmpfs an fsync costs nothing.
     #[arg(long)]
@@ -120,6 +129,8 @@ pub struct TargetOpts {
     pub nodes: Vec<String>,
     pub keys: Option<PathBuf>,
     pub dev_dir: Option<PathBuf>,
+    /// With dev: how many nodes to start (1, 3 or 5).
+    pub dev_nodes: u8,
 }
 
 /// The shape of one run's load.
@@ -206,7 +217,16 @@ impl BenchArgs {
         if dev && self.keys.is_some() {
             bail!("--keys is for --node; --dev funds its accounts in its own genesis");
         }
-        Ok(TargetOpts { dev, nodes: self.nodes.clone(), keys: self.keys.clone(), dev_dir: self.dev_dir.clone() })
+        if ![1, 3, 5].contains(&self.dev_nodes) {
+            bail!("--nodes {}: use 1, 3 or 5", self.dev_nodes);
+        }
+        Ok(TargetOpts {
+            dev,
+            nodes: self.nodes.clone(),
+            keys: self.keys.clone(),
+            dev_dir: self.dev_dir.clone(),
+            dev_nodes: self.dev_nodes,
+        })
     }
 }
 
@@ -216,6 +236,15 @@ fn show_progress(json: bool) -> bool {
 }
 
 pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(transfers) = a.signatures {
+        let report = signatures::run(&a, transfers)?;
+        if a.json {
+            crate::output::json(&report);
+        } else {
+            report.print_text();
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let target = a.target()?;
     if a.check {
         return check::run(&a, &target);

@@ -13,7 +13,8 @@ use super::Plan;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct TargetInfo {
-    /// "dev" (a node started in this process) or "nodes".
+    /// "dev" (a node started in this process), "dev-cluster" (a Multi-Paxos
+    /// cluster started in this process, `--dev --nodes N`) or "nodes".
     pub kind: String,
     pub nodes: Vec<String>,
     /// `consensus` from the node's status: "single" means one node, no replication.
@@ -65,6 +66,10 @@ pub struct Errors {
     pub requests_failed: u64,
     /// Transfers the ledger rejected (inside a 200 batch answer, or a rejected single transfer).
     pub transfers_rejected: u64,
+    /// Requests answered `not_leader` (also counted in `by_kind`).
+    pub not_leader: u64,
+    /// Times a client moved to the next node after `not_leader` or no answer.
+    pub node_switches: u64,
     /// Count per kind: an API error code (`overloaded`, `bad_nonce`, ...), or
     /// `transport:*`, `bad_response`, `resync:*` (reading a nonce after a rejection failed).
     pub by_kind: BTreeMap<String, u64>,
@@ -114,6 +119,8 @@ impl Report {
             total: outcome.errors.values().sum(),
             requests_failed,
             transfers_rejected,
+            not_leader: outcome.errors.get("not_leader").copied().unwrap_or(0),
+            node_switches: sum(&|c| c.node_switches),
             by_kind: outcome.errors.clone(),
         };
         let results = Results {
@@ -206,7 +213,7 @@ impl Report {
             int(l.count)
         );
         if self.errors.total == 0 {
-            println!("  errors    none");
+            println!("  errors    none (0 not_leader)");
         } else {
             let kinds: Vec<String> = self.errors.by_kind.iter().map(|(k, v)| format!("{k} {}", int(*v))).collect();
             println!(
@@ -215,6 +222,11 @@ impl Report {
                 int(self.errors.requests_failed),
                 int(self.errors.transfers_rejected),
                 kinds.join(", ")
+            );
+            println!(
+                "  leader    {} not_leader answers; clients moved to another node {} times",
+                int(self.errors.not_leader),
+                int(self.errors.node_switches)
             );
         }
         let c = &self.check;

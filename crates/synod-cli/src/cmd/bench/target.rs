@@ -11,19 +11,21 @@ use synod_node::{Client, Node, NodeConfig};
 use super::accounts::{self, FundSummary, Sender};
 use super::{Auth, Plan, TargetOpts};
 
-/// A node this process started, on its own runtime so that its tasks do not
-/// queue behind the load generator's.
+/// The node or nodes this process started, on their own runtime so that their
+/// tasks do not queue behind the load generator's.
 struct DevNode {
     rt: tokio::runtime::Runtime,
-    node: Node,
+    nodes: Vec<Node>,
     dir: tempfile::TempDir,
 }
 
 pub struct Target {
-    /// "dev" (in-process single node) or "nodes" (external).
+    /// "dev" (in-process single node), "dev-cluster" (in-process Multi-Paxos
+    /// cluster) or "nodes" (external).
     pub kind: &'static str,
     pub urls: Vec<String>,
-    /// One client per URL (no fail-over: client i always talks to node i mod n).
+    /// One client per URL, for reads and lookups (client i starts at node i mod n;
+    /// the load moves to the next node on `not_leader` or no answer, see load.rs).
     pub clients: Vec<Client>,
     pub chain_id: u64,
     pub ledger_auth: AuthMode,
@@ -126,23 +128,35 @@ impl Target {
         genesis.validate().context("bench genesis")?;
         let genesis_path = dir.path().join("genesis.json");
         std::fs::write(&genesis_path, serde_json::to_string(&genesis)?)?;
-        let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
-        let config = NodeConfig::new(dir.path().join("node1"), addr, genesis_path);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .thread_name("synod-dev-node")
             .enable_all()
             .build()
             .context("node runtime")?;
-        let node = rt.block_on(Node::start_with_genesis(config, genesis.clone())).context("starting the dev node")?;
-        let url = node.url();
+        let (kind, consensus, nodes) = if opts.dev_nodes > 1 {
+            let (nodes, leader) = rt
+                .block_on(crate::cmd::dev::start_local_cluster(&dir.path().join("cluster"), opts.dev_nodes, &genesis))
+                .context("starting the dev cluster")?;
+            if leader.is_none() {
+                bail!("the dev cluster elected no leader in time");
+            }
+            ("dev-cluster", "paxos", nodes)
+        } else {
+            let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
+            let config = NodeConfig::new(dir.path().join("node1"), addr, genesis_path);
+            let node =
+                rt.block_on(Node::start_with_genesis(config, genesis.clone())).context("starting the dev node")?;
+            ("dev", "single", vec![node])
+        };
+        let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
         Ok(Target {
-            kind: "dev",
-            urls: vec![url.clone()],
-            clients: vec![Client::new(vec![url])],
+            kind,
+            clients: urls.iter().map(|u| Client::new(vec![u.clone()])).collect(),
+            urls,
             chain_id: genesis.chain_id,
             ledger_auth: genesis.auth,
-            consensus: "single".into(),
-            dev: Some(DevNode { rt, node, dir }),
+            consensus: consensus.into(),
+            dev: Some(DevNode { rt, nodes, dir }),
         })
     }
 
@@ -150,11 +164,15 @@ impl Target {
         &self.clients[i % self.clients.len()]
     }
 
-    /// Stops the dev node (finishing what it has queued) and removes its data dir.
+    /// Stops the dev node(s) (finishing what it has queued) and removes its data dir.
     pub fn shutdown(self) {
         if let Some(dev) = self.dev {
-            let DevNode { rt, node, dir } = dev;
-            rt.block_on(node.shutdown());
+            let DevNode { rt, nodes, dir } = dev;
+            rt.block_on(async {
+                for node in nodes {
+                    node.shutdown().await;
+                }
+            });
             rt.shutdown_timeout(std::time::Duration::from_secs(5));
             drop(dir);
         }
