@@ -235,8 +235,8 @@ impl Store {
     }
 
     /// Several blocks (in height order) and, in a cluster, the last log slot
-    /// they came from and the configuration applied up to it (kept only if
-    /// none is recorded yet), in one fsynced transaction: all of them
+    /// they came from and the configuration applied up to it (the latest
+    /// wins), in one fsynced transaction: all of them
     /// survive a crash or none does.
     pub fn append_group(
         &self,
@@ -258,7 +258,24 @@ impl Store {
         applied_config: Option<&AppliedConfig>,
         durability: WriteDurability,
     ) -> Result<(), StoreError> {
+        self.append_group_with_members(blocks, applied_slot, applied_config, None, durability)
+    }
+
+    /// `append_group_with`, also recording the members' addresses a
+    /// `Command::Members` chose (the latest wins), in the same transaction.
+    pub fn append_group_with_members(
+        &self,
+        blocks: &[BlockWrite<'_>],
+        applied_slot: Option<u64>,
+        applied_config: Option<&AppliedConfig>,
+        addresses: Option<&crate::applied_config::AppliedAddresses>,
+        durability: WriteDurability,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
+        if let Some(addresses) = addresses {
+            let slot = applied_slot.expect("addresses are applied with a slot");
+            Self::record_applied_addresses(&txn, addresses, slot)?;
+        }
         if let Some(slot) = applied_slot {
             Self::record_applied_slot(&txn, slot)?;
         }
