@@ -252,6 +252,7 @@ impl Node {
                 applied: applied_rx,
                 http_urls,
                 addresses: RwLock::new(addresses.clone()),
+                change: Default::default(),
                 pending: Default::default(),
                 transport_stats: RwLock::new(BTreeMap::new()),
                 compacted: Default::default(),

@@ -129,13 +129,15 @@ impl PeerChanges {
         self.learners.remove(&node);
     }
 
-    /// A `Command::Members` applied: every member in it is reached at its
-    /// address; a peer in none of it and not a learner is dropped after
-    /// `REMOVED_PEER_GRACE_MS`.
+    /// A `Command::Members` applied: every member in it not known yet is
+    /// reached at its address (a known one keeps the address it has: the
+    /// config file wins); a peer in none of it and not a learner is dropped
+    /// after `REMOVED_PEER_GRACE_MS`.
     pub fn applied(&mut self, cluster: &super::ClusterHandle, transport: &Transport, book: &MemberBook, now: Instant) {
+        let known = transport.peer_addrs();
         for address in &book.addresses {
             self.removals.remove(&address.id);
-            if address.id != self.node_id {
+            if address.id != self.node_id && !known.contains_key(&address.id) {
                 self.reach(cluster, transport, address);
             }
         }

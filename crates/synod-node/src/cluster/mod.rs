@@ -23,6 +23,7 @@
 //! blocks with the peers.
 
 pub mod applier;
+pub mod change;
 pub mod chunk_server;
 pub mod compaction;
 pub mod consensus;
@@ -168,6 +169,8 @@ pub struct ClusterHandle {
     /// Every known member's peer and HTTP address (the file's, the log's,
     /// and joining learners'): what a `Command::Members` proposal carries.
     pub addresses: RwLock<BTreeMap<NodeId, synod_paxos::MemberAddress>>,
+    /// The membership change this node runs as leader, or the last one.
+    pub change: std::sync::Mutex<Option<change::ChangeStatus>>,
     pub pending: pending::Pending,
     pub transport_stats: RwLock<BTreeMap<NodeId, crate::transport::PeerStats>>,
     /// The slot up to which this node asked the replica to compact its log.
