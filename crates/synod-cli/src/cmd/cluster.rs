@@ -90,16 +90,19 @@ pub fn run(command: ClusterCommand) -> anyhow::Result<ExitCode> {
         ClusterCommand::Add(a) => {
             let m = &a.member;
             let body = json!({"action": "add", "node": m.id, "peer_addr": m.peer_addr, "http_addr": m.http_addr});
-            change(&a.opts, body, a.no_wait)
+            change(&a.opts, body, Expect { present: Some(m.id), absent: None }, a.no_wait)
         }
-        ClusterCommand::Remove(a) => change(&a.opts, json!({"action": "remove", "node": a.id}), a.no_wait),
+        ClusterCommand::Remove(a) => {
+            let body = json!({"action": "remove", "node": a.id});
+            change(&a.opts, body, Expect { present: None, absent: Some(a.id) }, a.no_wait)
+        }
         ClusterCommand::Replace(a) => {
             let m = &a.member;
             let body = json!({
                 "action": "replace", "node": m.id, "peer_addr": m.peer_addr, "http_addr": m.http_addr,
                 "replaces": a.replaces,
             });
-            change(&a.opts, body, a.no_wait)
+            change(&a.opts, body, Expect { present: Some(m.id), absent: Some(a.replaces) }, a.no_wait)
         }
     }
 }
@@ -140,8 +143,21 @@ fn text(v: &Value) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_string)
 }
 
+/// The members a finished change leaves.
+struct Expect {
+    present: Option<u8>,
+    absent: Option<u8>,
+}
+
+impl Expect {
+    fn met(&self, members: &Value) -> bool {
+        let has = |id: u8| members.as_array().is_some_and(|m| m.iter().any(|v| v.as_u64() == Some(u64::from(id))));
+        self.present.is_none_or(has) && self.absent.is_none_or(|id| !has(id))
+    }
+}
+
 /// Starts a change, then follows it on the leader until it is done or failed.
-fn change(opts: &ClientOpts, body: Value, no_wait: bool) -> anyhow::Result<ExitCode> {
+fn change(opts: &ClientOpts, body: Value, expect: Expect, no_wait: bool) -> anyhow::Result<ExitCode> {
     let client = opts.client()?;
     let rt = runtime();
     let started = rt.block_on(client.post_json("/v1/cluster/members", &body))?;
@@ -169,8 +185,11 @@ fn change(opts: &ClientOpts, body: Value, no_wait: bool) -> anyhow::Result<ExitC
             eprintln!("change: {state}");
             last_state = state.clone();
         }
+        // A leader that removed itself hands over: the new leader did not
+        // run the change, but the members show it done.
+        let done = state == "done" || (expect.met(&v["members"]) && state != "failed");
         match state.as_str() {
-            "done" => {
+            _ if done => {
                 if opts.json {
                     crate::output::json(&v);
                 } else {

@@ -134,6 +134,9 @@ pub fn start(shared: Arc<Shared>, request: ChangeRequest) -> Result<ChangeStatus
 
 async fn run(shared: &Shared, cluster: &ClusterHandle, request: &ChangeRequest) -> Result<(), ChangeError> {
     if let Some(address) = &request.add {
+        // Known before the first proposal is built (the consensus thread,
+        // which dials it, may not have taken `AddLearner` yet).
+        cluster.addresses.write().expect("addresses lock").insert(address.id, address.clone());
         cluster
             .inputs
             .try_send(Input::AddLearner { address: address.clone() })
