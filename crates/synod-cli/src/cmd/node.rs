@@ -21,10 +21,20 @@ pub struct NodeArgs {
     /// overrides `pow.miner_account`).
     #[arg(long)]
     pub miner_account: Option<synod_core::AccountId>,
+    /// Multi-Paxos: join a running cluster as a learner (sets `join = true`;
+    /// then `synod cluster add|replace`, docs/DEPLOY.md).
+    #[arg(long)]
+    pub join: bool,
 }
 
 pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
     let mut config = NodeConfig::load(&a.config)?;
+    if a.join {
+        if config.peers.is_empty() || config.consensus != ConsensusKind::Paxos {
+            anyhow::bail!("--join needs a Multi-Paxos member config (with peers) in {}", a.config.display());
+        }
+        config.join = true;
+    }
     if a.mine || a.miner_account.is_some() {
         if config.consensus != ConsensusKind::Pow {
             anyhow::bail!("--mine and --miner-account need consensus = \"pow\" in {}", a.config.display());
