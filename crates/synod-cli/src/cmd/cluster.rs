@@ -65,6 +65,7 @@ pub struct RemoveArgs {
     /// The member to remove.
     #[arg(long)]
     pub id: u8,
+    /// Answer once the change started instead of following it.
     #[arg(long)]
     pub no_wait: bool,
     #[command(flatten)]
@@ -78,6 +79,7 @@ pub struct ReplaceArgs {
     pub replaces: u8,
     #[command(flatten)]
     pub member: NewMember,
+    /// Answer once the change started instead of following it.
     #[arg(long)]
     pub no_wait: bool,
     #[command(flatten)]
