@@ -36,6 +36,9 @@ enum Command {
     /// Cluster CA and member certificates for mutual TLS between members.
     #[command(subcommand)]
     Certs(cmd::certs::CertsCommand),
+    /// Cluster membership: members, add, remove, replace (online, through the log).
+    #[command(subcommand)]
+    Cluster(cmd::cluster::ClusterCommand),
     /// Run one node from a TOML config.
     Node(cmd::node::NodeArgs),
     /// Create a new Ed25519 key (an account).
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dev(a) => cmd::dev::run(a),
         Command::Certs(c) => cmd::certs::run(c),
+        Command::Cluster(c) => cmd::cluster::run(c),
         Command::Node(a) => cmd::node::run(a),
         Command::Keygen(a) => cmd::keys::keygen(a),
         Command::Genesis(a) => cmd::genesis::run(a),

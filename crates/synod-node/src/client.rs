@@ -217,6 +217,13 @@ impl Client {
         self.request(reqwest::Method::GET, "/v1/status", None).await
     }
 
+    /// POST a JSON body to `path` and return the JSON answer
+    /// (`synod cluster add|remove|replace`).
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value, ClientError> {
+        let bytes = serde_json::to_vec(body).expect("JSON serialises");
+        self.request(reqwest::Method::POST, path, Some(&bytes)).await
+    }
+
     /// GET any path and return the JSON (tests, `--json` passthrough).
     pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, ClientError> {
         self.request(reqwest::Method::GET, path, None).await

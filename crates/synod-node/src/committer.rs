@@ -267,7 +267,7 @@ pub fn write_block(
 ) -> Result<Vec<SubmitOutcome>, Vec<TransferId>> {
     // The single node has no consensus log: this write is the only durable
     // record of the block, so it is fsynced before any client is answered.
-    write_blocks(shared, vec![(slot, timestamp_ms, candidates)], slot, None, WriteDurability::Fsync)
+    write_blocks(shared, vec![(slot, timestamp_ms, candidates)], slot, None, None, WriteDurability::Fsync)
         .map(|mut all| all.pop().expect("one input"))
 }
 
@@ -281,6 +281,7 @@ pub fn write_blocks(
     inputs: Vec<(Option<u64>, u64, Vec<VerifiedTransfer>)>,
     slot: Option<u64>,
     config: Option<&AppliedConfig>,
+    addresses: Option<&synod_storage::applied_config::AppliedAddresses>,
     durability: WriteDurability,
 ) -> Result<Vec<Vec<SubmitOutcome>>, Vec<TransferId>> {
     let (slots, built): (Vec<Option<u64>>, Vec<_>) = {
@@ -301,12 +302,12 @@ pub fn write_blocks(
     // Every slot is recorded, even one that made no block (a Noop, or a batch
     // whose transfers were all refused): after log compaction a restarted node
     // must resume exactly after the last slot it applied. An applied
-    // configuration goes into the same transaction (it is kept only if none
-    // is recorded yet).
+    // configuration (and the members' addresses) go into the same
+    // transaction (the latest wins).
     let stored = if blocks.is_empty() && slot.is_none() {
         Ok(())
     } else {
-        shared.store.append_group_with(&blocks, slot, config, durability)
+        shared.store.append_group_with_members(&blocks, slot, config, addresses, durability)
     };
     if let Err(e) = stored {
         // The in-memory ledger is now ahead of the disk: continuing would

@@ -31,6 +31,13 @@ pub struct NodeConfig {
     /// Replicated mode: the other members (2 to 6 of them). Empty: a single node.
     #[serde(default)]
     pub peers: Vec<PeerConfig>,
+    /// Replicated mode: start as a learner joining a running cluster (a new
+    /// or replacement member): `peers` lists the current members, this node
+    /// catches up without voting, and becomes a member when a leader adds it
+    /// (`synod cluster add`, docs/DEPLOY.md). Ignored once the log's
+    /// configuration lists this node.
+    #[serde(default)]
+    pub join: bool,
     /// Peers must agree on it (default: the genesis chain id).
     #[serde(default)]
     pub cluster_id: Option<u64>,
@@ -128,6 +135,7 @@ impl NodeConfig {
             node_id: None,
             peer_addr: None,
             peers: Vec::new(),
+            join: false,
             cluster_id: None,
             consensus: ConsensusKind::Paxos,
             pow: None,

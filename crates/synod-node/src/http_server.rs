@@ -96,10 +96,24 @@ pub async fn serve(
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => serve_connection(tcp, app, &options, &stats, closing).await,
+                None => {
+                    let conn = ConnectionInfo { peer, client_cert: None };
+                    serve_connection(tcp, conn, app, &options, &stats, closing).await
+                }
                 Some(acceptor) => match tokio::time::timeout(options.tls_handshake_timeout, acceptor.accept(tcp)).await
                 {
-                    Ok(Ok(stream)) => serve_connection(stream, app, &options, &stats, closing).await,
+                    Ok(Ok(stream)) => {
+                        // Verified by rustls against `[http_tls] client_ca`
+                        // when that is set.
+                        let client_cert = stream
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .and_then(|c| c.first())
+                            .map(|c| c.clone().into_owned());
+                        let conn = ConnectionInfo { peer, client_cert };
+                        serve_connection(stream, conn, app, &options, &stats, closing).await
+                    }
                     Ok(Err(e)) => {
                         stats.tls_handshakes_failed.inc();
                         tracing::debug!(%peer, error = %e, "tls handshake failed");
@@ -203,8 +217,19 @@ impl Drop for RequestGuard {
     }
 }
 
+/// Who is on the other end of an HTTP connection; every request carries it
+/// as an extension (the membership endpoint authenticates with it).
+#[derive(Clone, Debug)]
+pub struct ConnectionInfo {
+    pub peer: std::net::SocketAddr,
+    /// The client certificate the TLS handshake verified (`[http_tls]` with
+    /// `client_ca`), if any.
+    pub client_cert: Option<rustls::pki_types::CertificateDer<'static>>,
+}
+
 async fn serve_connection<S>(
     io: S,
+    conn: ConnectionInfo,
     app: axum::Router,
     options: &HttpServerOptions,
     stats: &HttpStats,
@@ -215,7 +240,8 @@ async fn serve_connection<S>(
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Watched { inner: io, activity: activity.clone() });
     let service_activity = activity.clone();
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(conn.clone());
         let mut app = app.clone();
         let guard = service_activity.request_started();
         async move {

@@ -52,14 +52,10 @@ pub enum StartError {
     ForwardClient(#[from] crate::api::forward::ForwardClientError),
     #[error("config: {0}")]
     Snapshot(#[from] crate::cluster::snapshot_config::SnapshotConfigError),
-    /// The config file's members (this node and its peers) are not the
-    /// configuration this node's ledger recorded from the log. Membership
-    /// changes are not implemented: restore the config file.
-    #[error(
-        "the config file lists members {configured:?}, but this node's ledger recorded the cluster configuration \
-         {recorded:?} (log slot {slot}); membership cannot change yet"
-    )]
-    MembershipMismatch { configured: Vec<u8>, recorded: Vec<u8>, slot: u64 },
+    /// This node is outside the configuration its ledger recorded from the
+    /// log and was not started to join (`cluster/membership.rs`).
+    #[error(transparent)]
+    Membership(#[from] crate::cluster::membership::MembershipStartError),
 }
 
 /// Listeners bound before the node starts (so a test or `synod dev` can learn
@@ -140,10 +136,10 @@ impl Node {
         let mut threads = Vec::new();
         let mut tasks = Vec::new();
         let mut transport = None;
-        let (durable, applied_at_start, applied_config) = if config.peers.is_empty() {
-            (Default::default(), 0, None)
+        let (durable, applied_at_start, applied_config, applied_addresses) = if config.peers.is_empty() {
+            (Default::default(), 0, None, None)
         } else {
-            (store.load_paxos()?, store.applied_slot()?, store.applied_config()?)
+            (store.load_paxos()?, store.applied_slot()?, store.applied_config()?, store.applied_addresses()?)
         };
         // The durable ledger as a snapshot point (see `ClusterHandle`).
         let snapshot_point = match config.node_id {
@@ -180,25 +176,37 @@ impl Node {
             shared
         } else {
             let node_id = config.node_id.expect("validated");
+            // The log's configuration wins over the file's peers; refused
+            // only when this node is outside it and not joining.
+            let file_peers: Vec<u8> = config.peers.iter().map(|p| p.id).collect();
+            let start = crate::cluster::membership::start_membership(
+                node_id,
+                &file_peers,
+                applied_config.as_ref(),
+                config.join,
+            )?;
+            if start.file_differs {
+                tracing::info!(
+                    node = node_id,
+                    recorded = ?start.members,
+                    slot = applied_config.as_ref().map(|c| c.slot),
+                    file_peers = ?file_peers,
+                    "membership: the log's configuration differs from the config file's peers; the log's wins \
+                     (the file is the bootstrap and an address book)"
+                );
+            }
+            if start.learner {
+                tracing::info!(node = node_id, members = ?start.members, "membership: starting as a learner (join)");
+            }
             config.snapshot.validate()?;
             let tls_files = config.tls.as_ref().ok_or(StartError::TlsRequired)?;
             let tls = TlsMaterial::load(tls_files, node_id)?;
             let snapshot_point = snapshot_point.expect("read for a cluster member");
-            let mut members: Vec<u8> = config.peers.iter().map(|p| p.id).collect();
-            members.push(node_id);
-            members.sort_unstable();
-            if let Some(recorded) = &applied_config {
-                if recorded.members != members {
-                    return Err(StartError::MembershipMismatch {
-                        configured: members,
-                        recorded: recorded.members.clone(),
-                        slot: recorded.slot,
-                    });
-                }
-            }
+            let members = start.members.clone();
             let config_status =
                 ConfigStatus { members: members.clone(), slot: applied_config.as_ref().map(|c| c.slot) };
             let mut options = ReplicaOptions::new(node_id, ClusterConfig::new(members));
+            options.learner = start.learner;
             options.limits.value_bytes_max = crate::cluster::VALUE_BYTES_MAX;
             // The ledger is the snapshot: it durably holds every slot up to
             // `applied_at_start`, so the replica resumes there, and accepted
@@ -221,15 +229,30 @@ impl Node {
             // Every member serves the same scheme: `[http_tls]` is a
             // cluster-wide setting (DEPLOY.md).
             let scheme = if config.http_tls.is_some() { "https" } else { "http" };
-            let mut http_urls: BTreeMap<u8, String> =
-                config.peers.iter().map(|p| (p.id, format!("{scheme}://{}", p.http_addr))).collect();
-            http_urls.insert(node_id, format!("{scheme}://{addr}"));
+            let peer_addr = config.peer_addr.expect("validated");
+            let peer_listener = bind(listeners.peer, peer_addr).await?;
+            let bound_peer_addr =
+                peer_listener.local_addr().map_err(|source| StartError::Bind { addr: peer_addr, source })?;
+            // Every member the file or the log knows, with this node's own
+            // bound addresses (what a `Command::Members` carries for it).
+            let addresses = crate::cluster::membership::address_book(
+                node_id,
+                (bound_peer_addr, addr),
+                &config.peers,
+                applied_addresses.as_ref(),
+            );
+            let http_urls = crate::cluster::MemberUrls::new(scheme);
+            for a in addresses.values() {
+                http_urls.set(a.id, a.http_addr);
+            }
             let handle = ClusterHandle {
                 node_id,
                 status: RwLock::new(ClusterStatus::new(node_id, config_status)),
                 inputs: inputs_tx.clone(),
                 applied: applied_rx,
                 http_urls,
+                addresses: RwLock::new(addresses.clone()),
+                change: Default::default(),
                 pending: Default::default(),
                 transport_stats: RwLock::new(BTreeMap::new()),
                 compacted: Default::default(),
@@ -240,14 +263,11 @@ impl Node {
             let shared = Arc::new(shared_base(Some(handle)));
 
             // Transport: peer messages flow into the consensus inputs.
-            let peer_addr = config.peer_addr.expect("validated");
-            let peers = config.peers.iter().map(|p| (p.id, p.peer_addr)).collect();
+            let peers = addresses.values().filter(|a| a.id != node_id).map(|a| (a.id, a.peer_addr)).collect();
             let mut tconfig = TransportConfig::new(config.cluster_id.unwrap_or(chain_id), node_id, peer_addr, peers);
             tconfig.security = TransportSecurity::Mutual(tls);
             let (net_tx, mut net_rx) = tokio::sync::mpsc::channel::<(u8, Message)>(4096);
-            let peer_listener = bind(listeners.peer, peer_addr).await?;
-            tconfig.listen =
-                peer_listener.local_addr().map_err(|source| StartError::Bind { addr: peer_addr, source })?;
+            tconfig.listen = bound_peer_addr;
             let chunk_server = Arc::new(crate::cluster::chunk_server::ChunkServer { shared: shared.clone() });
             let t = Arc::new(
                 Transport::<Message>::start_serving(peer_listener, tconfig, net_tx, Some(chunk_server))
@@ -303,6 +323,8 @@ impl Node {
                 persist: persist_tx,
                 apply: apply_tx,
                 refusals: Default::default(),
+                peers: crate::cluster::membership::PeerChanges::new(node_id, tokio::runtime::Handle::current()),
+                reconfigs: Default::default(),
             };
             let s = shared.clone();
             threads.push(spawn(&health, ThreadKind::Consensus, "synod-consensus", move |beat| {

@@ -93,6 +93,47 @@ pub enum Command {
     Noop,
     Batch(Batch),
     Config(ClusterConfig),
+    /// A configuration with every member's addresses, so that each member
+    /// can reach a node that joins (the node runtime proposes this one; the
+    /// consensus core treats it exactly as `Config(book.config)`). Appended
+    /// last: postcard encodes the variant as its index, so logs written
+    /// before it existed still decode.
+    Members(MemberBook),
+}
+
+/// Most bytes of one member's address list entry as postcard encodes it
+/// (an id and two socket addresses, IPv6 with scope at worst).
+const MEMBER_ADDRESS_BYTES_MAX: usize = 64;
+
+/// Where one member listens: its peer (consensus) port and its HTTP API.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MemberAddress {
+    pub id: NodeId,
+    pub peer_addr: std::net::SocketAddr,
+    pub http_addr: std::net::SocketAddr,
+}
+
+/// A configuration and the addresses of exactly its members, in the same
+/// order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MemberBook {
+    pub config: ClusterConfig,
+    pub addresses: Vec<MemberAddress>,
+}
+
+impl MemberBook {
+    /// The configuration is well formed and `addresses` names each member
+    /// once, in the configuration's order.
+    pub fn is_well_formed(&self) -> bool {
+        self.config.is_well_formed()
+            && self.addresses.len() == self.config.members.len()
+            && self.addresses.iter().zip(&self.config.members).all(|(a, m)| a.id == *m)
+    }
+
+    /// The address entry of `node`, if it is a member.
+    pub fn address(&self, node: NodeId) -> Option<&MemberAddress> {
+        self.addresses.iter().find(|a| a.id == node)
+    }
 }
 
 impl Command {
@@ -100,6 +141,7 @@ impl Command {
     pub fn config(&self) -> Option<&ClusterConfig> {
         match self {
             Command::Config(config) => Some(config),
+            Command::Members(book) => Some(&book.config),
             _ => None,
         }
     }
@@ -110,6 +152,7 @@ impl Command {
             Command::Noop => 0,
             Command::Batch(batch) => batch.bytes.len(),
             Command::Config(config) => config.members.len(),
+            Command::Members(book) => book.config.members.len().saturating_mul(1 + MEMBER_ADDRESS_BYTES_MAX),
         }
     }
 }

@@ -242,7 +242,7 @@ pub mod replica;
 pub mod validate;
 
 pub use ballot::{Ballot, NodeId, Slot};
-pub use command::{Batch, BatchId, ChosenConfig, ClusterConfig, Command, MEMBERS_MAX};
+pub use command::{Batch, BatchId, ChosenConfig, ClusterConfig, Command, MemberAddress, MemberBook, MEMBERS_MAX};
 pub use durable::{AcceptedEntry, DurableState, PersistOp, PersistToken};
 pub use error::{OptionsError, ProposeError, ReadError, ReconfigError};
 pub use event::{Action, Event, RoleKind};

@@ -312,6 +312,8 @@ fn command_shape(view: &View, command: &Command) -> Result<(), Refusal> {
         Command::Batch(batch) if batch.bytes.len() > view.limits.value_bytes_max => Err(Refusal::TooLarge),
         Command::Batch(_) => Ok(()),
         Command::Config(config) => config_shape(config),
+        Command::Members(book) if !book.is_well_formed() => Err(Refusal::InvalidConfig),
+        Command::Members(book) => config_shape(&book.config),
     }
 }
 

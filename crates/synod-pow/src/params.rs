@@ -28,8 +28,11 @@ pub struct Params {
 /// `BIP34Height`, `BIP66Height`, `BIP65Height`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VersionFloors {
+    /// From this height a header needs version ≥ 2.
     pub bip34_height: u64,
+    /// From this height, version ≥ 3.
     pub bip66_height: u64,
+    /// From this height, version ≥ 4.
     pub bip65_height: u64,
 }
 

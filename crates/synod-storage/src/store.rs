@@ -235,8 +235,8 @@ impl Store {
     }
 
     /// Several blocks (in height order) and, in a cluster, the last log slot
-    /// they came from and the configuration applied up to it (kept only if
-    /// none is recorded yet), in one fsynced transaction: all of them
+    /// they came from and the configuration applied up to it (the latest
+    /// wins), in one fsynced transaction: all of them
     /// survive a crash or none does.
     pub fn append_group(
         &self,
@@ -258,7 +258,21 @@ impl Store {
         applied_config: Option<&AppliedConfig>,
         durability: WriteDurability,
     ) -> Result<(), StoreError> {
-        self.append(blocks, applied_slot, applied_config.map(|c| (c, ConfigSource::Log)), durability)
+        self.append_group_with_members(blocks, applied_slot, applied_config, None, durability)
+    }
+
+    /// `append_group_with`, also recording the members' addresses a
+    /// `Command::Members` chose (the latest wins), in the same transaction.
+    pub fn append_group_with_members(
+        &self,
+        blocks: &[BlockWrite<'_>],
+        applied_slot: Option<u64>,
+        applied_config: Option<&AppliedConfig>,
+        addresses: Option<&crate::applied_config::AppliedAddresses>,
+        durability: WriteDurability,
+    ) -> Result<(), StoreError> {
+        let config = applied_config.map(|c| (c, ConfigSource::Log));
+        self.append(blocks, applied_slot, config, addresses, durability)
     }
 
     /// `append_group` for a snapshot install: `installed` is the sender's
@@ -270,7 +284,7 @@ impl Store {
         installed: Option<&AppliedConfig>,
     ) -> Result<(), StoreError> {
         let config = installed.map(|c| (c, ConfigSource::Snapshot));
-        self.append(blocks, Some(applied_slot), config, WriteDurability::Fsync)
+        self.append(blocks, Some(applied_slot), config, None, WriteDurability::Fsync)
     }
 
     fn append(
@@ -278,9 +292,14 @@ impl Store {
         blocks: &[BlockWrite<'_>],
         applied_slot: Option<u64>,
         applied_config: Option<(&AppliedConfig, ConfigSource)>,
+        addresses: Option<&crate::applied_config::AppliedAddresses>,
         durability: WriteDurability,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
+        if let Some(addresses) = addresses {
+            let slot = applied_slot.expect("addresses are applied with a slot");
+            Self::record_applied_addresses(&txn, addresses, slot)?;
+        }
         if let Some(slot) = applied_slot {
             Self::record_applied_slot(&txn, slot)?;
         }

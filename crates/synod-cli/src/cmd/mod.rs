@@ -3,6 +3,7 @@ use anyhow::Context;
 pub mod bench;
 pub mod certs;
 pub mod client;
+pub mod cluster;
 pub mod dev;
 pub mod docs;
 pub mod genesis;

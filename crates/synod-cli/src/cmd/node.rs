@@ -26,6 +26,10 @@ pub struct NodeArgs {
     /// overrides `pow.miner_account`).
     #[arg(long)]
     pub miner_account: Option<synod_core::AccountId>,
+    /// Multi-Paxos: join a running cluster as a learner (sets `join = true`;
+    /// then `synod cluster add|replace`, docs/DEPLOY.md).
+    #[arg(long)]
+    pub join: bool,
 }
 
 pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
@@ -34,6 +38,12 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
     }
     let config_path = a.config.clone().expect("clap requires --config without --check-config");
     let mut config = NodeConfig::load(&config_path)?;
+    if a.join {
+        if config.peers.is_empty() || config.consensus != ConsensusKind::Paxos {
+            anyhow::bail!("--join needs a Multi-Paxos member config (with peers) in {}", config_path.display());
+        }
+        config.join = true;
+    }
     if a.mine || a.miner_account.is_some() {
         if config.consensus != ConsensusKind::Pow {
             anyhow::bail!("--mine and --miner-account need consensus = \"pow\" in {}", config_path.display());

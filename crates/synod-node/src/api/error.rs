@@ -85,7 +85,7 @@ impl ApiError {
 /// is lost (then the cause is an election, not the network).
 pub fn unreachable_note(cluster: &crate::cluster::ClusterHandle) -> Option<String> {
     let stats = cluster.transport_stats.read().expect("transport stats lock");
-    let members: Vec<u8> = cluster.http_urls.keys().copied().collect();
+    let members: Vec<u8> = cluster.http_urls.snapshot().keys().copied().collect();
     describe_unreachable(cluster.node_id, &members, |peer| stats.get(&peer).is_some_and(|s| s.lost))
 }
 

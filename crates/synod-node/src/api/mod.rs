@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod forward;
+pub mod members;
 pub mod reads;
 pub mod transfers;
 pub mod types;
@@ -53,6 +54,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/proofs/consistency", get(reads::consistency))
         .route("/v1/genesis", get(reads::genesis))
         .route("/v1/status", get(reads::status))
+        .route("/v1/cluster/members", get(members::get).post(members::post))
         .route("/healthz", get(reads::healthz))
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))

@@ -10,6 +10,7 @@ use synod_core::batch::BatchPayload;
 use synod_core::verify_many;
 use synod_core::{AuthMode, RejectReason, SignedTransfer, TransferId, VerifiedTransfer};
 use synod_paxos::{Command, Slot, Snapshot};
+use synod_storage::applied_config::AppliedAddresses;
 use synod_storage::snapshot::SnapshotDescriptor;
 use synod_storage::{AppliedConfig, WriteDurability};
 use tokio::sync::watch;
@@ -209,8 +210,10 @@ fn apply_loop(
         }
         let mut inputs = Vec::with_capacity(group.len());
         let mut batch_ids = Vec::with_capacity(group.len());
-        // The first Config of the group, recorded with the applied slot.
+        // The group's last configuration (and addresses, from a `Members`),
+        // recorded with the applied slot: the latest wins.
         let mut config: Option<AppliedConfig> = None;
+        let mut addresses: Option<AppliedAddresses> = None;
         for (slot, command) in group {
             assert!(slot > last, "slots are applied in order (slot {slot} after {last})");
             last = slot;
@@ -237,8 +240,10 @@ fn apply_loop(
                 },
                 // The configuration is kept with the ledger: the log entry
                 // that chose it is compacted away later (PROTOCOL §7.2).
-                Command::Config(c) => {
-                    config.get_or_insert(AppliedConfig { slot, members: c.members });
+                Command::Config(c) => config = Some(AppliedConfig { slot, members: c.members }),
+                Command::Members(book) => {
+                    config = Some(AppliedConfig { slot, members: book.config.members });
+                    addresses = Some(AppliedAddresses { slot, addresses: book.addresses });
                 }
                 // Nothing to apply; the slot is still recorded.
                 Command::Noop => {}
@@ -258,7 +263,7 @@ fn apply_loop(
                 shared.fail(format!("block write failed: {injected}"));
                 Err(batch_ids.iter().flat_map(|(_, ids, _)| ids.iter().copied()).collect())
             }
-            None => write_blocks(&shared, inputs, Some(last), config.as_ref(), durability),
+            None => write_blocks(&shared, inputs, Some(last), config.as_ref(), addresses.as_ref(), durability),
         };
         let outcomes = match written {
             Ok(o) => o,
@@ -363,13 +368,13 @@ pub fn publish(shared: &Shared, last: Slot, applied: &watch::Sender<Slot>) {
 pub fn publish_snapshot_point(shared: &Shared, (last, height, head_hash): (Slot, u64, synod_core::BlockHash)) {
     let cluster = shared.cluster.as_ref().expect("replicated mode");
     let mut point = cluster.snapshot_point.write().expect("snapshot point lock");
-    // The configuration never changes once recorded (membership is fixed),
-    // so the store is read only until it has one.
-    // A configuration applied by a deferred group above this point is not
-    // part of it yet.
-    let config = match &point.config {
-        Some(config) => Some(config.clone()),
-        None => shared.store.applied_config().ok().flatten().filter(|c| c.slot <= last),
+    // The latest configuration the store recorded, if this point covers
+    // it; one applied by a deferred group above this point is not part of it
+    // yet, so the point keeps the one it had (changes go one at a time, each
+    // through its own applied group, so that one still governs `last`).
+    let config = match shared.store.applied_config().ok().flatten().filter(|c| c.slot <= last) {
+        Some(config) => Some(config),
+        None => point.config.clone(),
     };
     assert!(last >= point.last_slot, "the snapshot point never moves back ({last} < {})", point.last_slot);
     *point = SnapshotDescriptor { last_slot: last, height, head_hash, source: cluster.node_id, config };

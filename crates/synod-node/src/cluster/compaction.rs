@@ -47,7 +47,8 @@ pub async fn watch(shared: Arc<Shared>) {
         if shared.is_stopping() || shared.is_halted() {
             return;
         }
-        for (peer, url) in &cluster.http_urls {
+        let urls = cluster.http_urls.snapshot();
+        for (peer, url) in &urls {
             if *peer == cluster.node_id {
                 continue;
             }
@@ -67,7 +68,7 @@ pub async fn watch(shared: Arc<Shared>) {
         // Our own durable point: the log must keep every slot above it
         // (the consensus thread clamps there again).
         let applied = cluster.snapshot_point.read().expect("snapshot point lock").last_slot;
-        let peers = cluster.http_urls.keys().filter(|p| **p != cluster.node_id).map(|p| last_seen.get(p).copied());
+        let peers = urls.keys().filter(|p| **p != cluster.node_id).map(|p| last_seen.get(p).copied());
         let target = compaction_target(applied, retain, peers);
         let last = cluster.compacted.load(Ordering::Relaxed);
         if target >= last + step && cluster.inputs.try_send(Input::Compact { upto_slot: target }).is_ok() {

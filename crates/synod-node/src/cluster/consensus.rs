@@ -72,6 +72,20 @@ pub enum Input {
     /// queue is full (the thread is busy then and reads the urgent channel
     /// at its next turn anyway).
     Wake,
+    /// A node joins as a learner (`POST /v1/cluster/members`): the
+    /// transport reaches it and the replica treats it as a learner.
+    AddLearner {
+        address: synod_paxos::MemberAddress,
+    },
+    RemoveLearner {
+        node: NodeId,
+    },
+    /// Propose a membership change; answered with the slot it was proposed
+    /// at, or why the replica refused it.
+    Reconfigure {
+        book: synod_paxos::MemberBook,
+        reply: oneshot::Sender<Result<Slot, ProposeError>>,
+    },
     Stop,
 }
 
@@ -142,7 +156,15 @@ pub struct Consensus {
     /// Bounded: `apply_ahead_max + 1` (see the module docs).
     pub apply: SyncSender<Chosen>,
     pub refusals: RefusalScorer,
+    pub peers: super::membership::PeerChanges,
+    /// Membership proposals waiting for `Proposed` or `ProposeRejected`
+    /// (at most a few: the API handles one change at a time per request).
+    pub reconfigs: HashMap<u64, oneshot::Sender<Result<Slot, ProposeError>>>,
 }
+
+/// Request ids of membership proposals have the top bit set; batch ids are
+/// random, so the map is consulted first.
+const RECONFIG_REQUEST_BIT: u64 = 1 << 63;
 
 /// Capacity of the consensus → applier channel for a replica with these
 /// limits: every `Apply` not yet reported applied, plus one install.
@@ -158,6 +180,7 @@ impl Consensus {
         let mut rng = rand_chacha::ChaCha8Rng::from_entropy();
         let mut reads: HashMap<u64, oneshot::Sender<Result<Slot, String>>> = HashMap::new();
         let mut next_read_id: u64 = 1;
+        let mut next_reconfig_id: u64 = 1;
         let mut last_tick = Instant::now();
         let tick = Duration::from_millis(TICK_MS);
         // A failed node stops here: no votes, no leadership, no heartbeats.
@@ -212,7 +235,23 @@ impl Consensus {
                 }
                 Ok(Input::SnapshotInstalled { upto_slot }) => Some(Event::SnapshotInstalled { upto_slot }),
                 Ok(Input::Wake) | Err(RecvTimeoutError::Timeout) => None,
+                Ok(Input::AddLearner { address }) => {
+                    let node = address.id;
+                    self.peers.add_learner(cluster, &self.transport, address);
+                    Some(Event::AddLearner { node })
+                }
+                Ok(Input::RemoveLearner { node }) => {
+                    self.peers.remove_learner(node);
+                    Some(Event::RemoveLearner { node })
+                }
+                Ok(Input::Reconfigure { book, reply }) => {
+                    let request_id = RECONFIG_REQUEST_BIT | next_reconfig_id;
+                    next_reconfig_id += 1;
+                    self.reconfigs.insert(request_id, reply);
+                    Some(Event::Propose { request_id, command: synod_paxos::Command::Members(book) })
+                }
             };
+            self.peers.expire(cluster, &self.transport, Instant::now());
             let now_ms = start.elapsed().as_millis() as u64;
             if let Some(event) = event {
                 actions.extend(self.replica.step(now_ms, event, &mut rng));
@@ -277,8 +316,22 @@ impl Consensus {
                 // Dropped when the peer's queue is full: the replica retransmits.
                 let _ = self.transport.send(message.to, message);
             }
-            Action::Apply { slot, command } => self.hand_to_applier(Chosen::Apply { slot, command }),
-            Action::Proposed { .. } => {}
+            Action::Apply { slot, command } => {
+                if let synod_paxos::Command::Members(book) = &command {
+                    self.peers.applied(cluster, &self.transport, book, Instant::now());
+                }
+                self.hand_to_applier(Chosen::Apply { slot, command })
+            }
+            Action::Proposed { request_id, slot } => {
+                if let Some(reply) = self.reconfigs.remove(&request_id) {
+                    let _ = reply.send(Ok(slot));
+                }
+            }
+            Action::ProposeRejected { request_id, error } if self.reconfigs.contains_key(&request_id) => {
+                if let Some(reply) = self.reconfigs.remove(&request_id) {
+                    let _ = reply.send(Err(error));
+                }
+            }
             Action::ProposeRejected { request_id, error } => {
                 let code = match error {
                     ProposeError::NotLeader { .. } => "not_leader",

@@ -25,7 +25,7 @@ pub async fn watch(shared: Arc<Shared>) {
         let Ok(height) = shared.store.head_height() else { continue };
         let Ok(Some(mine)) = shared.store.block(height) else { continue };
         let mine = mine.hash().to_string();
-        for (peer, url) in &cluster.http_urls {
+        for (peer, url) in &cluster.http_urls.snapshot() {
             if *peer == cluster.node_id {
                 continue;
             }

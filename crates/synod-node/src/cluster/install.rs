@@ -73,7 +73,7 @@ impl Installer {
                 return self.durable_slot();
             }
         };
-        let peers = fetch_order(cluster.node_id, target.source, cluster.http_urls.keys().copied());
+        let peers = fetch_order(cluster.node_id, target.source, cluster.http_urls.snapshot().into_keys());
         let mut chunks: u32 = 0;
         let mut failures: u32 = 0;
         loop {

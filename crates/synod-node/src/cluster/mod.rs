@@ -23,11 +23,13 @@
 //! blocks with the peers.
 
 pub mod applier;
+pub mod change;
 pub mod chunk_server;
 pub mod compaction;
 pub mod consensus;
 pub mod divergence;
 pub mod install;
+pub mod membership;
 pub mod pending;
 pub mod persister;
 pub mod proposer;
@@ -128,6 +130,38 @@ pub fn role_name(role: RoleKind) -> &'static str {
     }
 }
 
+/// Base URLs of the members' HTTP APIs. Membership changes at run time, so
+/// readers take a copy (at most `MEMBERS_MAX` plus learners, a few entries).
+#[derive(Debug, Default)]
+pub struct MemberUrls {
+    scheme: &'static str,
+    urls: RwLock<BTreeMap<NodeId, String>>,
+}
+
+impl MemberUrls {
+    /// `scheme`: `http` or `https` (`[http_tls]` is cluster-wide).
+    pub fn new(scheme: &'static str) -> MemberUrls {
+        MemberUrls { scheme, urls: RwLock::new(BTreeMap::new()) }
+    }
+
+    pub fn set(&self, node: NodeId, http_addr: std::net::SocketAddr) {
+        let url = format!("{}://{http_addr}", self.scheme);
+        self.urls.write().expect("member urls lock").insert(node, url);
+    }
+
+    pub fn remove(&self, node: NodeId) {
+        self.urls.write().expect("member urls lock").remove(&node);
+    }
+
+    pub fn get(&self, node: NodeId) -> Option<String> {
+        self.urls.read().expect("member urls lock").get(&node).cloned()
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<NodeId, String> {
+        self.urls.read().expect("member urls lock").clone()
+    }
+}
+
 /// The cluster side of the node's shared state.
 pub struct ClusterHandle {
     pub node_id: NodeId,
@@ -135,8 +169,14 @@ pub struct ClusterHandle {
     pub inputs: SyncSender<Input>,
     /// The highest slot the ledger applied (durably, when it made a block).
     pub applied: watch::Receiver<Slot>,
-    /// Base URL of every member's HTTP API, for forwarding.
-    pub http_urls: BTreeMap<NodeId, String>,
+    /// Base URL of every member's HTTP API, for forwarding; members that
+    /// join through the log are added (`membership.rs`).
+    pub http_urls: MemberUrls,
+    /// Every known member's peer and HTTP address (the file's, the log's,
+    /// and joining learners'): what a `Command::Members` proposal carries.
+    pub addresses: RwLock<BTreeMap<NodeId, synod_paxos::MemberAddress>>,
+    /// The membership change this node runs as leader, or the last one.
+    pub change: std::sync::Mutex<Option<change::ChangeStatus>>,
     pub pending: pending::Pending,
     pub transport_stats: RwLock<BTreeMap<NodeId, crate::transport::PeerStats>>,
     /// The slot up to which this node asked the replica to compact its log.
@@ -154,7 +194,7 @@ pub struct ClusterHandle {
 impl ClusterHandle {
     pub fn leader_url(&self) -> Option<(NodeId, String)> {
         let leader = self.status.read().expect("status lock").leader?;
-        self.http_urls.get(&leader).map(|u| (leader, u.clone()))
+        self.http_urls.get(leader).map(|u| (leader, u))
     }
 
     pub fn is_leader(&self) -> bool {

@@ -7,8 +7,6 @@
 //! `code u8 (1..=8) || detail (UTF-8, at most 256 bytes)` when it refuses.
 //! The chunk's encoding is the storage's (`synod_storage::snapshot::chunk`).
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -228,7 +226,7 @@ pub async fn serve(
 pub struct ChunkClient {
     pub(super) ours: Handshake,
     pub(super) security: TransportSecurity,
-    pub(super) peers: Arc<BTreeMap<PeerId, SocketAddr>>,
+    pub(super) peers: Arc<super::directory::PeerDirectory>,
 }
 
 impl ChunkClient {
@@ -242,7 +240,7 @@ impl ChunkClient {
         request: ChunkRequest,
         answer_bytes_max: usize,
     ) -> Result<Vec<u8>, ChunkFetchError> {
-        let addr = *self.peers.get(&peer).ok_or(ChunkFetchError::UnknownPeer(peer))?;
+        let addr = self.peers.get(peer).ok_or(ChunkFetchError::UnknownPeer(peer))?.addr;
         let failed = |source| ChunkFetchError::Connection { peer, source };
         let ours = Handshake { channel: Channel::SnapshotChunk, ..self.ours };
         let mut stream = with_timeout("chunk request", async {

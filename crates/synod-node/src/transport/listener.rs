@@ -8,7 +8,7 @@
 //! so two connections of one peer never interleave their messages. With mutual
 //! TLS only the holder of a peer's certificate can open such a connection.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,8 +39,8 @@ pub struct Listener<M> {
     pub security: TransportSecurity,
     pub bans: Arc<super::bans::Bans>,
     pub refusals: Arc<Refusals>,
-    pub peers: Arc<BTreeSet<PeerId>>,
-    pub counters: BTreeMap<PeerId, Arc<PeerCounters>>,
+    /// Who may connect (and their counters); changes with membership.
+    pub directory: Arc<super::directory::PeerDirectory>,
     pub frame_bytes_max: usize,
     /// A reader that gets no frame for this long closes its connection.
     pub peer_lost_after_ms: u64,
@@ -111,7 +111,7 @@ impl<M: DeserializeOwned + Send + 'static> Listener<M> {
             return;
         }
         let ours = self.ours;
-        let peers = Arc::clone(&self.peers);
+        let peers = Arc::clone(&self.directory);
         let security = self.security.clone();
         handshakes.spawn(async move {
             // TLS, the Synod handshake and a chunk request all count against
@@ -142,7 +142,12 @@ impl<M: DeserializeOwned + Send + 'static> Listener<M> {
             tracing::warn!(peer, "transport: connection from a banned peer closed");
             return;
         }
-        let counters = Arc::clone(self.counters.get(&peer).expect("the handshake admits configured peers only"));
+        // A peer removed since its handshake is not read from.
+        let Some(entry) = self.directory.get(peer) else {
+            tracing::info!(peer, "transport: connection from a peer no longer known closed");
+            return;
+        };
+        let counters = entry.counters;
         counters.heard();
         let limits = ReadLimits { frame_bytes_max: self.frame_bytes_max, idle_ms: self.peer_lost_after_ms };
         let reader = read_loop(peer, stream, limits, self.inbound.clone(), counters, Arc::clone(&self.bans));
@@ -155,11 +160,11 @@ impl<M: DeserializeOwned + Send + 'static> Listener<M> {
 /// a member (or anyone holding a member's certificate) from speaking as another.
 fn admit(
     id: PeerId,
-    peers: &BTreeSet<PeerId>,
+    peers: &super::directory::PeerDirectory,
     security: &TransportSecurity,
     cert: Option<&CertificateDer<'static>>,
 ) -> Result<(), HandshakeError> {
-    if !peers.contains(&id) {
+    if !peers.contains(id) {
         return Err(HandshakeError::UnknownNode(id));
     }
     match (security, cert) {

@@ -8,7 +8,6 @@
 //! reader closes on the same read timeout, `listener.rs`). When a frame
 //! arrives again it is regained, logged at info once.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +15,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::stats::PeerCounters;
-use super::{stopped, PeerId};
+use super::stopped;
 
 /// A change in one peer's liveness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +36,8 @@ pub fn judge(silent_ms: u64, lost_after_ms: u64, was_lost: bool) -> Option<Chang
 }
 
 pub struct Watchdog {
-    pub peers: BTreeMap<PeerId, Arc<PeerCounters>>,
+    /// The peers to watch; changes with membership.
+    pub directory: Arc<super::directory::PeerDirectory>,
     pub lost_after_ms: u64,
     /// Silence of a peer never heard counts from here.
     pub started: Instant,
@@ -60,7 +59,8 @@ impl Watchdog {
     }
 
     fn check(&self, now: Instant) {
-        for (&peer, counters) in &self.peers {
+        for (peer, entry) in self.directory.entries() {
+            let counters = &entry.counters;
             let heard = counters.last_heard();
             let silent_ms = now.saturating_duration_since(heard.unwrap_or(self.started)).as_millis() as u64;
             let was_lost = counters.lost.load(Ordering::Relaxed);

@@ -88,6 +88,7 @@ mod backoff;
 mod bans;
 mod chunk;
 mod config;
+mod directory;
 mod error;
 /// Public only for the fuzz targets (fuzz/): the pure decoders.
 #[doc(hidden)]
@@ -102,10 +103,10 @@ mod refusals;
 mod stats;
 mod stream;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -126,6 +127,7 @@ pub use stats::PeerStats;
 pub use stream::TransportSecurity;
 
 use backoff::Backoff;
+use directory::{PeerDirectory, PeerEntry};
 use handshake::{Channel as HandshakeChannel, Handshake};
 use listener::Listener;
 use peer::Outbound;
@@ -146,7 +148,11 @@ struct PeerHandle {
 pub struct Transport<M> {
     local_addr: SocketAddr,
     frame_bytes_max: usize,
-    peers: BTreeMap<PeerId, PeerHandle>,
+    /// Outbound queues and tasks; the directory says who is known.
+    peers: RwLock<BTreeMap<PeerId, PeerHandle>>,
+    directory: Arc<PeerDirectory>,
+    /// What a peer added later needs to dial it.
+    dialer: Dialer,
     listener: JoinHandle<()>,
     watchdog: JoinHandle<()>,
     liveness_changes: watch::Receiver<u64>,
@@ -199,27 +205,21 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
             Handshake { cluster_id: config.cluster_id, node_id: config.node_id, channel: HandshakeChannel::Messages };
         let (stop, stop_rx) = watch::channel(false);
 
+        let dialer = Dialer {
+            ours,
+            security: config.security.clone(),
+            queue_messages_max: config.queue_messages_max,
+            reconnect_backoff_min_ms: config.reconnect_backoff_min_ms,
+            reconnect_backoff_max_ms: config.reconnect_backoff_max_ms,
+            reconnect_jitter_seed: config.reconnect_jitter_seed,
+            node_id: config.node_id,
+            keepalive_interval_ms: config.keepalive_interval_ms,
+            stop: stop_rx.clone(),
+        };
+        let directory = Arc::new(PeerDirectory::default());
         let mut peers = BTreeMap::new();
         for (&peer, &addr) in &config.peers {
-            let (queue, queue_rx) = mpsc::channel(config.queue_messages_max);
-            let counters = Arc::new(PeerCounters::default());
-            let outbound = Outbound {
-                peer,
-                addr,
-                ours,
-                security: config.security.clone(),
-                queue: queue_rx,
-                counters: Arc::clone(&counters),
-                backoff: Backoff::new(
-                    config.reconnect_backoff_min_ms,
-                    config.reconnect_backoff_max_ms,
-                    peer_seed(config.reconnect_jitter_seed, config.node_id, peer),
-                ),
-                stop: stop_rx.clone(),
-                keepalive_interval_ms: config.keepalive_interval_ms,
-            };
-            let task = tokio::spawn(outbound.run());
-            peers.insert(peer, PeerHandle { queue, counters, task });
+            peers.insert(peer, dialer.dial(&directory, peer, addr));
         }
 
         let bans = Arc::new(bans::Bans::default());
@@ -230,8 +230,7 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
             security: config.security.clone(),
             bans: Arc::clone(&bans),
             refusals: Arc::clone(&refusals),
-            peers: Arc::new(config.peers.keys().copied().collect::<BTreeSet<_>>()),
-            counters: peers.iter().map(|(&id, handle)| (id, Arc::clone(&handle.counters))).collect(),
+            directory: Arc::clone(&directory),
             frame_bytes_max: config.frame_bytes_max,
             peer_lost_after_ms: config.peer_lost_after_ms,
             inbound,
@@ -241,7 +240,7 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
         let listener = tokio::spawn(listener.run());
         let (changes, liveness_changes) = watch::channel(0u64);
         let watchdog = liveness::Watchdog {
-            peers: peers.iter().map(|(&id, handle)| (id, Arc::clone(&handle.counters))).collect(),
+            directory: Arc::clone(&directory),
             lost_after_ms: config.peer_lost_after_ms,
             started: tokio::time::Instant::now(),
             changes,
@@ -249,12 +248,13 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
         };
         let watchdog = tokio::spawn(watchdog.run());
         assert_eq!(peers.len(), config.peers.len());
-        let chunk_client =
-            ChunkClient { ours, security: config.security.clone(), peers: Arc::new(config.peers.clone()) };
+        let chunk_client = ChunkClient { ours, security: config.security.clone(), peers: Arc::clone(&directory) };
         Ok(Transport {
             local_addr,
             frame_bytes_max: config.frame_bytes_max,
-            peers,
+            peers: RwLock::new(peers),
+            directory,
+            dialer,
             listener,
             watchdog,
             liveness_changes,
@@ -274,7 +274,8 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
     /// Queues `msg` for `to`. Never blocks or awaits. A refused message is not
     /// queued; `QueueFull` counts in the peer's `dropped`.
     pub fn send(&self, to: PeerId, msg: M) -> Result<(), SendError> {
-        let peer = self.peers.get(&to).ok_or(SendError::UnknownPeer)?;
+        let peers = self.peers.read().expect("transport peers lock");
+        let peer = peers.get(&to).ok_or(SendError::UnknownPeer)?;
         if self.bans.is_banned(to) {
             return Err(SendError::Banned);
         }
@@ -326,7 +327,38 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
             let queued = handle.queue.max_capacity() - handle.queue.capacity();
             handle.counters.snapshot(queued)
         };
-        self.peers.iter().map(|(&id, handle)| (id, stats(handle))).collect()
+        self.peers.read().expect("transport peers lock").iter().map(|(&id, handle)| (id, stats(handle))).collect()
+    }
+
+    /// The peers this transport knows, with their addresses.
+    pub fn peer_addrs(&self) -> BTreeMap<PeerId, SocketAddr> {
+        self.directory.entries().into_iter().map(|(id, e)| (id, e.addr)).collect()
+    }
+
+    /// Starts talking to `peer` at `addr` (a member that joined): its
+    /// outbound connection is dialled, and its inbound ones are admitted. A
+    /// known peer at another address is re-dialled there; at the same
+    /// address nothing changes. Must run inside the tokio runtime the
+    /// transport started on (`handle` enters it).
+    pub fn add_peer(&self, peer: PeerId, addr: SocketAddr, handle: &tokio::runtime::Handle) {
+        assert_ne!(peer, self.dialer.node_id, "a node is never its own peer");
+        if self.directory.get(peer).is_some_and(|e| e.addr == addr) {
+            return;
+        }
+        self.remove_peer(peer);
+        let _enter = handle.enter();
+        let dialled = self.dialer.dial(&self.directory, peer, addr);
+        self.peers.write().expect("transport peers lock").insert(peer, dialled);
+    }
+
+    /// Stops talking to `peer` (a member that left): its queue and outbound
+    /// task go, and its new connections are refused; a reader already
+    /// running ends with its connection.
+    pub fn remove_peer(&self, peer: PeerId) {
+        self.directory.remove(peer);
+        if let Some(handle) = self.peers.write().expect("transport peers lock").remove(&peer) {
+            handle.task.abort();
+        }
     }
 
     /// Stops every task and waits for them: when this returns, the listening
@@ -334,6 +366,7 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
     pub async fn shutdown(self) {
         let Transport { peers, listener, watchdog, stop, .. } = self;
         let _ = stop.send(true);
+        let peers = peers.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
         for (_, peer) in peers {
             drop(peer.queue);
             if let Err(e) = peer.task.await {
@@ -346,6 +379,46 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
         if let Err(e) = watchdog.await {
             tracing::warn!(error = %e, "transport: liveness watchdog failed");
         }
+    }
+}
+
+/// Everything `Transport` needs to dial a peer, at start or later.
+struct Dialer {
+    ours: Handshake,
+    security: TransportSecurity,
+    queue_messages_max: usize,
+    reconnect_backoff_min_ms: u64,
+    reconnect_backoff_max_ms: u64,
+    reconnect_jitter_seed: u64,
+    node_id: PeerId,
+    keepalive_interval_ms: u64,
+    stop: watch::Receiver<bool>,
+}
+
+impl Dialer {
+    /// Registers `peer` in `directory` and spawns its outbound task (on the
+    /// current tokio runtime).
+    fn dial(&self, directory: &PeerDirectory, peer: PeerId, addr: SocketAddr) -> PeerHandle {
+        let (queue, queue_rx) = mpsc::channel(self.queue_messages_max);
+        let counters = Arc::new(PeerCounters::default());
+        let outbound = Outbound {
+            peer,
+            addr,
+            ours: self.ours,
+            security: self.security.clone(),
+            queue: queue_rx,
+            counters: Arc::clone(&counters),
+            backoff: Backoff::new(
+                self.reconnect_backoff_min_ms,
+                self.reconnect_backoff_max_ms,
+                peer_seed(self.reconnect_jitter_seed, self.node_id, peer),
+            ),
+            stop: self.stop.clone(),
+            keepalive_interval_ms: self.keepalive_interval_ms,
+        };
+        directory.insert(peer, PeerEntry { addr, counters: Arc::clone(&counters) });
+        let task = tokio::spawn(outbound.run());
+        PeerHandle { queue, counters, task }
     }
 }
 

@@ -20,6 +20,7 @@ pub fn check_apply(
     let ok = match command {
         Command::Noop => true,
         Command::Config(c) => configs.contains(c),
+        Command::Members(book) => configs.contains(&book.config),
         Command::Batch(batch) => proposed.get(&batch.id).is_some_and(|bytes| *bytes == batch.bytes),
     };
     if ok {
