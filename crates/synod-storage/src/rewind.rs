@@ -41,3 +41,26 @@ impl Store {
         self.commit_durable(txn)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use synod_core::genesis::Allocation;
+    use synod_core::{AccountId, AuthMode, Genesis};
+
+    use super::*;
+
+    #[test]
+    fn a_rewound_store_is_back_at_its_point_again_and_again() {
+        let store = Store::open_in_memory().unwrap();
+        let allocations = vec![Allocation { account: AccountId([1; 32]), amount: 100 }];
+        store.init(&Genesis { chain_id: 1, auth: AuthMode::None, timestamp_ms: 0, allocations }).unwrap();
+        let point = store.rewind_point().unwrap();
+        for round in 1..=3u64 {
+            store.append_group(&[], Some(round * 10), None).unwrap();
+            assert_eq!(store.applied_slot().unwrap(), round * 10);
+            store.rewind(&point).unwrap();
+            assert_eq!(store.applied_slot().unwrap(), 0, "round {round}");
+            assert_eq!(store.head_height().unwrap(), 0);
+        }
+    }
+}
