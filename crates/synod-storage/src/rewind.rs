@@ -33,7 +33,11 @@ impl Store {
     }
 
     /// Brings the store back to `point`, durably: every write since is gone
-    /// (`durable_applied_slot`, a high-water mark, is not rewound).
+    /// (`durable_applied_slot`, a high-water mark, is not rewound). Take a
+    /// fresh point after each rewind: while a savepoint lives, redb frees no
+    /// page that became unused after it, so rewinding to one point again and
+    /// again grows the database (about 1 MiB per fuzz input) and slows every
+    /// restore.
     #[doc(hidden)]
     pub fn rewind(&self, point: &Rewind) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write()?;
