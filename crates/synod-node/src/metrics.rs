@@ -64,6 +64,12 @@ pub struct Metrics {
     pub snapshot_chunks_served: Counter,
     /// Messages waiting in the outbound queue to each peer.
     pub peer_queue: Family<PeerLabels, Gauge>,
+    /// Payload bytes waiting in the outbound queue to each peer.
+    pub peer_queue_bytes: Family<PeerLabels, Gauge>,
+    /// Messages to each peer dropped because its queue was full (in
+    /// messages or in bytes), and those of them over the byte bound.
+    pub peer_messages_dropped: Family<PeerLabels, Counter>,
+    pub peer_messages_dropped_bytes_full: Family<PeerLabels, Counter>,
     /// 1 if connected to the peer.
     pub peer_connected: Family<PeerLabels, Gauge>,
     /// Milliseconds since anything (a message or keepalive) arrived from
@@ -104,6 +110,9 @@ impl Default for Metrics {
             snapshot_chunks_refused: Counter::default(),
             snapshot_chunks_served: Counter::default(),
             peer_queue: Family::default(),
+            peer_queue_bytes: Family::default(),
+            peer_messages_dropped: Family::default(),
+            peer_messages_dropped_bytes_full: Family::default(),
             peer_connected: Family::default(),
             peer_last_heard_secs_ago: Family::default(),
             http_seconds: Family::new_with_constructor(latency_histogram),
@@ -160,6 +169,22 @@ impl Default for Metrics {
             m.snapshot_chunks_served.clone(),
         );
         registry.register("peer_queue_messages", "Messages queued for each peer", m.peer_queue.clone());
+        registry.register_with_unit(
+            "peer_queue",
+            "Payload bytes queued for each peer",
+            Unit::Bytes,
+            m.peer_queue_bytes.clone(),
+        );
+        registry.register(
+            "peer_messages_dropped",
+            "Messages to each peer dropped because its outbound queue was full",
+            m.peer_messages_dropped.clone(),
+        );
+        registry.register(
+            "peer_messages_dropped_bytes_full",
+            "Messages to each peer dropped because they did not fit its queue's byte bound",
+            m.peer_messages_dropped_bytes_full.clone(),
+        );
         registry.register(
             "peer_connected",
             "1 when the outbound connection to the peer is up",

@@ -301,7 +301,14 @@ impl Node {
                     let stats = stats_transport.peer_stats();
                     for (peer, st) in &stats {
                         let labels = crate::metrics::PeerLabels { peer: *peer };
-                        stats_shared.metrics.peer_queue.get_or_create(&labels).set(st.queued as i64);
+                        let metrics = &stats_shared.metrics;
+                        metrics.peer_queue.get_or_create(&labels).set(st.queued as i64);
+                        metrics.peer_queue_bytes.get_or_create(&labels).set(st.queued_bytes as i64);
+                        // The transport counts; the counters catch up with it.
+                        let dropped = metrics.peer_messages_dropped.get_or_create(&labels);
+                        dropped.inc_by(st.dropped.saturating_sub(dropped.get()));
+                        let over_bytes = metrics.peer_messages_dropped_bytes_full.get_or_create(&labels);
+                        over_bytes.inc_by(st.dropped_bytes_full.saturating_sub(over_bytes.get()));
                         stats_shared.metrics.peer_connected.get_or_create(&labels).set(st.connected as i64);
                         let heard_secs_ago = st.last_heard_ms_ago.map_or(-1.0, |ms| ms as f64 / 1000.0);
                         stats_shared.metrics.peer_last_heard_secs_ago.get_or_create(&labels).set(heard_secs_ago);

@@ -94,6 +94,11 @@ impl World {
                 Err(e) => self.power_failed(id, &e.to_string()),
             };
         }
+        // Above the blocks staged so far (issue 9: a chunk is staged until the chain reaches the head hash).
+        let next = match node.machine.disk().store().install_next_height(node.machine.ledger(), &install.target) {
+            Ok(next) => next,
+            Err(e) => return self.power_failed(id, &e.to_string()),
+        };
         let peer = install.peers[install.failures as usize % install.peers.len()];
         let (me, them) = (Addr::Node(id), Addr::Node(peer));
         let reachable = self.nodes[&peer].is_up()
@@ -104,7 +109,7 @@ impl World {
         // and reply each take a network delay.
         let chunk = if reachable {
             let store = self.nodes[&peer].machine.disk().store();
-            store.read_chunk(height + 1, install.target.height, CHUNK_BYTES_MAX).ok().map(|c| c.encode())
+            store.read_chunk(next, install.target.height, CHUNK_BYTES_MAX).ok().map(|c| c.encode())
         } else {
             None
         };

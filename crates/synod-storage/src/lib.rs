@@ -16,6 +16,7 @@ pub mod crash_backend;
 pub mod error;
 pub mod paxos_log;
 pub mod pow_store;
+pub mod rewind;
 pub mod snapshot;
 pub mod store;
 mod tables;

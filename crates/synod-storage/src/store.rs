@@ -388,7 +388,7 @@ impl Store {
         Ok(u64::from_be_bytes(bytes))
     }
 
-    fn record_applied_slot(txn: &redb::WriteTransaction, slot: u64) -> Result<(), StoreError> {
+    pub(crate) fn record_applied_slot(txn: &redb::WriteTransaction, slot: u64) -> Result<(), StoreError> {
         {
             let mut meta = txn.open_table(META)?;
             let previous = match meta.get("applied_slot")? {

@@ -1,8 +1,9 @@
 //! Snapshot install at the storage level: a receiver pulls a sender's blocks
 //! in small chunks, verifies and re-applies them, and ends with the same
 //! blocks, accounts and applied slot; a damaged chunk is refused without
-//! changing anything; power loss between chunks leaves a consistent prefix
-//! from which the install simply resumes.
+//! changing anything; a forged block that links is never applied; power loss
+//! between chunks leaves the ledger as it was and a stage from which the
+//! install resumes.
 
 use rand::{Rng, SeedableRng};
 use synod_core::crypto::Keypair;
@@ -82,11 +83,15 @@ fn sender_with_configs(slots: u64, seed: u64, configs: &[(u64, &[u8])]) -> (Stor
 /// Pulls chunks from `from` into `to` until done or an error.
 fn install(from: &Store, to: &Store, ledger: &mut Ledger, target: &SnapshotDescriptor) -> Result<usize, InstallError> {
     let mut chunks = 0;
+    let base = ledger.head().height;
     while ledger.head().height < target.height {
-        let chunk = from.read_chunk(ledger.head().height + 1, target.height, CHUNK_BYTES).unwrap();
+        let next = to.install_next_height(ledger, target).unwrap();
+        let chunk = from.read_chunk(next, target.height, CHUNK_BYTES).unwrap();
         let progress = to.install_chunk(ledger, target, &chunk.encode(), CHUNK_BYTES)?;
         chunks += 1;
         assert_eq!(progress.done, progress.height == target.height);
+        // Nothing is applied before the chain reaches the head hash.
+        assert!(progress.done || progress.height == base, "{progress:?}");
     }
     to.finish_install(ledger, target)?;
     Ok(chunks)
@@ -176,10 +181,12 @@ fn a_damaged_chunk_is_refused_and_changes_nothing() {
     other.head_hash.0[0] ^= 1;
     let err = install(&source, &receiver, &mut ledger, &other).unwrap_err();
     assert!(matches!(err, InstallError::HeadMismatch { .. }), "{err}");
-    // Everything before the mismatching head was verified and kept; the
-    // head block itself was not.
-    assert_eq!(receiver.head_height().unwrap(), target.height - 1);
-    assert_eq!(receiver.load().unwrap().ledger.head_hash(), ledger.head_hash());
+    // A chain that ends in another hash proves nothing: no block of it was
+    // applied, and the stage was discarded.
+    assert_eq!(receiver.head_height().unwrap(), 0);
+    assert_eq!(receiver.applied_slot().unwrap(), 0);
+    assert_eq!(ledger.head().height, 0);
+    assert_eq!(receiver.install_stage().unwrap(), None);
     install(&source, &receiver, &mut ledger, &target).unwrap();
     assert_same(&source, &receiver);
 }
@@ -196,17 +203,24 @@ fn a_block_with_a_wrong_slot_or_a_forged_transfer_is_refused_after_the_verified_
     chunk.blocks[2].0 = chunk.blocks[1].0;
     let err = receiver.install_chunk(&mut ledger, &target, &chunk.encode(), 4 << 20).unwrap_err();
     assert!(matches!(err, InstallError::SlotOutOfOrder { height: 3, .. }), "{err}");
-    assert_eq!(receiver.head_height().unwrap(), 2);
-    assert_eq!(receiver.applied_slot().unwrap(), chunk.blocks[1].0);
+    // The first two are staged, not applied: nothing proves them yet.
+    assert_eq!(receiver.head_height().unwrap(), 0);
+    assert_eq!(receiver.applied_slot().unwrap(), 0);
+    assert_eq!(receiver.install_stage().unwrap().map(|s| s.top_height), Some(2));
+    assert_eq!(receiver.install_next_height(&ledger, &target).unwrap(), 3);
     // A block whose transfer amount was changed (signature no longer valid),
-    // with its header kept: the ledger refuses it.
+    // with its header kept, so its hash and the whole chain still reach the
+    // head hash: the ledger refuses it when the proven chain is applied, and
+    // nothing of the chain is written.
     let mut chunk = source.read_chunk(3, target.height, 4 << 20).unwrap();
     let mut block = synod_core::Block::decode(&chunk.blocks[0].1).unwrap();
     block.transfers[0].transfer.amount += 1;
     chunk.blocks[0].1 = block.encode();
     let err = receiver.install_chunk(&mut ledger, &target, &chunk.encode(), 4 << 20).unwrap_err();
     assert!(matches!(err, InstallError::Rejected(_)), "{err}");
-    assert_eq!(receiver.head_height().unwrap(), 2);
+    assert_eq!(receiver.head_height().unwrap(), 0);
+    assert_eq!(ledger.head().height, 0, "the ledger in memory is back to the disk's");
+    assert_eq!(receiver.install_stage().unwrap(), None);
     install(&source, &receiver, &mut ledger, &target).unwrap();
     assert_same(&source, &receiver);
 }
@@ -227,20 +241,119 @@ fn power_loss_between_chunks_leaves_a_consistent_prefix_and_the_install_resumes(
         let image = backend.surviving_image(seed);
         let receiver = Store::open_with_backend(CrashBackend::from_image(image)).unwrap();
         let mut ledger = receiver.load().unwrap().ledger;
-        // The prefix that survived is the sender's, with the slot of its
-        // last block (or the snapshot's slot once complete).
+        // The ledger is the one before the install, or the whole snapshot:
+        // the staged blocks were never applied alone.
         let (height, applied) = (ledger.head().height, receiver.applied_slot().unwrap());
         assert_eq!(source.block_bytes(height).unwrap(), receiver.block_bytes(height).unwrap());
         if height < target.height {
-            assert_eq!(Some(applied), source.block_slot(height).unwrap().or(Some(0)), "seed {seed}");
-            if height > 0 {
+            assert_eq!((height, applied), (0, 0), "seed {seed}");
+            if let Some(stage) = receiver.install_stage().unwrap() {
+                // The install resumes above the stage that survived.
+                assert_eq!(receiver.install_next_height(&ledger, &target).unwrap(), stage.top_height + 1);
                 resumed_from_middle += 1;
             }
         } else {
             assert_eq!(applied, target.last_slot);
+            assert_eq!(receiver.install_stage().unwrap(), None);
         }
         install(&source, &receiver, &mut ledger, &target).unwrap();
         assert_same(&source, &receiver);
     }
     assert!(resumed_from_middle >= 5, "crashes landed mid-install ({resumed_from_middle})");
+}
+
+/// Issue 9, found by the snapshot_install fuzz target: a chunk whose first
+/// block differed from the sender's only in `timestamp_ms` still linked to the
+/// receiver's head and applied, so it was made durable; the descriptor's head
+/// hash was checked only at the descriptor's height. The receiver was then on
+/// a fork: honest chunks no longer linked, and it was stuck for ever.
+#[test]
+fn a_forged_block_that_links_is_never_applied_and_the_honest_install_then_succeeds() {
+    let (source, _) = sender(30, 5);
+    let target = source.snapshot_descriptor(1).unwrap();
+    assert!(target.height >= 3);
+    let receiver = memory_store();
+    let mut ledger = receiver.load().unwrap().ledger;
+    let mut chunk = source.read_chunk(1, target.height, CHUNK_BYTES).unwrap();
+    chunk.blocks.truncate(1);
+    let mut forged = synod_core::Block::decode(&chunk.blocks[0].1).unwrap();
+    forged.header.timestamp_ms += 1;
+    chunk.blocks[0].1 = forged.encode();
+
+    // The forged block links to genesis and would apply: it is staged, and
+    // nothing else changes.
+    let progress = receiver.install_chunk(&mut ledger, &target, &chunk.encode(), CHUNK_BYTES).unwrap();
+    assert_eq!((progress.height, progress.applied_slot, progress.blocks, progress.done), (0, 0, 0, false));
+    assert_eq!(receiver.head_height().unwrap(), 0);
+    assert_eq!(receiver.applied_slot().unwrap(), 0);
+    assert_eq!(receiver.block_bytes(1).unwrap(), None);
+    assert_eq!(receiver.load().unwrap().ledger.state(), ledger.state());
+
+    // The sender's next chunk does not link to it: stage or chunk is forged,
+    // the stage is discarded, and the install starts over from genesis.
+    let err = install(&source, &receiver, &mut ledger, &target).unwrap_err();
+    assert!(matches!(err, InstallError::PrevHashMismatch { height: 2 }), "{err}");
+    assert_eq!(receiver.install_stage().unwrap(), None);
+    assert_eq!(receiver.head_height().unwrap(), 0);
+    install(&source, &receiver, &mut ledger, &target).unwrap();
+    assert_same(&source, &receiver);
+}
+
+/// A whole forged chain, every link rewritten up to the descriptor's height:
+/// it cannot end in the head hash, so none of it is applied.
+#[test]
+fn a_forged_chain_relinked_to_the_top_is_refused_at_the_head_hash() {
+    let (source, _) = sender(30, 6);
+    let target = source.snapshot_descriptor(1).unwrap();
+    let receiver = memory_store();
+    let mut ledger = receiver.load().unwrap().ledger;
+    let mut chunk = source.read_chunk(1, target.height, 4 << 20).unwrap();
+    assert_eq!(chunk.blocks.len() as u64, target.height, "one chunk to the head");
+    let mut prev = None;
+    for (i, (_, bytes)) in chunk.blocks.iter_mut().enumerate() {
+        let mut block = synod_core::Block::decode(bytes).unwrap();
+        if i == 1 {
+            block.header.timestamp_ms += 1;
+        }
+        if let Some(prev) = prev {
+            block.header.prev_hash = prev;
+        }
+        prev = Some(block.hash().0);
+        *bytes = block.encode();
+    }
+    let err = receiver.install_chunk(&mut ledger, &target, &chunk.encode(), 4 << 20).unwrap_err();
+    assert!(matches!(err, InstallError::HeadMismatch { .. }), "{err}");
+    assert_eq!(receiver.head_height().unwrap(), 0);
+    assert_eq!(receiver.applied_slot().unwrap(), 0);
+    assert_eq!(receiver.install_stage().unwrap(), None);
+    install(&source, &receiver, &mut ledger, &target).unwrap();
+    assert_same(&source, &receiver);
+}
+
+/// A stage that no longer extends the ledger (another snapshot, or the
+/// ledger moved on) is not continued: the install starts above the head and
+/// the stale stage is replaced.
+#[test]
+fn a_stale_stage_is_replaced() {
+    let (source, _) = sender(30, 7);
+    let target = source.snapshot_descriptor(1).unwrap();
+    let receiver = memory_store();
+    let mut ledger = receiver.load().unwrap().ledger;
+    let chunk = source.read_chunk(1, target.height, CHUNK_BYTES).unwrap();
+    receiver.install_chunk(&mut ledger, &target, &chunk.encode(), CHUNK_BYTES).unwrap();
+    let staged = receiver.install_stage().unwrap().unwrap().top_height;
+    assert!(staged >= 1 && staged < target.height);
+    // A descriptor below the stage's top cannot continue it.
+    let lower = SnapshotDescriptor {
+        height: staged,
+        head_hash: source.block(staged).unwrap().unwrap().hash(),
+        last_slot: source.block_slot(staged).unwrap().unwrap(),
+        ..target.clone()
+    };
+    assert_eq!(receiver.install_next_height(&ledger, &lower).unwrap(), 1);
+    install(&source, &receiver, &mut ledger, &lower).unwrap();
+    assert_eq!(receiver.head_height().unwrap(), staged);
+    assert_eq!(receiver.install_stage().unwrap(), None);
+    install(&source, &receiver, &mut ledger, &target).unwrap();
+    assert_same(&source, &receiver);
 }

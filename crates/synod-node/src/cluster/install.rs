@@ -6,12 +6,16 @@
 //! node lacks in chunks of at most `chunk_bytes_max` bytes from the peers'
 //! snapshot-chunk channel on the mutually authenticated peer port
 //! (`transport::ChunkClient`, served by `chunk_server.rs`), the sender
-//! first, and hands each to `Store::install_chunk`, which verifies every
-//! block (link, slot order, `Ledger::apply_block` with signatures, the final
-//! head hash) and writes the verified ones with the slot they reach in one
-//! fsynced transaction. A refused chunk or a failed fetch moves on to the
-//! next member; after `chunk_failures_max` of them the install is abandoned
-//! and reported with whatever slot the ledger durably reached, and consensus
+//! first, and hands each to `Store::install_chunk`, which checks every
+//! block (height, link, slot order) and stages it, unapplied, until the
+//! staged chain reaches the descriptor's head hash; then it applies the whole
+//! proven chain (`Ledger::apply_block` with signatures) and writes it with
+//! the descriptor's slot in one fsynced transaction. The next chunk starts
+//! above the stage (`Store::install_next_height`), which survives a crash
+//! and an abandoned install. A refused chunk or a failed fetch moves on to
+//! the next member; after `chunk_failures_max` of them the install is
+//! abandoned and reported with the slot the ledger durably holds (the one
+//! before the install: a partial install applies nothing), and consensus
 //! asks for a snapshot again later.
 //!
 //! Why a connection of its own and not the consensus stream: a 4 MiB chunk
@@ -80,7 +84,16 @@ impl Installer {
             if shared.is_stopping() || shared.is_halted() {
                 return None;
             }
-            let height = shared.ledger.read().expect("ledger lock").head().height;
+            let (height, next) = {
+                let ledger = shared.ledger.read().expect("ledger lock");
+                match shared.store.install_next_height(&ledger, &target) {
+                    Ok(next) => (ledger.head().height, next),
+                    Err(e) => {
+                        drop(ledger);
+                        return self.halt(&e.to_string());
+                    }
+                }
+            };
             if height >= target.height {
                 let ledger = shared.ledger.read().expect("ledger lock");
                 return match shared.store.finish_install(&ledger, &target) {
@@ -105,15 +118,16 @@ impl Installer {
                 return self.durable_slot();
             }
             let peer = peers[failures as usize % peers.len()];
-            match self.fetch_and_install(peer, height + 1, &target) {
+            match self.fetch_and_install(peer, next, &target) {
                 Ok(progress) => {
                     chunks += 1;
                     tracing::info!(
                         chunks,
+                        staged_height = progress.staged_height,
                         slot = progress.applied_slot,
                         target_slot = target.last_slot,
                         target_height = target.height,
-                        "snapshot install: chunk applied"
+                        "snapshot install: chunk staged or applied"
                     );
                     shared.metrics.snapshot_chunks_installed.inc();
                     publish(shared, progress.applied_slot, &self.applied);
@@ -134,10 +148,6 @@ impl Installer {
                         shared.metrics.snapshot_chunks_refused.inc();
                     }
                     tracing::warn!(error = %e, failures, "snapshot chunk failed; trying the next member");
-                    // A refused chunk may still have brought verified blocks.
-                    if let Some(slot) = self.durable_slot() {
-                        publish(shared, slot, &self.applied);
-                    }
                     std::thread::sleep(RETRY_PAUSE * failures);
                 }
             }

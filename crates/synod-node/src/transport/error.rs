@@ -38,6 +38,10 @@ pub enum SendError {
     /// dropped (consensus retransmits).
     #[error("the peer's outbound queue is full")]
     QueueFull,
+    /// The message would take the peer's outbound queue past its byte bound
+    /// (`QUEUE_BYTES_MAX`); it is dropped (consensus retransmits).
+    #[error("the peer's outbound queue holds its most bytes")]
+    QueueBytesFull,
     #[error("no such peer")]
     UnknownPeer,
     /// The peer is banned (`Transport::ban`) for now.

@@ -14,6 +14,14 @@ pub const HANDSHAKES_PENDING_MAX: usize = 64;
 /// then flushes, so one batch holds a bounded amount of memory beyond the queue.
 pub const WRITE_BATCH_BYTES_MAX: usize = 1024 * 1024;
 
+/// Most payload bytes each peer's outbound queue holds (or one frame of
+/// `frame_bytes_max`, if that is larger): with the message bound alone
+/// (`queue_messages_max`, 4,096) a peer that is down could pin 4,096 frames
+/// of up to 8 MiB (16 GiB of 4 MiB accepts) in this node's memory. A frame
+/// that does not fit is dropped and counted (`SendError::QueueBytesFull`,
+/// `PeerStats::dropped_bytes_full`); consensus retransmits.
+pub const QUEUE_BYTES_MAX: usize = 64 * 1024 * 1024;
+
 /// Buffer of each connection's writer and reader.
 pub const IO_BUFFER_BYTES: usize = 64 * 1024;
 

@@ -75,8 +75,9 @@
 //!
 //! `send` encodes the message at once (so `TooLarge` is known at the call) and
 //! `try_send`s the bytes to the peer's bounded queue (`queue_messages_max`,
-//! default 4096): it never blocks; when the queue is full the message is dropped
-//! with `QueueFull`. One outbound task per peer connects, handshakes, then writes
+//! default 4096, and `QUEUE_BYTES_MAX` payload bytes, 64 MiB): it never blocks;
+//! when the queue is full the message is dropped with `QueueFull` (or
+//! `QueueBytesFull`). One outbound task per peer connects, handshakes, then writes
 //! every queued frame and flushes once per batch; on any error it drops the
 //! connection, waits a bounded exponential backoff with jitter
 //! (`reconnect_backoff_min_ms`..`reconnect_backoff_max_ms`, default 50..2000)
@@ -99,6 +100,7 @@ mod limits;
 mod listener;
 mod liveness;
 mod peer;
+mod queue;
 mod refusals;
 mod stats;
 mod stream;
@@ -111,7 +113,6 @@ use std::sync::{Arc, RwLock};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -122,7 +123,7 @@ pub use config::{
 };
 pub use error::{ChunkFetchError, ConfigError, ConnectionError, HandshakeError, SendError, TransportError};
 pub use handshake::{Channel, HANDSHAKE_BYTES, MAGIC, PROTOCOL_VERSION};
-pub use limits::{CHUNK_READS_CONCURRENT_MAX, HANDSHAKE_TIMEOUT_MS};
+pub use limits::{CHUNK_READS_CONCURRENT_MAX, HANDSHAKE_TIMEOUT_MS, QUEUE_BYTES_MAX};
 pub use stats::PeerStats;
 pub use stream::TransportSecurity;
 
@@ -137,7 +138,7 @@ use stats::PeerCounters;
 pub type PeerId = u8;
 
 struct PeerHandle {
-    queue: mpsc::Sender<Vec<u8>>,
+    queue: queue::QueueSender,
     counters: Arc<PeerCounters>,
     task: JoinHandle<()>,
 }
@@ -209,6 +210,7 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
             ours,
             security: config.security.clone(),
             queue_messages_max: config.queue_messages_max,
+            queue_bytes_max: QUEUE_BYTES_MAX.max(config.frame_bytes_max),
             reconnect_backoff_min_ms: config.reconnect_backoff_min_ms,
             reconnect_backoff_max_ms: config.reconnect_backoff_max_ms,
             reconnect_jitter_seed: config.reconnect_jitter_seed,
@@ -283,11 +285,16 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
         assert!(payload.len() <= self.frame_bytes_max);
         match peer.queue.try_send(payload) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => {
+            Err(queue::QueueRefusal::Messages) => {
                 PeerCounters::add(&peer.counters.dropped, 1);
                 Err(SendError::QueueFull)
             }
-            Err(TrySendError::Closed(_)) => Err(SendError::Closed),
+            Err(queue::QueueRefusal::Bytes) => {
+                PeerCounters::add(&peer.counters.dropped, 1);
+                PeerCounters::add(&peer.counters.dropped_bytes_full, 1);
+                Err(SendError::QueueBytesFull)
+            }
+            Err(queue::QueueRefusal::Closed) => Err(SendError::Closed),
         }
     }
 
@@ -323,10 +330,7 @@ impl<M: Serialize + DeserializeOwned + Send + Sync + 'static> Transport<M> {
     /// Per-peer status: connected, queued, sent, dropped, reconnects,
     /// received, last heard, lost.
     pub fn peer_stats(&self) -> BTreeMap<PeerId, PeerStats> {
-        let stats = |handle: &PeerHandle| {
-            let queued = handle.queue.max_capacity() - handle.queue.capacity();
-            handle.counters.snapshot(queued)
-        };
+        let stats = |handle: &PeerHandle| handle.counters.snapshot(handle.queue.len(), handle.queue.bytes());
         self.peers.read().expect("transport peers lock").iter().map(|(&id, handle)| (id, stats(handle))).collect()
     }
 
@@ -387,6 +391,9 @@ struct Dialer {
     ours: Handshake,
     security: TransportSecurity,
     queue_messages_max: usize,
+    /// Payload bytes a peer's queue may hold (`QUEUE_BYTES_MAX`, or one
+    /// frame if frames may be larger).
+    queue_bytes_max: usize,
     reconnect_backoff_min_ms: u64,
     reconnect_backoff_max_ms: u64,
     reconnect_jitter_seed: u64,
@@ -399,7 +406,7 @@ impl Dialer {
     /// Registers `peer` in `directory` and spawns its outbound task (on the
     /// current tokio runtime).
     fn dial(&self, directory: &PeerDirectory, peer: PeerId, addr: SocketAddr) -> PeerHandle {
-        let (queue, queue_rx) = mpsc::channel(self.queue_messages_max);
+        let (queue, queue_rx) = queue::channel(self.queue_messages_max, self.queue_bytes_max);
         let counters = Arc::new(PeerCounters::default());
         let outbound = Outbound {
             peer,

@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::backoff::Backoff;
 use super::error::ConnectionError;
 use super::frame::{write_frame, FRAME_PREFIX_BYTES};
 use super::handshake::{offer, with_timeout, Handshake};
 use super::limits::{CONNECT_TIMEOUT_MS, IO_BUFFER_BYTES, WRITE_BATCH_BYTES_MAX};
+use super::queue::QueueReceiver;
 use super::stats::PeerCounters;
 use super::stream::{self, PeerStream, TransportSecurity};
 use super::{stopped, PeerId};
@@ -31,7 +32,7 @@ pub struct Outbound {
     pub addr: SocketAddr,
     pub ours: Handshake,
     pub security: TransportSecurity,
-    pub queue: mpsc::Receiver<Vec<u8>>,
+    pub queue: QueueReceiver,
     pub counters: Arc<PeerCounters>,
     pub backoff: Backoff,
     pub stop: watch::Receiver<bool>,
@@ -181,7 +182,7 @@ async fn watch_closed(reader: &mut ReadHalf<PeerStream>) -> ConnectionError {
 /// returns how many messages were written.
 async fn write_batch(
     writer: &mut BufWriter<WriteHalf<PeerStream>>,
-    queue: &mut mpsc::Receiver<Vec<u8>>,
+    queue: &mut QueueReceiver,
     first: Vec<u8>,
 ) -> Result<u64, ConnectionError> {
     // Every message encodes to at least one byte, so only a keepalive is empty.
@@ -190,7 +191,7 @@ async fn write_batch(
     write_frame(writer, &first).await?;
     drop(first);
     while bytes < WRITE_BATCH_BYTES_MAX {
-        let Ok(payload) = queue.try_recv() else { break };
+        let Some(payload) = queue.try_recv() else { break };
         write_frame(writer, &payload).await?;
         messages += 1;
         bytes += FRAME_PREFIX_BYTES + payload.len();

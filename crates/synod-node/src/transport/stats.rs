@@ -17,8 +17,14 @@ pub struct PeerStats {
     /// Messages written and flushed to the outbound connection (the kernel has
     /// them; delivery is not acknowledged).
     pub sent: u64,
-    /// Messages refused by `send` because the queue was full.
+    /// Messages refused by `send` because the queue was full (in messages
+    /// or in bytes).
     pub dropped: u64,
+    /// Of those, messages refused because they did not fit the queue's
+    /// byte bound (`QUEUE_BYTES_MAX`).
+    pub dropped_bytes_full: u64,
+    /// Payload bytes in the outbound queue now.
+    pub queued_bytes: usize,
     /// Outbound connections established after the first one.
     pub reconnects: u64,
     /// Messages received from this peer and handed to `inbound`.
@@ -36,6 +42,7 @@ pub struct PeerCounters {
     pub connected: AtomicBool,
     pub sent: AtomicU64,
     pub dropped: AtomicU64,
+    pub dropped_bytes_full: AtomicU64,
     pub reconnects: AtomicU64,
     pub received: AtomicU64,
     /// When a frame or inbound handshake from the peer last arrived.
@@ -61,13 +68,15 @@ impl PeerCounters {
         *self.last_heard.lock().expect("last_heard lock")
     }
 
-    pub fn snapshot(&self, queued: usize) -> PeerStats {
+    pub fn snapshot(&self, queued: usize, queued_bytes: usize) -> PeerStats {
         let now = Instant::now();
         PeerStats {
             connected: self.connected.load(Ordering::Relaxed),
             queued,
             sent: self.sent.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
+            dropped_bytes_full: self.dropped_bytes_full.load(Ordering::Relaxed),
+            queued_bytes,
             reconnects: self.reconnects.load(Ordering::Relaxed),
             received: self.received.load(Ordering::Relaxed),
             last_heard_ms_ago: self.last_heard().map(|at| now.saturating_duration_since(at).as_millis() as u64),

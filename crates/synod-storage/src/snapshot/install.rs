@@ -1,31 +1,45 @@
-//! Installing a snapshot chunk by chunk: verify, apply, make durable.
+//! Installing a snapshot chunk by chunk: stage, prove, then apply.
 //!
-//! The order of persistence, per chunk: every block is checked and applied
-//! to the in-memory ledger first; then ONE fsynced transaction writes the
-//! verified blocks, their leaves, index entries, slots and changed accounts,
-//! and the applied slot. That slot is the slot of the last block written,
-//! or the descriptor's `last_slot` once the chunk reaches the descriptor's
-//! height (its head hash checked). Both are exact snapshot points: a block's
-//! slot is the last slot whose effect it holds, since the slots after it up
-//! to the next block made no block anywhere. So after any crash the store
-//! is a prefix of the sender's ledger with the right slot, and the node
-//! simply resumes from there. The descriptor's applied configuration is
-//! written with the first chunk whose slot reaches the configuration's slot,
-//! replacing a recorded one with the same members from an earlier slot (the
-//! skipped slots may hold a change and its undoing: `ConfigSource::Snapshot`).
+//! The only thing a receiver trusts is the descriptor's head hash (it came
+//! through consensus); chunks come from any member and may be forged. A
+//! block below the descriptor's height that links to the previous one and
+//! applies is not therefore the sender's block: only the chain of
+//! `prev_hash` links from the head hash down to it proves that. So no chunk
+//! block is applied when it arrives. Each chunk's blocks are checked as far
+//! as they can be alone (height, link to the block before, slot order and
+//! bounds) and written to the install stage (`stage.rs`) in one fsynced
+//! transaction, unapplied. When the staged chain reaches the descriptor's
+//! height and that block hashes to the descriptor's head hash, every staged
+//! block is proven (each one's hash is fixed by its successor's `prev_hash`,
+//! up to the head hash), and ONE fsynced transaction applies them all
+//! (`Ledger::apply_block` with every signature verified), writes them with
+//! their slots, records the descriptor's `last_slot` (and configuration) as
+//! applied, and clears the stage.
+//!
+//! A chain that ends in another hash, or a chunk that does not link to the
+//! staged top, cannot tell which side was forged: the stage is discarded and
+//! the install starts again from the ledger's head. A crash at any point
+//! leaves the ledger as it was before the install (or the whole snapshot,
+//! installed) and a stage that the next install continues when it still
+//! extends the ledger, or discards. A block's slot is not covered by its
+//! hash: a chunk could carry the right blocks with wrong slots (increasing,
+//! within the snapshot). The applied slot never comes from a chunk (it is the
+//! descriptor's), so a forged slot can only misrecord `block_slots`, which
+//! nothing uses for the ledger's state (PROTOCOL.md 7.6).
+//!
+//! The descriptor's configuration replaces a recorded one with the same
+//! members from an earlier slot (the skipped slots may hold a change and its
+//! undoing: `ConfigSource::Snapshot`).
 
 use synod_core::block::BlockHash;
 use synod_core::ledger::SignaturePolicy;
-use synod_core::{Account, AccountId, Block, BlockError, Ledger};
+use synod_core::{Block, BlockError, Ledger};
 
 use super::chunk::{Chunk, ChunkDecodeError};
 use super::descriptor::SnapshotDescriptor;
-use crate::store::BlockWrite;
+use super::stage::StageHead;
+use crate::applied_config::ConfigSource;
 use crate::{Store, StoreError};
-
-/// A block that passed every check and was applied to the ledger in memory,
-/// with the accounts it changed and its slot: ready to be written.
-type VerifiedBlock = (Block, Vec<(AccountId, Account)>, u64);
 
 /// Where the store stands after a chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,14 +47,24 @@ pub struct InstallProgress {
     /// The durable head height and applied slot.
     pub height: u64,
     pub applied_slot: u64,
-    /// Blocks this chunk added.
+    /// Blocks this chunk applied: 0 while the chain is being staged, every
+    /// staged block once the chunk completes it.
     pub blocks: usize,
+    /// The last staged block (`height` when nothing is staged): the next
+    /// chunk starts above it.
+    pub staged_height: u64,
     /// The store now holds the descriptor's state.
     pub done: bool,
 }
 
-/// Why a chunk (or the end of an install) was refused. Blocks of the chunk
-/// before the offending one were verified and are durable; nothing after.
+/// Why a chunk (or the end of an install) was refused. Nothing is applied
+/// on a refusal. Blocks of the chunk before the offending one passed the
+/// checks a block can pass alone and are staged, except after a
+/// `HeadMismatch`, or a `PrevHashMismatch` at the first block of a chunk
+/// continuing a stage: then the stage and the chunk disagree, nobody can
+/// tell which was forged, and the stage is discarded (the install starts
+/// again from the ledger's head). A proven chain the ledger refuses
+/// (`Rejected`) discards the stage too.
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
     #[error(transparent)]
@@ -71,10 +95,19 @@ pub enum InstallError {
 }
 
 impl Store {
-    /// Verifies `chunk_bytes` against `ledger` (which must mirror this
-    /// store's durable state) and `target`, applies its blocks and makes
-    /// them durable in one transaction with the slot they bring the ledger
-    /// to. See the module docs for the order of persistence.
+    /// The height the next chunk of an install of `target` must start at:
+    /// above the stage if it extends `ledger` (the durable state), else
+    /// above the ledger's head.
+    pub fn install_next_height(&self, ledger: &Ledger, target: &SnapshotDescriptor) -> Result<u64, StoreError> {
+        let applied = self.applied_slot()?;
+        let stage = usable_stage(self.install_stage()?, ledger, applied, target);
+        Ok(stage.map_or(ledger.head().height, |s| s.top_height) + 1)
+    }
+
+    /// Checks `chunk_bytes` against `target` and stages its blocks; once the
+    /// staged chain reaches `target`'s head hash, applies all of it to
+    /// `ledger` (which must mirror this store's durable state) and makes it
+    /// durable with `target`'s slot. See the module docs.
     pub fn install_chunk(
         &self,
         ledger: &mut Ledger,
@@ -90,18 +123,24 @@ impl Store {
         if head >= target.height {
             return Err(InstallError::LedgerAhead { ours: head, target: target.height });
         }
-        if chunk.first_height != head + 1 {
-            return Err(InstallError::WrongStart { expected: head + 1, got: chunk.first_height });
+        let stored = self.install_stage()?;
+        let stage = usable_stage(stored, ledger, applied, target);
+        let (mut prev_hash, mut prev_slot, start) = match stage {
+            Some(s) => (s.top_hash, s.top_slot, s.top_height + 1),
+            None => (ledger.head_hash(), applied, head + 1),
+        };
+        if chunk.first_height != start {
+            return Err(InstallError::WrongStart { expected: start, got: chunk.first_height });
         }
-        let mut verified: Vec<VerifiedBlock> = Vec::with_capacity(chunk.blocks.len());
+        let mut checked: Vec<(u64, &[u8])> = Vec::with_capacity(chunk.blocks.len());
         let mut refused = None;
-        let mut last_slot = applied;
         for (i, (slot, bytes)) in chunk.blocks.iter().enumerate() {
-            let height = chunk.first_height + i as u64;
-            match verify_one(ledger, target, height, *slot, last_slot, bytes) {
-                Ok((block, touched)) => {
-                    last_slot = *slot;
-                    verified.push((block, touched, *slot));
+            let height = start + i as u64;
+            match check_one(target, height, *slot, prev_slot, prev_hash, bytes) {
+                Ok(hash) => {
+                    prev_hash = hash;
+                    prev_slot = *slot;
+                    checked.push((*slot, bytes));
                 }
                 Err(e) => {
                     refused = Some(e);
@@ -109,21 +148,129 @@ impl Store {
                 }
             }
         }
-        let height = ledger.head().height;
-        let done = height == target.height;
-        let applied_slot = if done { target.last_slot } else { last_slot };
-        if !verified.is_empty() {
-            let writes: Vec<BlockWrite<'_>> = verified
-                .iter()
-                .map(|(block, touched, slot)| BlockWrite { block, touched, slot: Some(*slot) })
-                .collect();
-            let config = target.config.as_ref().filter(|c| c.slot <= applied_slot);
-            self.append_installed(&writes, applied_slot, config)?;
+        let conflict = match &refused {
+            Some(InstallError::HeadMismatch { .. }) => true,
+            Some(InstallError::PrevHashMismatch { height }) => *height == start && stage.is_some(),
+            _ => false,
+        };
+        if conflict {
+            self.clear_stage()?;
+            return Err(refused.expect("a conflict is a refusal"));
+        }
+        let top = start - 1 + checked.len() as u64;
+        if top == target.height {
+            // The chain from the ledger's head to the head hash is whole:
+            // every staged block and every checked one is proven.
+            let blocks = self.apply_proven(ledger, target, start, &checked)?;
+            if let Some(e) = refused {
+                return Err(e);
+            }
+            let height = ledger.head().height;
+            return Ok(InstallProgress {
+                height,
+                applied_slot: target.last_slot,
+                blocks,
+                staged_height: height,
+                done: true,
+            });
+        }
+        if !checked.is_empty() {
+            let txn = self.db.begin_write().map_err(StoreError::from)?;
+            if stored.is_some() && stage.is_none() {
+                // A stale stage (the ledger moved on, or another snapshot).
+                Self::clear_stage_in(&txn)?;
+            }
+            let (base_height, base_hash, base_slot) = match stage {
+                Some(s) => (s.base_height, s.base_hash, s.base_slot),
+                None => (head, ledger.head_hash(), applied),
+            };
+            let extent = StageHead {
+                base_height,
+                base_hash,
+                base_slot,
+                top_height: top,
+                top_hash: prev_hash,
+                top_slot: prev_slot,
+            };
+            Self::stage_blocks(&txn, &checked, start, &extent)?;
+            self.commit_durable(txn)?;
         }
         if let Some(e) = refused {
             return Err(e);
         }
-        Ok(InstallProgress { height, applied_slot, blocks: verified.len(), done })
+        Ok(InstallProgress { height: head, applied_slot: applied, blocks: 0, staged_height: top, done: false })
+    }
+
+    /// Applies the staged blocks below `start`, then `checked` (blocks
+    /// `start ..= target.height`), all proven by the head hash, in one
+    /// fsynced transaction that also records `target`'s slot and
+    /// configuration and clears the stage. On a refusal nothing is written,
+    /// `ledger` is reloaded from disk and the stage discarded.
+    fn apply_proven(
+        &self,
+        ledger: &mut Ledger,
+        target: &SnapshotDescriptor,
+        start: u64,
+        checked: &[(u64, &[u8])],
+    ) -> Result<usize, InstallError> {
+        let txn = self.db.begin_write().map_err(StoreError::from)?;
+        let first = ledger.head().height + 1;
+        match self.apply_each(&txn, ledger, target, start, checked) {
+            Ok(()) => {
+                // Pair assertion with `check_one`'s head hash check.
+                assert_eq!(ledger.head_hash(), target.head_hash, "a proven chain ends in the head hash");
+                Self::record_applied_slot(&txn, target.last_slot)?;
+                if let Some(config) = &target.config {
+                    Self::record_applied_config(&txn, config, target.last_slot, ConfigSource::Snapshot)?;
+                }
+                Self::clear_stage_in(&txn)?;
+                self.commit_durable(txn)?;
+                Ok((target.height + 1 - first) as usize)
+            }
+            Err(e) => {
+                drop(txn);
+                // The ledger in memory applied part of the chain: back to
+                // what the disk holds.
+                *ledger = self
+                    .load()
+                    .map_err(|e| StoreError::Inconsistent(format!("reloading after a refused install: {e}")))?
+                    .ledger;
+                if !matches!(e, InstallError::Store(_)) {
+                    self.clear_stage()?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn apply_each(
+        &self,
+        txn: &redb::WriteTransaction,
+        ledger: &mut Ledger,
+        target: &SnapshotDescriptor,
+        start: u64,
+        checked: &[(u64, &[u8])],
+    ) -> Result<(), InstallError> {
+        for height in ledger.head().height + 1..=target.height {
+            let (slot, bytes) = match height.checked_sub(start) {
+                Some(i) => {
+                    let (slot, bytes) = checked[i as usize];
+                    (slot, bytes.to_vec())
+                }
+                None => self.staged_block(txn, height)?,
+            };
+            let block =
+                Block::decode(&bytes).map_err(|e| InstallError::Undecodable { height, detail: e.to_string() })?;
+            // Checked when staged; checked again as it is read back.
+            if block.header.height != height || block.header.prev_hash != ledger.head_hash().0 {
+                return Err(InstallError::PrevHashMismatch { height });
+            }
+            // Recomputed, not trusted: every rule, every signature, the roots.
+            let touched = ledger.apply_block(&block, SignaturePolicy::Verify).map_err(InstallError::Rejected)?;
+            assert_eq!(ledger.head().height, height);
+            Self::write_block(txn, &block, &touched, Some(slot))?;
+        }
+        Ok(())
     }
 
     /// Completes an install whose blocks are all here (or were never
@@ -151,16 +298,34 @@ impl Store {
     }
 }
 
-/// Checks one block of a chunk and applies it to `ledger` (nothing changes
-/// on error).
-fn verify_one(
-    ledger: &mut Ledger,
+/// `stored` if an install of `target` may continue it: it extends the
+/// ledger's durable state (head and applied slot) and stays below the
+/// target's height and slot.
+fn usable_stage(
+    stored: Option<StageHead>,
+    ledger: &Ledger,
+    applied: u64,
+    target: &SnapshotDescriptor,
+) -> Option<StageHead> {
+    stored.filter(|s| {
+        s.base_height == ledger.head().height
+            && s.base_hash == ledger.head_hash()
+            && s.base_slot == applied
+            && s.top_height < target.height
+            && s.top_slot <= target.last_slot
+    })
+}
+
+/// The checks one block of a chunk can pass alone, before it is proven:
+/// returns its hash.
+fn check_one(
     target: &SnapshotDescriptor,
     height: u64,
     slot: u64,
     after_slot: u64,
+    prev_hash: BlockHash,
     bytes: &[u8],
-) -> Result<(Block, Vec<(AccountId, Account)>), InstallError> {
+) -> Result<BlockHash, InstallError> {
     if height > target.height {
         return Err(InstallError::BeyondTarget { height, target: target.height });
     }
@@ -168,7 +333,7 @@ fn verify_one(
     if block.header.height != height {
         return Err(InstallError::HeightMismatch { height, got: block.header.height });
     }
-    if block.header.prev_hash != ledger.head_hash().0 {
+    if block.header.prev_hash != prev_hash.0 {
         return Err(InstallError::PrevHashMismatch { height });
     }
     if slot <= after_slot {
@@ -177,11 +342,9 @@ fn verify_one(
     if slot > target.last_slot {
         return Err(InstallError::SlotBeyondTarget { height, slot, last_slot: target.last_slot });
     }
-    if height == target.height && block.hash() != target.head_hash {
-        return Err(InstallError::HeadMismatch { height, expected: target.head_hash, got: block.hash() });
+    let hash = block.hash();
+    if height == target.height && hash != target.head_hash {
+        return Err(InstallError::HeadMismatch { height, expected: target.head_hash, got: hash });
     }
-    // Recomputed, not trusted: every rule, every signature, the roots.
-    let touched = ledger.apply_block(&block, SignaturePolicy::Verify).map_err(InstallError::Rejected)?;
-    assert_eq!(ledger.head().height, height);
-    Ok((block, touched))
+    Ok(hash)
 }

@@ -15,7 +15,9 @@
 pub mod chunk;
 pub mod descriptor;
 pub mod install;
+pub mod stage;
 
 pub use chunk::{Chunk, ChunkDecodeError, ChunkReadError, CHUNK_BYTES_MAX};
 pub use descriptor::{DescriptorError, SnapshotDescriptor, DESCRIPTOR_BYTES, DESCRIPTOR_V2_BYTES_MIN};
 pub use install::{InstallError, InstallProgress};
+pub use stage::StageHead;
