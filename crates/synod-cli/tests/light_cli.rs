@@ -37,12 +37,22 @@ fn genesis() -> Genesis {
 }
 
 fn config(dir: &Path, name: &str, http: std::net::SocketAddr, hashes_per_sec_max: u64) -> NodeConfig {
+    config_with_limit(dir, name, http, hashes_per_sec_max, 12)
+}
+
+fn config_with_limit(
+    dir: &Path,
+    name: &str,
+    http: std::net::SocketAddr,
+    hashes_per_sec_max: u64,
+    pow_limit_zero_bits: u32,
+) -> NodeConfig {
     let mut c = NodeConfig::new(dir.join(name), http, dir.join("genesis.json"));
     c.consensus = ConsensusKind::Pow;
     c.pow = Some(PowSettings {
         // About 2^12 hashes per block at the minimum difficulty.
-        chain: PowChainSpec { spacing_secs: 1, retarget_interval: 10, pow_limit_zero_bits: 12, ..Default::default() },
-        mine: true,
+        chain: PowChainSpec { spacing_secs: 1, retarget_interval: 10, pow_limit_zero_bits, ..Default::default() },
+        mine: hashes_per_sec_max > 0,
         miner_account: Some(key(100).account()),
         miner_threads: 1,
         hashes_per_sec_max,
@@ -179,7 +189,33 @@ async fn a_light_client_follows_the_most_work_chain_and_refuses_a_private_branch
     std::fs::write(&path, bytes).unwrap();
     let o = cli(s(&["light", "status", "--dir", &light_s])).await;
     assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("does not re-validate"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 
+    // The headers route refuses parameters it does not take.
+    let resp = reqwest::get(format!("{hu}/v1/headers?from=0&count=1&x=1")).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let resp = reqwest::get(format!("{hu}/v1/headers?from=0&count=2001")).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+
+    // A node of another network (same genesis, other parameters) is refused by name.
+    let ol = TcpListener::bind("127.0.0.1:0").unwrap();
+    let other_config = config_with_limit(dir.path(), "other", ol.local_addr().unwrap(), 0, 13);
+    let other = PowNode::start(other_config, g.clone(), Listeners { http: Some(ol), peer: None }).await.unwrap();
+    let fresh = dir.path().join("light2");
+    let fresh_s = fresh.to_str().unwrap().to_string();
+    let o = cli(s(&["light", "init", "--dir", &fresh_s, "--config", config_path.to_str().unwrap()])).await;
+    assert!(o.status.success());
+    let o = cli(s(&["light", "sync", "--dir", &fresh_s, "--node", &other.url(), "--json"])).await;
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let err = report["nodes"][0]["error"].as_str().unwrap_or_default();
+    assert!(err.contains("chain identity"), "{report}");
+    assert_eq!(report["best"]["height"], 0);
+
+    other.shutdown().await;
     honest.shutdown().await;
     liar.shutdown().await;
 }

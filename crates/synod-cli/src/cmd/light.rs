@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
-use synod_pow::light::{AcceptHeaderError, HeaderStore};
+use synod_pow::light::{AcceptHeaderError, Accepted, HeaderStore};
 use synod_pow::{BlockHash, Header};
 
 use super::light_dir::{now_secs, LightDir, Network};
@@ -200,7 +200,14 @@ async fn follow(client: &synod_node::Client, light: &mut LightDir, r: &mut NodeR
     };
     let mut from = fork + 1;
     let now = now_secs();
-    loop {
+    // Every request either ends the sync or moves `from` up by up to 2,000;
+    // a node serving headers we already hold (or valid headers without end)
+    // is cut off once it could have filled the store.
+    let requests_max = (light.store.headers_max() as u64).div_ceil(HEADERS_PER_REQUEST) + 1;
+    for request in 0.. {
+        if request == requests_max {
+            bail!("still sending headers after {requests_max} requests; stopped");
+        }
         let (batch, v) = headers(client, from, HEADERS_PER_REQUEST).await?;
         r.tip_height = v["tip_height"].as_u64();
         r.tip_hash = v["tip_hash"].as_str().map(str::to_string);
@@ -209,6 +216,7 @@ async fn follow(client: &synod_node::Client, light: &mut LightDir, r: &mut NodeR
         }
         for (i, hd) in batch.iter().enumerate() {
             match light.store.accept(*hd, now) {
+                Ok(Accepted::AlreadyKnown) => {}
                 Ok(_) => r.accepted += 1,
                 Err(e @ AcceptHeaderError::UnknownParent { .. }) => {
                     bail!("header at height {}: {e} (did its chain move during the sync? sync again)", from + i as u64)
@@ -216,7 +224,7 @@ async fn follow(client: &synod_node::Client, light: &mut LightDir, r: &mut NodeR
                 Err(e) => bail!("sent an invalid header at height {}: {e}", from + i as u64),
             }
         }
-        from += batch.len() as u64;
+        from = from.checked_add(batch.len() as u64).context("height overflow")?;
     }
     Ok(())
 }
