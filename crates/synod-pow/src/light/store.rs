@@ -14,8 +14,9 @@ use crate::u256::U256;
 use crate::verify::time_too_far;
 use crate::work::{block_proof, target_work};
 
-/// Default bound on headers held: 1,000,000 headers are 80 MB on disk and
-/// roughly 200 MB in memory (header, hash key, height, work, order).
+/// Default bound on headers held, all branches: 1,000,000 headers are 80 MB
+/// on disk; in memory each also carries its hash (twice: key and order),
+/// height and 32-byte chain work, plus the hash map's overhead.
 pub const HEADERS_MAX_DEFAULT: usize = 1_000_000;
 
 /// One accepted header.
