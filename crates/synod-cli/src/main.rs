@@ -67,6 +67,9 @@ enum Command {
     /// Proof-of-work tools.
     #[command(subcommand)]
     Pow(cmd::pow::PowCommand),
+    /// Proof-of-work light client: own header store, most-work chain from several nodes.
+    #[command(subcommand)]
+    Light(cmd::light::LightCommand),
     /// Load-test a ledger and check every acknowledged transfer; --check for PASS/FAIL profiles.
     Bench(cmd::bench::BenchArgs),
     /// Fault suite over real node processes in network namespaces (needs root and iproute2).
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
         Command::Proof(c) => cmd::proof::run(c),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Pow(c) => cmd::pow::run(c),
+        Command::Light(c) => cmd::light::run(c),
         Command::Sim(a) => cmd::sim::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Nemesis(a) => cmd::nemesis::run(a),

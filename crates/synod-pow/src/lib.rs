@@ -14,6 +14,8 @@
 //!   coinbase, fork choice and reorgs, mempool, orphans, multi-threaded miner.
 //! - [`gossip`]: block and transfer relay with headers-first sync and
 //!   misbehaviour bans, driven by the node runtime and the simulator.
+//! - [`light`]: a light client's header store: full header validation
+//!   against ancestors from any source, most-work chain.
 //! - [`sim`]: a deterministic simulator of proof-of-work networks.
 //!
 //! Nothing here reads a clock, a file or the network: callers pass bytes
@@ -54,6 +56,7 @@ pub mod error;
 pub mod gossip;
 pub mod hash;
 pub mod header;
+pub mod light;
 pub mod median_time;
 pub mod mine;
 pub mod params;

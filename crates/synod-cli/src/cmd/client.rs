@@ -116,6 +116,11 @@ pub struct TxArgs {
     /// With --proof: save the proof document to this file (for `synod proof verify`).
     #[arg(long, requires = "proof")]
     pub save: Option<PathBuf>,
+    /// With --proof on a proof-of-work node: the block must be on the best
+    /// chain of this light client directory (`synod light`), which also
+    /// gives the confirmations and the work on top of it.
+    #[arg(long, requires = "proof", value_name = "DIR")]
+    pub light: Option<PathBuf>,
     #[command(flatten)]
     pub opts: ClientOpts,
 }
@@ -126,7 +131,21 @@ pub fn tx(a: TxArgs) -> anyhow::Result<ExitCode> {
     runtime().block_on(async {
         let v = client.get_json(&format!("/v1/transfers/{id}?proof={}", a.proof)).await?;
         if v.get("confirmations").is_some() {
-            return super::pow_client::tx(&client, &id, &v, a.proof, a.save.as_deref(), a.opts.json).await;
+            return super::pow_client::tx(
+                &client,
+                &id,
+                &v,
+                a.proof,
+                a.save.as_deref(),
+                a.light.as_deref(),
+                a.opts.json,
+            )
+            .await;
+        }
+        if a.light.is_some() {
+            bail!(
+                "--light checks proof-of-work chains; this node is a Multi-Paxos member, whose proofs --proof checks"
+            );
         }
         let status = client.transfer(&id, a.proof).await?;
         if status.transfer.id() != id {

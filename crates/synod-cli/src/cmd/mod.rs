@@ -8,6 +8,8 @@ pub mod dev;
 pub mod docs;
 pub mod genesis;
 pub mod keys;
+pub mod light;
+pub mod light_dir;
 pub mod nemesis;
 pub mod node;
 pub mod pow;

@@ -116,6 +116,7 @@ pub async fn tx(
     v: &Value,
     proof: bool,
     save: Option<&std::path::Path>,
+    light: Option<&std::path::Path>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let transfer: SignedTransfer = serde_json::from_value(v["transfer"].clone()).context("the node's transfer")?;
@@ -129,15 +130,27 @@ pub async fn tx(
             json_text(&v["status"])
         );
     }
-    let verdict = if proof { Some(check_proof(client, &transfer, v).await?) } else { None };
+    let verdict = if proof { Some(check_proof(client, &transfer, v, light).await?) } else { None };
     if let Some(path) = save {
         save_proof(path, &transfer, &v["proof"])?;
     }
     if json {
         let mut out = v.clone();
-        if let Some(checked) = verdict {
-            out["proof_verified"] = true.into();
-            out["confirmations_checked"] = checked.into();
+        match verdict {
+            Some(Checked::NodeHeaders(checked)) => {
+                out["proof_verified"] = true.into();
+                out["confirmations_checked"] = checked.into();
+            }
+            Some(Checked::Light { confirmations, work_on_top, best_height }) => {
+                out["proof_verified"] = true.into();
+                out["light"] = serde_json::json!({
+                    "on_best_chain": true,
+                    "confirmations": confirmations,
+                    "work_on_top": work_on_top.to_string(),
+                    "best_height": best_height,
+                });
+            }
+            None => {}
         }
         crate::output::json(&out);
         return Ok(ExitCode::SUCCESS);
@@ -155,11 +168,16 @@ pub async fn tx(
         ),
         _ => println!("  pending (in the node's mempool)"),
     }
-    if let Some(checked) = verdict {
-        println!(
+    match verdict {
+        Some(Checked::NodeHeaders(checked)) => println!(
             "inclusion proof OK under the block's Merkle root; {checked} headers from the block up checked \
              (hashes, proof of work, links)"
-        );
+        ),
+        Some(Checked::Light { confirmations, work_on_top, best_height }) => println!(
+            "inclusion proof OK under the block's Merkle root; the block is on the light client's best chain \
+             (tip {best_height}): {confirmations} confirmations, chain work {work_on_top} on top of it"
+        ),
+        None => {}
     }
     if let Some(path) = save {
         println!("proof saved to {}", path.display());
@@ -181,9 +199,23 @@ fn save_proof(path: &std::path::Path, transfer: &SignedTransfer, p: &Value) -> a
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Checks the transfer's inclusion proof against its block's header and the
-/// headers above it; returns how many headers were checked.
-async fn check_proof(client: &synod_node::Client, transfer: &SignedTransfer, v: &Value) -> anyhow::Result<u64> {
+/// What `--proof` established besides the inclusion proof itself.
+enum Checked {
+    /// This many headers from the block up, as the node handed them over.
+    NodeHeaders(u64),
+    /// The block is on the light client's own best chain.
+    Light { confirmations: u64, work_on_top: U256, best_height: u64 },
+}
+
+/// Checks the transfer's inclusion proof against its block's header, then
+/// either the headers above it as the node hands them over or, with a light
+/// client directory, that the block is on the light client's best chain.
+async fn check_proof(
+    client: &synod_node::Client,
+    transfer: &SignedTransfer,
+    v: &Value,
+    light: Option<&std::path::Path>,
+) -> anyhow::Result<Checked> {
     let p = &v["proof"];
     let height = v["height"].as_u64().context("no height")?;
     if height == 0 {
@@ -212,6 +244,22 @@ async fn check_proof(client: &synod_node::Client, transfer: &SignedTransfer, v: 
     }
     synod_merkle::verify_inclusion(&leaf, index, size, &path, &header.merkle_root)
         .map_err(|e| anyhow::anyhow!("inclusion proof does NOT verify: {e}"))?;
+    if let Some(dir) = light {
+        // The header the proof verified against hashes to the block hash; the
+        // light client, not the node, says whether that block is on the
+        // most-work chain.
+        let light = super::light_dir::LightDir::load(dir)?;
+        let hash = header.block_hash();
+        let Some((confirmations, work_on_top)) = light.store.confirmations(&hash) else {
+            bail!(
+                "block {height} ({hash}) holding the transfer is NOT on the light client's best chain \
+                 (tip {} {}); run `synod light sync` against more nodes, or the node is lying",
+                light.store.best().height,
+                light.store.best().hash
+            );
+        };
+        return Ok(Checked::Light { confirmations, work_on_top, best_height: light.store.best().height });
+    }
     // The headers burying it: each hashes right, meets its target and links to the one below.
     let tip = client.get_json("/v1/head").await?["height"].as_u64().context("head has no height")?;
     let top = tip.min(height + CONFIRMATION_HEADERS_CHECKED_MAX - 1);
@@ -224,5 +272,5 @@ async fn check_proof(client: &synod_node::Client, transfer: &SignedTransfer, v: 
         }
         below = hd.block_hash();
     }
-    Ok(top - height + 1)
+    Ok(Checked::NodeHeaders(top - height + 1))
 }

@@ -37,6 +37,7 @@ pub fn router(shared: Arc<PowShared>) -> Router {
         .route("/v1/accounts/{id}", get(account))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/head", get(head))
+        .route("/v1/headers", get(headers))
         .route("/v1/genesis", get(genesis))
         .route("/v1/status", get(status))
         .route("/healthz", get(healthz))
@@ -328,6 +329,60 @@ async fn block(
     found.map(Json).ok_or_else(|| ApiError::not_found(format!("no block at height {height} on the best chain")))
 }
 
+/// Most headers one `GET /v1/headers` returns (PROTOCOL 6.1): 2,000
+/// headers are 160,000 bytes, 320,000 hex digits.
+pub const HEADERS_PER_REQUEST_MAX: u64 = 2_000;
+
+/// `from=H` (required) and `count=N` (1..=[`HEADERS_PER_REQUEST_MAX`],
+/// default the maximum), each at most once; anything else is refused.
+fn headers_query(raw: Option<&str>) -> Result<(u64, u64), ApiError> {
+    let (mut from, mut count) = (None, None);
+    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let slot = match key {
+            "from" => &mut from,
+            "count" => &mut count,
+            other => return Err(ApiError::invalid_field(format!("query `{other}`: only from and count are accepted"))),
+        };
+        if slot.is_some() {
+            return Err(ApiError::invalid_field(format!("query `{key}` given twice")));
+        }
+        *slot = Some(parse_id::<u64>(value, key)?);
+    }
+    let from = from.ok_or_else(|| ApiError::invalid_field("query `from` is required"))?;
+    let count = count.unwrap_or(HEADERS_PER_REQUEST_MAX);
+    if count == 0 || count > HEADERS_PER_REQUEST_MAX {
+        return Err(ApiError::invalid_field(format!("count {count}: must be 1 to {HEADERS_PER_REQUEST_MAX}")));
+    }
+    Ok((from, count))
+}
+
+/// `GET /v1/headers?from=H&count=N`: the best chain's 80-byte headers at
+/// heights `H ..` (at most `N`, fewer at the tip, none above it) as hex, with
+/// the tip they were read from, so that a light client can validate them
+/// itself.
+async fn headers(State(shared): State<Arc<PowShared>>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+    let (from, count) = headers_query(raw.as_deref())?;
+    let v = query(&shared, move |v| {
+        let tip = v.chain.best_tip();
+        let tree = v.chain.tree();
+        let active = v.chain.active_chain();
+        let start = usize::try_from(from).unwrap_or(usize::MAX).min(active.len());
+        let end = start.saturating_add(usize::try_from(count).unwrap_or(usize::MAX)).min(active.len());
+        let headers: Vec<String> =
+            active[start..end].iter().map(|h| hex::encode(tree.entry(h).header.to_bytes())).collect();
+        json!({
+            "from": from,
+            "headers": headers,
+            "tip_height": tip.height,
+            "tip_hash": tip.hash.to_string(),
+            "chain_work": tip.chain_work.to_string(),
+        })
+    })
+    .await?;
+    Ok(Json(v))
+}
+
 /// Difficulty relative to the network's minimum (1.0 at the pow limit):
 /// how many times more hashes a block needs than the easiest block.
 fn difficulty(chain: &ChainState) -> f64 {
@@ -498,6 +553,25 @@ mod tests {
         assert!(!wants_proof(Some("proof=false")).unwrap());
         assert!(wants_proof(Some("proof=true")).unwrap());
         assert_eq!(wants_proof(Some("proof=yes")).unwrap_err().body.code, "invalid_field");
+    }
+
+    #[test]
+    fn headers_query_takes_from_and_a_bounded_count_only() {
+        assert_eq!(headers_query(Some("from=5&count=10")).unwrap(), (5, 10));
+        assert_eq!(headers_query(Some("count=1&from=0")).unwrap(), (0, 1));
+        assert_eq!(headers_query(Some("from=7")).unwrap(), (7, HEADERS_PER_REQUEST_MAX));
+        for bad in [
+            None,
+            Some("count=3"),
+            Some("from=1&count=0"),
+            Some("from=1&count=2001"),
+            Some("from=1&from=2"),
+            Some("from=1&x=2"),
+            Some("from=-1"),
+            Some("from"),
+        ] {
+            assert_eq!(headers_query(bad).unwrap_err().body.code, "invalid_field", "{bad:?}");
+        }
     }
 
     /// The same rule as on members: a `/v1` route refuses a parameter it does not take.
