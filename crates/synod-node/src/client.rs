@@ -21,6 +21,12 @@ pub enum ClientError {
     BadResponse { url: String, detail: String },
 }
 
+/// Largest answer body the client reads, in bytes. A node is not trusted:
+/// one that streams without end would otherwise fill the client's memory.
+/// The largest legitimate answers are a full block as JSON (16,384 transfers
+/// of about 450 bytes each: under 8 MiB) and a page of 2,000 headers.
+pub const RESPONSE_BYTES_MAX: usize = 32 * 1024 * 1024;
+
 /// Rounds over all URLs before giving up (with backoff 50 ms doubling to 1 s: about 6 s in all).
 const RETRY_ROUNDS_MAX: u32 = 9;
 
@@ -75,6 +81,7 @@ fn transport_detail(e: &reqwest::Error) -> String {
 pub struct Client {
     urls: Vec<String>,
     http: reqwest::Client,
+    response_bytes_max: usize,
 }
 
 impl Client {
@@ -95,7 +102,13 @@ impl Client {
         }
         let http = builder.build()?;
         let urls = urls.into_iter().map(|u| u.trim_end_matches('/').to_string()).collect();
-        Ok(Client { urls, http })
+        Ok(Client { urls, http, response_bytes_max: RESPONSE_BYTES_MAX })
+    }
+
+    /// The same client with another bound on answer bodies (tests use a small one).
+    pub fn with_response_bytes_max(mut self, bytes_max: usize) -> Self {
+        self.response_bytes_max = bytes_max;
+        self
     }
 
     async fn request<T: DeserializeOwned>(
@@ -163,8 +176,7 @@ impl Client {
             connect: e.is_connect(),
         })?;
         let status = resp.status().as_u16();
-        let bytes =
-            resp.bytes().await.map_err(|e| ClientError::BadResponse { url: url.to_string(), detail: e.to_string() })?;
+        let bytes = self.read_body(url, resp).await?;
         if !(200..300).contains(&status) {
             let body: ErrorBody = serde_json::from_slice(&bytes).map_err(|_| ClientError::BadResponse {
                 url: url.to_string(),
@@ -174,6 +186,27 @@ impl Client {
         }
         serde_json::from_slice(&bytes)
             .map_err(|e| ClientError::BadResponse { url: url.to_string(), detail: e.to_string() })
+    }
+
+    /// The answer's body, chunk by chunk, refused past `response_bytes_max`
+    /// (before it is buffered, whatever Content-Length claims).
+    async fn read_body(&self, url: &str, mut resp: reqwest::Response) -> Result<Vec<u8>, ClientError> {
+        let bad = |detail: String| ClientError::BadResponse { url: url.to_string(), detail };
+        let max = self.response_bytes_max;
+        if resp.content_length().is_some_and(|len| len > max as u64) {
+            return Err(bad(format!(
+                "answer of {} bytes exceeds the client's limit of {max}",
+                resp.content_length().unwrap_or(0)
+            )));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| bad(e.to_string()))? {
+            if bytes.len().saturating_add(chunk.len()) > max {
+                return Err(bad(format!("answer exceeds the client's limit of {max} bytes")));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     pub async fn submit(&self, tx: &SignedTransfer) -> Result<TransferReceipt, ClientError> {
