@@ -154,7 +154,6 @@ impl Genesis {
                 account: AccountId(r.array()?),
                 amount: r.u64()?,
                 policy: None,
-                policy: None,
             });
         }
         if r.remaining() > 0 {
