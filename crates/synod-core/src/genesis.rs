@@ -150,11 +150,7 @@ impl Genesis {
         }
         let mut allocations = Vec::with_capacity(count);
         for _ in 0..count {
-            allocations.push(Allocation {
-                account: AccountId(r.array()?),
-                amount: r.u64()?,
-                policy: None,
-            });
+            allocations.push(Allocation { account: AccountId(r.array()?), amount: r.u64()?, policy: None });
         }
         if r.remaining() > 0 {
             read_policies(&mut r, &mut allocations)?;
