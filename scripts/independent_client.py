@@ -45,13 +45,17 @@ HEADER_LEN = 147  # 4.1
 MAX_MEMO = 64  # 2.1 / 2.5
 AUTH_NONE = 0x00
 AUTH_ED25519 = 0x01
+AUTH_MULTISIG = 0x02  # 2.4: policy and signatures follow
+RECEIVER_POLICY = 0x03  # 2.4: the receiver's policy, before the auth tag
+MULTISIG_DOMAIN = b"synod.multisig.v1\x00"  # 18 bytes (1.1)
+POLICY_KEYS_MAX = 16  # 1.1
 ED25519_L = 2**252 + 27742317777372353535851937790883648493  # 2.2
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # 4.1 / 5
 MAX_PROOF_HASHES = 64  # 6 (limits)
 U64_MAX = 2**64 - 1
 U32_MAX = 2**32 - 1
 
-TRANSFER_FIELDS = ("chain_id", "from", "to", "amount", "fee", "nonce", "memo", "signature")
+TRANSFER_FIELDS = ("chain_id", "from", "to", "amount", "fee", "nonce", "memo", "signature", "multisig", "to_policy")
 HEADER_FIELDS = (
     "chain_id",
     "height",
@@ -125,6 +129,52 @@ def verify_signature(account: bytes, signature: bytes, message: bytes) -> bool:
 
 
 # ---------------------------------------------------------------------------
+# Multi-signature policies (1.1, 2.6)
+# ---------------------------------------------------------------------------
+
+Policy = Tuple[int, List[bytes]]  # (threshold M, keys sorted ascending)
+
+
+def policy_bytes(policy: Policy) -> bytes:
+    m, keys = policy
+    if not 0 <= m <= 255 or len(keys) > 255 or any(len(k) != 32 for k in keys):
+        raise ProtocolError("policy not encodable")
+    return bytes([m, len(keys)]) + b"".join(keys)
+
+
+def policy_id(policy: Policy) -> bytes:
+    return sha256(MULTISIG_DOMAIN + policy_bytes(policy))
+
+
+def policy_well_formed(policy: Policy) -> bool:
+    m, keys = policy
+    return 1 <= m <= len(keys) <= POLICY_KEYS_MAX and all(keys[i] < keys[i + 1] for i in range(len(keys) - 1))
+
+
+def read_policy(data: bytes, pos: int) -> Tuple[Policy, int]:
+    if len(data) < pos + 2:
+        raise ProtocolError("truncated policy")
+    m, n = data[pos], data[pos + 1]
+    if n > POLICY_KEYS_MAX:
+        raise ProtocolError("policy of more than 16 keys")
+    pos += 2
+    if len(data) < pos + 32 * n:
+        raise ProtocolError("truncated policy keys")
+    keys = [data[pos + 32 * i: pos + 32 * (i + 1)] for i in range(n)]
+    return (m, keys), pos + 32 * n
+
+
+def policy_to_json(policy: Policy) -> Dict[str, Any]:
+    return {"threshold": policy[0], "keys": [k.hex() for k in policy[1]]}
+
+
+def policy_from_json(obj: Any) -> Policy:
+    if not isinstance(obj, dict) or set(obj) - {"threshold", "keys", "signatures"}:
+        raise ProtocolError("policy JSON is not {threshold, keys}")
+    return obj["threshold"], [unhex(k, 32, "policy key") for k in obj["keys"]]
+
+
+# ---------------------------------------------------------------------------
 # Transfers (2.1, 2.3, 2.4)
 # ---------------------------------------------------------------------------
 
@@ -140,6 +190,8 @@ class Transfer:
         nonce: int = 0,
         memo: bytes = b"",
         signature: Optional[bytes] = None,
+        multisig: Optional[Tuple[Policy, List[Tuple[int, bytes]]]] = None,
+        to_policy: Optional[Policy] = None,
     ) -> None:
         if len(sender) != 32 or len(receiver) != 32:
             raise ProtocolError("account ids are 32 bytes")
@@ -157,6 +209,8 @@ class Transfer:
         self.nonce = nonce
         self.memo = memo
         self.signature = signature
+        self.multisig = multisig  # (policy, [(signer index, signature)]) for a spend from a policy id
+        self.to_policy = to_policy  # the receiver's policy, for a transfer to a policy id
 
     def signing_bytes(self) -> bytes:
         out = (
@@ -177,9 +231,29 @@ class Transfer:
         return sha256(self.signing_bytes())
 
     def record(self) -> bytes:
+        out = self.signing_bytes()
+        if self.to_policy is not None:
+            out += bytes([RECEIVER_POLICY]) + policy_bytes(self.to_policy)
+        if self.multisig is not None:
+            policy, sigs = self.multisig
+            return (out + bytes([AUTH_MULTISIG]) + policy_bytes(policy) + bytes([len(sigs)])
+                    + b"".join(bytes([i]) + sig for i, sig in sigs))
         if self.signature is None:
-            return self.signing_bytes() + bytes([AUTH_NONE])
-        return self.signing_bytes() + bytes([AUTH_ED25519]) + self.signature
+            return out + bytes([AUTH_NONE])
+        return out + bytes([AUTH_ED25519]) + self.signature
+
+    def verify_multisig(self) -> bool:
+        """The rules of 2.6 (client side; strictness as in verify_signature)."""
+        if self.multisig is None:
+            return False
+        policy, sigs = self.multisig
+        m, keys = policy
+        if not policy_well_formed(policy) or policy_id(policy) != self.sender or len(sigs) < m:
+            return False
+        indexes = [i for i, _ in sigs]
+        if any(i >= len(keys) for i in indexes) or any(a >= b for a, b in zip(indexes, indexes[1:])):
+            return False
+        return all(verify_signature(keys[i], sig, self.signing_bytes()) for i, sig in sigs)
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.record())
@@ -200,6 +274,10 @@ class Transfer:
             "nonce": self.nonce,
             "memo": self.memo.hex(),
             "signature": None if self.signature is None else self.signature.hex(),
+            **({} if self.multisig is None else {"multisig": {
+                **policy_to_json(self.multisig[0]),
+                "signatures": [{"signer": i, "signature": sig.hex()} for i, sig in self.multisig[1]]}}),
+            **({} if self.to_policy is None else {"to_policy": policy_to_json(self.to_policy)}),
         }
 
     @classmethod
@@ -216,6 +294,17 @@ class Transfer:
         sig_hex = obj.get("signature")
         memo = b"" if memo_hex is None else unhex(memo_hex, what="memo")
         sig = None if sig_hex is None else unhex(sig_hex, 64, "signature")
+        ms = obj.get("multisig")
+        multisig = None
+        if ms is not None:
+            if sig is not None:
+                raise ProtocolError("both signature and multisig")
+            entries = ms.get("signatures") if isinstance(ms, dict) else None
+            if not isinstance(entries, list) or any(not isinstance(e, dict) or set(e) != {"signer", "signature"}
+                                                    for e in entries):
+                raise ProtocolError("multisig.signatures is not a list of {signer, signature}")
+            multisig = (policy_from_json(ms), [(e["signer"], unhex(e["signature"], 64, "signature")) for e in entries])
+        tp = obj.get("to_policy")
         return cls(
             chain_id=obj["chain_id"],
             sender=unhex(obj["from"], 32, "from"),
@@ -225,6 +314,8 @@ class Transfer:
             nonce=obj["nonce"],
             memo=memo,
             signature=sig,
+            multisig=multisig,
+            to_policy=None if tp is None else policy_from_json(tp),
         )
 
     @classmethod
@@ -244,7 +335,27 @@ class Transfer:
         memo = data[115:pos]
         tag = data[pos]
         pos += 1
-        if tag == AUTH_ED25519:
+        to_policy: Optional[Policy] = None
+        multisig = None
+        if tag == RECEIVER_POLICY:
+            to_policy, pos = read_policy(data, pos)
+            if len(data) < pos + 1:
+                raise ProtocolError("truncated record")
+            tag = data[pos]
+            pos += 1
+        if tag == AUTH_MULTISIG:
+            policy, pos = read_policy(data, pos)
+            if len(data) < pos + 1:
+                raise ProtocolError("truncated record")
+            k = data[pos]
+            pos += 1
+            if k > POLICY_KEYS_MAX or len(data) < pos + 65 * k:
+                raise ProtocolError("bad multisig signature count")
+            sigs = [(data[pos + 65 * j], data[pos + 65 * j + 1: pos + 65 * (j + 1)]) for j in range(k)]
+            pos += 65 * k
+            multisig = (policy, sigs)
+            sig: Optional[bytes] = None
+        elif tag == AUTH_ED25519:
             if len(data) < pos + 64:
                 raise ProtocolError("truncated signature")
             sig: Optional[bytes] = data[pos : pos + 64]
@@ -253,7 +364,7 @@ class Transfer:
             sig = None
         else:
             raise ProtocolError(f"bad auth_tag {tag}")
-        return cls(chain_id, sender, receiver, amount, fee, nonce, memo, sig), pos
+        return cls(chain_id, sender, receiver, amount, fee, nonce, memo, sig, multisig, to_policy), pos
 
     @classmethod
     def from_record(cls, data: bytes) -> "Transfer":
@@ -683,6 +794,54 @@ def selftest_worked_example(c: Checks) -> None:
             not verify_consistency(0, 1, EMPTY_ROOT, b1.ledger_root, []))
 
 
+def selftest_multisig_example(c: Checks) -> None:
+    print("multi-signature worked example (PROTOCOL.md section 9.1):")
+    text = protocol_md_path().read_text(encoding="utf-8")
+    m = re.search(r"^```multisig-example[ \t]*\n(.*?)^```", text, re.S | re.M)
+    if not m:
+        c.check("PROTOCOL.md has a ```multisig-example block", False)
+        return
+    ex = dict((k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in m.group(1).splitlines() if line.strip()))
+    w = parse_worked_example(text)
+    seeds = [unhex(ex[n], 32, n) for n in ("seed_a", "seed_b", "seed_c")]
+    c.eq("seeds are 11, 12, 13 x 32 (prose)", seeds, [bytes([b]) * 32 for b in (0x11, 0x12, 0x13)])
+    by_key = {account_from_seed(sd): sd for sd in seeds}
+    keys = sorted(by_key)
+    c.eq("keys sorted ascending", [k.hex() for k in keys], [ex[f"key_{i}"] for i in range(3)])
+    policy: Policy = (int(ex["threshold"]), keys)
+    c.check("policy well-formed (1 <= M <= N <= 16, sorted)", policy_well_formed(policy))
+    c.eq("policy_bytes = M || N || keys", policy_bytes(policy), ex["policy_bytes"])
+    pid = policy_id(policy)
+    c.eq("policy_id = SHA-256(domain || policy_bytes)", pid, ex["policy_id"])
+    sender_seed = unhex(w["sender_seed"], 32, "sender_seed")
+    fund = Transfer(1, account_from_seed(sender_seed), pid, 500, 0, 0, b"", to_policy=policy).sign_with(sender_seed)
+    c.eq("funding signing bytes", fund.signing_bytes(), ex["funding_signing_bytes"])
+    c.eq("funding record (0x03 || policy, then 0x01 || signature)", fund.record(), ex["funding_record_bytes"])
+    c.eq("funding leaf hash", fund.leaf_hash(), ex["funding_leaf_hash"])
+    receiver = unhex(ex["spend_receiver"], 32, "spend_receiver")
+    c.eq("spend receiver = section 9 receiver", receiver.hex(), w["receiver_account"])
+    spend = Transfer(1, pid, receiver, int(ex["spend_amount"]), 0, int(ex["spend_nonce"]), unhex(ex["spend_memo"]))
+    sb = spend.signing_bytes()
+    c.eq("spend signing bytes (2.1 with from = policy id)", sb, ex["spend_signing_bytes"])
+    c.eq("spend transfer id", spend.id(), ex["spend_transfer_id"])
+    signers = [int(i) for i in ex["spend_signers"].split(",")]
+    sigs = [(i, sign(by_key[keys[i]], sb)) for i in signers]
+    for i, sig in sigs:
+        c.eq(f"signature of signer {i}", sig, ex[f"spend_signature_{i}"])
+    spend.multisig = (policy, sigs)
+    c.check("spend passes the rules of 2.6", spend.verify_multisig())
+    rec = spend.record()
+    c.eq("spend record (0x02 || policy || k || (signer || signature)*)", rec, ex["spend_record_bytes"])
+    c.eq("spend leaf hash", spend.leaf_hash(), ex["spend_leaf_hash"])
+    back = Transfer.from_record(rec)
+    c.eq("spend record decodes back", back.record(), rec)
+    c.eq("spend JSON round-trips", Transfer.from_json(json.loads(json.dumps(spend.to_json()))).record(), rec)
+    too_few = Transfer(1, pid, receiver, 100, 0, 0, b"ms", multisig=(policy, sigs[:1]))
+    c.check("one signature of a 2-of-3 fails the rules", not too_few.verify_multisig())
+    swapped = Transfer(1, pid, receiver, 100, 0, 0, b"ms", multisig=(policy, sigs[::-1]))
+    c.check("signers out of order fail the rules", not swapped.verify_multisig())
+
+
 def flip(h: bytes, i: int = 0) -> bytes:
     b = bytearray(h)
     b[i % len(b)] ^= 0x01
@@ -860,6 +1019,7 @@ def run_selftest() -> int:
     c = Checks()
     try:
         selftest_worked_example(c)
+        selftest_multisig_example(c)
         selftest_codecs(c)
         selftest_rfc_vectors(c)
         selftest_merkle(c)
@@ -1137,6 +1297,9 @@ def live_checks(c: Checks, node: Node, args: argparse.Namespace) -> None:
     c.check("block beyond the head answers 404 not_found", st == 404 and is_error_doc(body, "not_found"),
             f"HTTP {st} {body}")
 
+    if not args.no_multisig:
+        live_multisig(c, node, chain_id, sender, seed, args.fee)
+
     if args.audit_blocks > 0:
         audit = audit_chain(c, node, chain_id, min(hh.height, args.audit_blocks), args.genesis, hh)
         if audit is not None and len(audit) >= tree_size:
@@ -1144,6 +1307,67 @@ def live_checks(c: Checks, node: Node, args: argparse.Namespace) -> None:
             c.eq(f"server inclusion path = PATH({leaf_index}, D[{tree_size}])",
                  [x.hex() for x in ipath], [x.hex() for x in path(leaf_index, audit[:tree_size])])
             c.eq(f"server consistency path = PROOF(1, D[{n}])", cp["path"], [x.hex() for x in proof(1, audit[:n])])
+
+
+def live_multisig(c: Checks, node: Node, chain_id: int, sender: bytes, seed: bytes, fee: int) -> None:
+    """1.1 / 2.6 against the node: fund a fresh 2-of-3 policy id from the key
+    file's account (revealing the policy), then spend from it with two
+    signatures, after probing the documented rejections."""
+    import os
+    print("multi-signature account (1.1, 2.6):")
+    seeds = [os.urandom(32) for _ in range(3)]
+    by_key = {account_from_seed(sd): sd for sd in seeds}
+    keys = sorted(by_key)
+    policy: Policy = (2, keys)
+    pid = policy_id(policy)
+    print(f"  2-of-3 policy id {pid.hex()}")
+    nonce = node.get(f"/v1/accounts/{sender.hex()}")["nonce"]
+
+    def post(t: Transfer) -> Tuple[int, Any]:
+        return node.request("POST", "/v1/transfers", t.to_json())
+
+    def wait_balance(account: bytes, want: int) -> int:
+        import time
+        got = -1
+        for _ in range(600):  # proof-of-work nodes answer "pending": poll until mined
+            got = node.get(f"/v1/accounts/{account.hex()}")["balance"]
+            if got == want:
+                break
+            time.sleep(0.2)
+        return got
+
+    fund = Transfer(chain_id, sender, pid, 50, fee, nonce, b"", to_policy=policy).sign_with(seed)
+    st, receipt = post(fund)
+    c.check("funding a policy id with its to_policy is accepted", st in (200, 202) and isinstance(receipt, dict)
+            and receipt.get("status") in ("committed", "pending"), f"HTTP {st} {receipt}")
+    c.eq("policy account balance after funding", wait_balance(pid, 50), 50)
+
+    spend = Transfer(chain_id, pid, sender, 20, fee, 0, b"ms")
+    sb = spend.signing_bytes()
+    sig = {i: sign(by_key[keys[i]], sb) for i in range(3)}
+
+    def expect(name: str, sigs: List[Tuple[int, bytes]], status: int, code: str) -> None:
+        t = Transfer(chain_id, pid, sender, 20, fee, 0, b"ms", multisig=(policy, sigs))
+        st, body = post(t)
+        c.check(f"{name} -> {status} {code}", st == status and is_error_doc(body, code), f"HTTP {st} {body}")
+
+    expect("one signature of a 2-of-3", [(0, sig[0])], 403, "too_few_signatures")
+    expect("a bad signature among two", [(0, sig[0]), (2, flip(sig[2], 3))], 403, "bad_multisig_signature")
+    expect("signers out of order", [(2, sig[2]), (0, sig[0])], 403, "signers_out_of_order")
+    expect("the same signer twice", [(1, sig[1]), (1, sig[1])], 403, "duplicate_signer")
+    expect("a signer index outside the policy", [(0, sig[0]), (3, sig[1])], 403, "unknown_signer")
+    wrong_policy = Transfer(chain_id, pid, sender, 20, fee, 0, b"ms", multisig=((1, keys), [(0, sig[0])]))
+    st, body = post(wrong_policy)
+    c.check("a policy that does not hash to from -> 403 policy_mismatch",
+            st == 403 and is_error_doc(body, "policy_mismatch"), f"HTTP {st} {body}")
+
+    spend.multisig = (policy, [(0, sig[0]), (2, sig[2])])
+    c.check("local 2.6 check of the spend", spend.verify_multisig())
+    st, receipt = post(spend)
+    c.check("a spend with signers 0 and 2 is accepted", st in (200, 202) and isinstance(receipt, dict)
+            and receipt.get("id") == spend.id().hex(), f"HTTP {st} {receipt}")
+    c.eq("policy account balance after the spend", wait_balance(pid, 30 - fee), 30 - fee)
+    c.eq("policy account nonce after the spend", node.get(f"/v1/accounts/{pid.hex()}")["nonce"], 1)
 
 
 def check_consistency_doc(c: Checks, cp: Dict[str, Any], m: int, n: int,
@@ -1178,6 +1402,10 @@ def audit_block_transfers(c: Checks, blk: Dict[str, Any], header: Header, chain_
         if obj.get("id") != tt.id().hex():
             ok_ids = False
         if tt.chain_id != chain_id or tt.signature is not None and not verify_signature(tt.sender, tt.signature, tt.signing_bytes()):
+            ok_sigs = False
+        if tt.multisig is not None and not tt.verify_multisig():
+            ok_sigs = False
+        if tt.to_policy is not None and not (policy_well_formed(tt.to_policy) and policy_id(tt.to_policy) == tt.receiver):
             ok_sigs = False
         records.append(tt.record())
     h = header.height
@@ -1317,6 +1545,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     lv.add_argument("--audit-blocks", type=int, default=200,
                     help="also re-verify blocks 0..min(head, N) end to end (0 disables)")
     lv.add_argument("--genesis", help="genesis.json to check block 0's prev_hash against")
+    lv.add_argument("--no-multisig", action="store_true",
+                    help="skip creating and spending from a 2-of-3 multi-signature account")
     lv.add_argument("--probe-errors", action="store_true",
                     help="also submit transfers that must be rejected and check the error codes")
     args = ap.parse_args(argv)

@@ -47,6 +47,11 @@ enum Command {
     Genesis(cmd::genesis::GenesisArgs),
     /// Sign and submit a transfer; waits until it is committed.
     Transfer(cmd::client::TransferArgs),
+    /// Submit a transfer JSON signed elsewhere (a file or - for stdin); waits like `transfer`.
+    Submit(cmd::client::SubmitArgs),
+    /// Multi-signature (M-of-N) accounts: make a policy, combine signed parts.
+    #[command(subcommand)]
+    Multisig(cmd::multisig::MultisigCommand),
     /// Show an account's balance and next nonce.
     Balance(cmd::client::BalanceArgs),
     /// Show a committed transfer; --proof fetches and checks its inclusion proof.
@@ -115,6 +120,8 @@ fn main() -> ExitCode {
         Command::Keygen(a) => cmd::keys::keygen(a),
         Command::Genesis(a) => cmd::genesis::run(a),
         Command::Transfer(a) => cmd::client::transfer(a),
+        Command::Submit(a) => cmd::client::submit(a),
+        Command::Multisig(c) => cmd::multisig::run(c),
         Command::Balance(a) => cmd::client::balance(a),
         Command::Tx(a) => cmd::client::tx(a),
         Command::Block(a) => cmd::client::block(a),

@@ -17,7 +17,7 @@ use synod_core::{AuthMode, Genesis};
 #[test]
 fn synod_node_exits_non_zero_after_a_thread_panics() {
     let dir = tempfile::tempdir().unwrap();
-    let allocations = vec![Allocation { account: Keypair::from_seed(&[1; 32]).account(), amount: 10 }];
+    let allocations = vec![Allocation { account: Keypair::from_seed(&[1; 32]).account(), amount: 10, policy: None }];
     let genesis = Genesis { chain_id: 12, auth: AuthMode::Ed25519, timestamp_ms: 0, allocations };
     let config = node_files(dir.path(), &genesis);
     let mut child = synod()

@@ -20,7 +20,7 @@ fn key(n: u8) -> Keypair {
 fn no_acknowledged_transfer_is_lost_to_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let mut allocations: Vec<Allocation> =
-        (1..=SENDERS + 1).map(|n| Allocation { account: key(n).account(), amount: 1_000_000 }).collect();
+        (1..=SENDERS + 1).map(|n| Allocation { account: key(n).account(), amount: 1_000_000, policy: None }).collect();
     allocations.sort_by_key(|a| a.account);
     let genesis = Genesis { chain_id: 11, auth: AuthMode::Ed25519, timestamp_ms: 0, allocations };
     let config = node_files(dir.path(), &genesis);

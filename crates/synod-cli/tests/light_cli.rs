@@ -30,7 +30,7 @@ fn key(n: u8) -> Keypair {
 
 fn genesis() -> Genesis {
     let mut allocations: Vec<Allocation> =
-        (1..=2).map(|n| Allocation { account: key(n).account(), amount: 1_000_000 }).collect();
+        (1..=2).map(|n| Allocation { account: key(n).account(), amount: 1_000_000, policy: None }).collect();
     allocations.sort_by_key(|a| a.account);
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     Genesis { chain_id: 4343, auth: AuthMode::Ed25519, timestamp_ms: now_ms - 60_000, allocations }

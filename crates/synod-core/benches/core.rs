@@ -33,7 +33,7 @@ struct Fixture {
 static FIX: LazyLock<Fixture> = LazyLock::new(|| {
     let keys: Vec<Keypair> = (0..ACCOUNTS).map(keypair).collect();
     let mut allocations: Vec<Allocation> =
-        keys.iter().map(|k| Allocation { account: k.account(), amount: 1_000_000 }).collect();
+        keys.iter().map(|k| Allocation { account: k.account(), amount: 1_000_000, policy: None }).collect();
     allocations.sort_by_key(|a| a.account);
     let genesis = Genesis { chain_id: CHAIN_ID, auth: AuthMode::Ed25519, timestamp_ms: GENESIS_MS, allocations };
     let ledger = Ledger::new(genesis).unwrap();

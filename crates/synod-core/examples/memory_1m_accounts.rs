@@ -27,7 +27,8 @@ fn main() {
 
     let mut accounts: Vec<AccountId> = (0..ACCOUNTS).map(|i| AccountId(sha256(&i.to_le_bytes()))).collect();
     accounts.sort_unstable();
-    let allocations: Vec<Allocation> = accounts.iter().map(|&account| Allocation { account, amount: 1_000 }).collect();
+    let allocations: Vec<Allocation> =
+        accounts.iter().map(|&account| Allocation { account, amount: 1_000, policy: None }).collect();
     let genesis = Genesis { chain_id: 1, auth: AuthMode::None, timestamp_ms: 1_700_000_000_000, allocations };
     let rss_genesis = status_kib("VmRSS:");
     println!("VmRSS after building the genesis:   {:8.1} MiB", mib(rss_genesis));

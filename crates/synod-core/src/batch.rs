@@ -4,10 +4,12 @@
 //! identical everywhere.
 //!
 //! Layout: `timestamp_ms u64 ‖ count u32 ‖ record × count` (records as in
-//! PROTOCOL.md 2.4), at most `BLOCK_TRANSFERS_MAX` records.
+//! PROTOCOL.md 2.4), at most `BLOCK_TRANSFERS_MAX` records and
+//! `BLOCK_RECORD_BYTES_MAX` bytes of them (so the block built from it stays
+//! within the block byte limit, whatever a leader proposes).
 
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::limits::BLOCK_TRANSFERS_MAX;
+use crate::limits::{BLOCK_RECORD_BYTES_MAX, BLOCK_TRANSFERS_MAX};
 use crate::SignedTransfer;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,9 @@ impl BatchPayload {
         if count > BLOCK_TRANSFERS_MAX {
             return Err(DecodeError::OutOfRange { field: "batch_count", value: count as u64 });
         }
+        if r.remaining() > BLOCK_RECORD_BYTES_MAX {
+            return Err(DecodeError::OutOfRange { field: "batch_record_bytes", value: r.remaining() as u64 });
+        }
         let mut transfers = Vec::with_capacity(count.min(r.remaining() / 116 + 1));
         for _ in 0..count {
             transfers.push(SignedTransfer::read_record(&mut r)?);
@@ -48,6 +53,14 @@ impl BatchPayload {
 mod tests {
     use super::*;
     use crate::{AccountId, Transfer};
+
+    #[test]
+    fn refuses_more_record_bytes_than_a_block_holds() {
+        let mut bytes = vec![0u8; 12 + BLOCK_RECORD_BYTES_MAX + 1];
+        bytes[11] = 1; // count 1: the size is refused before any record is read
+        let err = BatchPayload::decode(&bytes).unwrap_err();
+        assert!(matches!(err, DecodeError::OutOfRange { field: "batch_record_bytes", .. }), "{err:?}");
+    }
 
     #[test]
     fn round_trips_and_rejects_garbage() {
@@ -64,7 +77,7 @@ mod tests {
             timestamp_ms: 42,
             transfers: vec![
                 SignedTransfer::unsigned(t.clone()),
-                SignedTransfer { transfer: t, signature: Some([3; 64]) },
+                SignedTransfer { multisig: None, to_policy: None, transfer: t, signature: Some([3; 64]) },
             ],
         };
         let bytes = p.encode();

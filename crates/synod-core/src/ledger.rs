@@ -166,7 +166,7 @@ impl Ledger {
             return Err(RejectReason::WrongChain { expected: self.chain_id(), got: tx.transfer.chain_id });
         }
         tx.transfer.check_shape()?;
-        check_receiver(self.auth(), &tx.transfer)?;
+        check_receiver(self.auth(), tx)?;
         overlay.apply(&self.state, self.chain_id(), false, &tx.transfer)
     }
 

@@ -17,6 +17,7 @@ pub mod genesis;
 pub mod hexbytes;
 pub mod ledger;
 pub mod limits;
+pub mod multisig;
 pub mod proof;
 pub mod reject;
 pub mod sig_batch;

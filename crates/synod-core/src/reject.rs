@@ -2,6 +2,7 @@
 //! HTTP API returns; a rejected transfer changes nothing.
 
 use crate::crypto::SignatureError;
+use crate::multisig::PolicyError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RejectReason {
@@ -27,6 +28,24 @@ pub enum RejectReason {
     InsufficientFunds { balance: u64, needed: u64 },
     #[error("arithmetic overflow")]
     Overflow,
+    #[error("malformed multi-signature policy: {0}")]
+    InvalidPolicy(PolicyError),
+    #[error("the policy does not hash to the sender's account id")]
+    PolicyMismatch,
+    #[error("the receiver policy does not hash to the receiver's account id")]
+    ReceiverPolicyMismatch,
+    #[error("{got} signatures, the policy needs {threshold}")]
+    TooFewSignatures { got: usize, threshold: u8 },
+    #[error("signer index {signer} is not in the policy of {keys} keys")]
+    UnknownSigner { signer: u8, keys: usize },
+    #[error("signer {signer} signed twice")]
+    DuplicateSigner { signer: u8 },
+    #[error("signer {signer} is listed after a higher index: signatures must be by strictly ascending signer")]
+    SignersOutOfOrder { signer: u8 },
+    #[error("the signature of signer {signer} does not verify (strict Ed25519)")]
+    BadMultisigSignature { signer: u8 },
+    #[error("a transfer carries either one signature or a multi-signature, not both")]
+    ConflictingAuth,
 }
 
 impl RejectReason {
@@ -45,6 +64,15 @@ impl RejectReason {
             RejectReason::BadNonce { .. } => "bad_nonce",
             RejectReason::InsufficientFunds { .. } => "insufficient_funds",
             RejectReason::Overflow => "overflow",
+            RejectReason::InvalidPolicy(_) => "invalid_policy",
+            RejectReason::PolicyMismatch => "policy_mismatch",
+            RejectReason::ReceiverPolicyMismatch => "receiver_policy_mismatch",
+            RejectReason::TooFewSignatures { .. } => "too_few_signatures",
+            RejectReason::UnknownSigner { .. } => "unknown_signer",
+            RejectReason::DuplicateSigner { .. } => "duplicate_signer",
+            RejectReason::SignersOutOfOrder { .. } => "signers_out_of_order",
+            RejectReason::BadMultisigSignature { .. } => "bad_multisig_signature",
+            RejectReason::ConflictingAuth => "conflicting_auth",
         }
     }
 }

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::crypto::{self, Keypair};
 use crate::limits::MEMO_BYTES_MAX;
+use crate::multisig::{MultisigAuth, Policy};
 use crate::{AccountId, AuthMode, Hash, RejectReason};
 
 /// Domain-separation prefix of a transfer's signing bytes: no other Synod
@@ -23,6 +24,11 @@ pub const SIGNING_BYTES_FIXED: usize = 18 + 8 + 32 + 32 + 8 + 8 + 8 + 1;
 pub const AUTH_TAG_NONE: u8 = 0;
 /// Auth tag of a record followed by a 64-byte Ed25519 signature.
 pub const AUTH_TAG_ED25519: u8 = 1;
+/// Auth tag of a record followed by a multi-signature policy and its signatures.
+pub const AUTH_TAG_MULTISIG: u8 = 2;
+/// Tag before the auth tag of a record whose receiver is a policy id: the
+/// receiver's policy follows, then the auth tag. Never an auth tag itself.
+pub const RECEIVER_POLICY_TAG: u8 = 3;
 
 /// What a sender asks for. Every field is signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,18 +137,23 @@ impl Transfer {
     pub fn sign(self, key: &Keypair) -> SignedTransfer {
         assert_eq!(key.account(), self.from, "a transfer is signed by its sender");
         let signature = key.sign(&self.signing_bytes());
-        SignedTransfer { transfer: self, signature: Some(signature) }
+        SignedTransfer { transfer: self, signature: Some(signature), multisig: None, to_policy: None }
     }
 }
 
 /// A transfer with its optional signature, as clients submit it and as blocks store it.
 /// In JSON the transfer's fields and `signature` sit side by side in one object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "SignedTransferJson", into = "SignedTransferJson")]
+#[serde(try_from = "SignedTransferJson", into = "SignedTransferJson")]
 pub struct SignedTransfer {
     pub transfer: Transfer,
     /// 64-byte Ed25519 signature (hex), or null/absent in trusted-client mode.
     pub signature: Option<[u8; 64]>,
+    /// The sender's policy and signatures, for a transfer from a policy id
+    /// (never together with `signature`). Boxed: most transfers have none.
+    pub multisig: Option<Box<MultisigAuth>>,
+    /// The receiver's policy, for a transfer to a policy id: it must hash to `to`.
+    pub to_policy: Option<Box<Policy>>,
 }
 
 /// The flat JSON form. (`#[serde(flatten)]` cannot deny unknown fields, and a
@@ -161,6 +172,11 @@ struct SignedTransferJson {
     memo: Vec<u8>,
     #[serde(default, with = "crate::hexbytes::option_array")]
     signature: Option<[u8; 64]>,
+    /// Absent from the JSON of transfers without it, so their JSON is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    multisig: Option<Box<MultisigAuth>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    to_policy: Option<Box<Policy>>,
 }
 
 /// In JSON, `"fee": null` means what omitting it means (PROTOCOL 6), as
@@ -184,9 +200,13 @@ fn null_as_empty_hex<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, 
     }
 }
 
-impl From<SignedTransferJson> for SignedTransfer {
-    fn from(j: SignedTransferJson) -> Self {
-        SignedTransfer {
+impl TryFrom<SignedTransferJson> for SignedTransfer {
+    type Error = String;
+    fn try_from(j: SignedTransferJson) -> Result<Self, String> {
+        if j.signature.is_some() && j.multisig.is_some() {
+            return Err("a transfer has either \"signature\" or \"multisig\", not both".to_string());
+        }
+        Ok(SignedTransfer {
             transfer: Transfer {
                 chain_id: j.chain_id,
                 from: j.from,
@@ -197,7 +217,9 @@ impl From<SignedTransferJson> for SignedTransfer {
                 memo: j.memo,
             },
             signature: j.signature,
-        }
+            multisig: j.multisig,
+            to_policy: j.to_policy,
+        })
     }
 }
 
@@ -213,13 +235,37 @@ impl From<SignedTransfer> for SignedTransferJson {
             nonce: t.nonce,
             memo: t.memo,
             signature: s.signature,
+            multisig: s.multisig,
+            to_policy: s.to_policy,
         }
     }
 }
 
 impl SignedTransfer {
     pub fn unsigned(transfer: Transfer) -> Self {
-        SignedTransfer { transfer, signature: None }
+        SignedTransfer { transfer, signature: None, multisig: None, to_policy: None }
+    }
+
+    /// A transfer from a policy id, with its signatures (see [`MultisigAuth`]).
+    pub fn with_multisig(transfer: Transfer, auth: MultisigAuth) -> Self {
+        SignedTransfer { transfer, signature: None, multisig: Some(Box::new(auth)), to_policy: None }
+    }
+
+    /// The same transfer revealing `policy` as the receiver's.
+    pub fn to_policy(mut self, policy: Policy) -> Self {
+        self.to_policy = Some(Box::new(policy));
+        self
+    }
+
+    /// Length of [`SignedTransfer::record_bytes`], without encoding it.
+    pub fn record_len(&self) -> usize {
+        let receiver = self.to_policy.as_ref().map_or(0, |p| 1 + 2 + 32 * p.keys.len());
+        let auth = match (&self.multisig, &self.signature) {
+            (Some(m), _) => 2 + 32 * m.keys.len() + 1 + 65 * m.signatures.len(),
+            (None, Some(_)) => 64,
+            (None, None) => 0,
+        };
+        SIGNING_BYTES_FIXED + self.transfer.memo.len() + receiver + 1 + auth
     }
 
     pub fn id(&self) -> TransferId {
@@ -228,7 +274,7 @@ impl SignedTransfer {
 
     /// The record a Merkle leaf commits to: signing bytes, auth tag, signature.
     pub fn record_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(SIGNING_BYTES_FIXED + self.transfer.memo.len() + 65);
+        let mut w = Writer::with_capacity(self.record_len());
         self.write_record(&mut w);
         w.bytes
     }
@@ -236,9 +282,20 @@ impl SignedTransfer {
     pub fn write_record(&self, w: &mut Writer) {
         assert!(self.transfer.memo.len() <= MEMO_BYTES_MAX, "memo length checked before encoding");
         self.transfer.write_signing_bytes(w);
-        match &self.signature {
-            None => w.u8(AUTH_TAG_NONE),
-            Some(sig) => {
+        if let Some(policy) = &self.to_policy {
+            w.u8(RECEIVER_POLICY_TAG);
+            policy.write(w);
+        }
+        // A transfer with both a signature and a multi-signature is refused
+        // by `check_stateless` (`conflicting_auth`) and never stored; its
+        // record shows the multi-signature.
+        match (&self.multisig, &self.signature) {
+            (Some(auth), _) => {
+                w.u8(AUTH_TAG_MULTISIG);
+                auth.write(w);
+            }
+            (None, None) => w.u8(AUTH_TAG_NONE),
+            (None, Some(sig)) => {
                 w.u8(AUTH_TAG_ED25519);
                 w.raw(sig);
             }
@@ -247,12 +304,19 @@ impl SignedTransfer {
 
     pub fn read_record(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let transfer = Transfer::read_signing_bytes(r)?;
-        let signature = match r.u8()? {
-            AUTH_TAG_NONE => None,
-            AUTH_TAG_ED25519 => Some(r.array::<64>()?),
+        let mut tag = r.u8()?;
+        let mut to_policy = None;
+        if tag == RECEIVER_POLICY_TAG {
+            to_policy = Some(Box::new(Policy::read(r)?));
+            tag = r.u8()?;
+        }
+        let (signature, multisig) = match tag {
+            AUTH_TAG_NONE => (None, None),
+            AUTH_TAG_ED25519 => (Some(r.array::<64>()?), None),
+            AUTH_TAG_MULTISIG => (None, Some(Box::new(MultisigAuth::read(r)?))),
             tag => return Err(DecodeError::UnknownTag { field: "auth_tag", tag }),
         };
-        Ok(SignedTransfer { transfer, signature })
+        Ok(SignedTransfer { transfer, signature, multisig, to_policy })
     }
 
     pub fn decode_record(bytes: &[u8]) -> Result<Self, DecodeError> {
@@ -277,23 +341,34 @@ impl SignedTransfer {
     /// The checks of [`SignedTransfer::verify`] without taking the transfer.
     pub fn check_stateless(&self, auth: AuthMode) -> Result<(), RejectReason> {
         self.transfer.check_shape()?;
-        check_receiver(auth, &self.transfer)?;
-        match (&self.signature, auth) {
-            (None, AuthMode::Ed25519) => Err(RejectReason::MissingSignature),
-            (None, AuthMode::None) => Ok(()),
-            (Some(sig), _) => crypto::verify_strict(&self.transfer.from, &self.transfer.signing_bytes(), sig)
+        check_receiver(auth, self)?;
+        match (&self.signature, &self.multisig, auth) {
+            (Some(_), Some(_), _) => Err(RejectReason::ConflictingAuth),
+            (None, None, AuthMode::Ed25519) => Err(RejectReason::MissingSignature),
+            (None, None, AuthMode::None) => Ok(()),
+            (Some(sig), None, _) => crypto::verify_strict(&self.transfer.from, &self.transfer.signing_bytes(), sig)
                 .map_err(RejectReason::BadSignature),
+            (None, Some(multisig), _) => multisig.check(&self.transfer.from, &self.transfer.signing_bytes()),
         }
     }
 }
 
 /// The receiver rule of PROTOCOL.md 2.5: in Ed25519 mode the receiver must be
-/// an account someone can sign for ([`crypto::is_signing_key`]), or the units
-/// sent to it could never move again. Trusted-client mode names accounts by
-/// opaque bytes and has no such rule.
-pub fn check_receiver(auth: AuthMode, transfer: &Transfer) -> Result<(), RejectReason> {
+/// an account someone can sign for ([`crypto::is_signing_key`]) or a policy id
+/// whose policy the transfer reveals, or the units sent to it could never move
+/// again. A revealed receiver policy is checked in every mode (well-formed,
+/// hashes to `to`). Trusted-client mode names accounts by opaque bytes and has
+/// no other rule.
+pub fn check_receiver(auth: AuthMode, tx: &SignedTransfer) -> Result<(), RejectReason> {
+    if let Some(policy) = &tx.to_policy {
+        policy.check().map_err(RejectReason::InvalidPolicy)?;
+        if policy.account() != tx.transfer.to {
+            return Err(RejectReason::ReceiverPolicyMismatch);
+        }
+        return Ok(());
+    }
     match auth {
-        AuthMode::Ed25519 if !crypto::is_signing_key(&transfer.to) => Err(RejectReason::InvalidReceiver),
+        AuthMode::Ed25519 if !crypto::is_signing_key(&tx.transfer.to) => Err(RejectReason::InvalidReceiver),
         _ => Ok(()),
     }
 }

@@ -31,7 +31,7 @@ proptest! {
     #[test]
     fn records_round_trip(t in arb_transfer(), sig in proptest::option::of(any::<[u8; 32]>())) {
         let signature = sig.map(|s| { let mut full = [0u8; 64]; full[..32].copy_from_slice(&s); full[32..].copy_from_slice(&s); full });
-        let tx = SignedTransfer { transfer: t, signature };
+        let tx = SignedTransfer { multisig: None, to_policy: None, transfer: t, signature };
         let bytes = tx.record_bytes();
         prop_assert_eq!(SignedTransfer::decode_record(&bytes).unwrap(), tx.clone());
         // JSON round-trips too.

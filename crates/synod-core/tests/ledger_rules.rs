@@ -70,7 +70,7 @@ fn each_rejection_rule_has_its_reason_and_changes_nothing() {
     assert_eq!(build_one(&mut l, signed(9, 2, 1, 0)), Err(RejectReason::InsufficientFunds { balance: 0, needed: 1 }));
     let mut memo = transfer(1, to2, 5, 0);
     memo.memo = vec![0; 65];
-    let memo = SignedTransfer { transfer: memo, signature: Some([0; 64]) };
+    let memo = SignedTransfer { multisig: None, to_policy: None, transfer: memo, signature: Some([0; 64]) };
     assert_eq!(build_one(&mut l, memo), Err(RejectReason::MemoTooLong { len: 65, max: 64 }));
 
     let mut fee = transfer(1, to2, 5, 0);
@@ -106,7 +106,7 @@ fn strict_verification_rejects_small_order_keys_and_non_canonical_s() {
     t.from = weak;
     let mut sig = [0u8; 64];
     sig[0] = 1; // R = identity, S = 0
-    let tx = SignedTransfer { transfer: t, signature: Some(sig) };
+    let tx = SignedTransfer { multisig: None, to_policy: None, transfer: t, signature: Some(sig) };
     assert!(matches!(tx.verify(AuthMode::Ed25519), Err(RejectReason::BadSignature(_))));
 
     // S + L is the same scalar mod L but not canonical: must be refused.

@@ -98,7 +98,7 @@ fn apply_block_refuses_an_invalid_receiver_under_either_policy() {
 #[test]
 fn an_ed25519_genesis_funds_only_signing_keys() {
     let mut g = genesis(AuthMode::Ed25519, 2, 1_000);
-    g.allocations.push(Allocation { account: AccountId([0xff; 32]), amount: 5 });
+    g.allocations.push(Allocation { account: AccountId([0xff; 32]), amount: 5, policy: None });
     assert!(!is_signing_key(&AccountId([0xff; 32])));
     assert_eq!(g.check_accounts(), Err(GenesisError::InvalidAccount { index: 2 }));
     assert!(matches!(Ledger::new(g.clone()), Err(GenesisError::InvalidAccount { index: 2 })));

@@ -150,11 +150,23 @@ export function signingBytes(t) {
   );
 }
 
+/** A policy's bytes (1.1): M, N, the keys. */
+function policyBytes(p) {
+  if (!Array.isArray(p.keys) || p.keys.length > 255) throw new VerifyError("a policy's keys are not a list");
+  return concat(new Uint8Array([p.threshold & 0xff, p.keys.length]), ...p.keys.map((k) => hexToBytes(k, 32)));
+}
+
 /** The transfer record, the Merkle leaf data (2.4). */
 export function recordBytes(t) {
-  const signing = signingBytes(t);
-  if (t.signature === null || t.signature === undefined) return concat(signing, new Uint8Array([0]));
-  return concat(signing, new Uint8Array([1]), hexToBytes(t.signature, 64));
+  let out = signingBytes(t);
+  if (t.to_policy) out = concat(out, new Uint8Array([3]), policyBytes(t.to_policy));
+  if (t.multisig) {
+    const sigs = t.multisig.signatures || [];
+    const entries = sigs.map((s) => concat(new Uint8Array([s.signer & 0xff]), hexToBytes(s.signature, 64)));
+    return concat(out, new Uint8Array([2]), policyBytes(t.multisig), new Uint8Array([sigs.length]), ...entries);
+  }
+  if (t.signature === null || t.signature === undefined) return concat(out, new Uint8Array([0]));
+  return concat(out, new Uint8Array([1]), hexToBytes(t.signature, 64));
 }
 
 export async function transferId(t) {
@@ -283,6 +295,7 @@ export async function verifyConsistency(m, n, firstRootHex, secondRootHex, pathH
 
 /** Ed25519 signature check with WebCrypto, where the browser has it. */
 export async function verifySignature(t) {
+  if (t.multisig) return `multi-signature (${t.multisig.signatures.length} of ${t.multisig.keys.length} keys, threshold ${t.multisig.threshold}): verified by every node, not by this page`;
   if (t.signature === null || t.signature === undefined) return "unsigned (trusted-client ledger)";
   if (!subtle) return "not checked (no WebCrypto here)";
   let key;

@@ -91,8 +91,9 @@ impl SubmitQueue {
     }
 }
 
-/// Cuts the inbox into batches of at most `block_transfers_max` transfers:
-/// every request waiting now (plus, with a linger, those arriving within it).
+/// Cuts the inbox into batches of at most `block_transfers_max` transfers and
+/// at most [`BATCH_RECORD_BYTES_MAX`] bytes of records: every request waiting
+/// now (plus, with a linger, those arriving within it).
 pub struct Batcher {
     inbox: Receiver<Message>,
     stopping: bool,
@@ -148,6 +149,18 @@ impl Committer {
     }
 }
 
+/// Most bytes of transfer records in one batch: a block of them, with its
+/// header and its encoding's counts, stays within the block byte limit, and
+/// followers refuse a batch above it (`BatchPayload::decode`). Only
+/// multi-signature records can reach it before the count limit does. One
+/// request alone cannot exceed it (`api::transfers::parse_body` checks).
+pub const BATCH_RECORD_BYTES_MAX: usize = synod_core::limits::BLOCK_RECORD_BYTES_MAX;
+
+/// Bytes of records of one submission.
+fn record_bytes(s: &Submission) -> usize {
+    s.transfers.iter().map(|t| t.get().record_len()).sum()
+}
+
 impl Batcher {
     pub fn new(inbox: Receiver<Message>, block_transfers_max: usize, linger: Duration) -> Self {
         assert!(block_transfers_max >= 1);
@@ -197,20 +210,23 @@ impl Batcher {
             },
         };
         let mut count = first.transfers.len();
+        let mut bytes = record_bytes(&first);
         let mut batch = vec![first];
         let deadline = Instant::now() + self.linger;
         while count < self.block_transfers_max {
             let Received::Got(next) = self.receive(Some(deadline.saturating_duration_since(Instant::now()))) else {
                 break;
             };
-            if count + next.transfers.len() > self.block_transfers_max {
+            let next_bytes = record_bytes(&next);
+            if count + next.transfers.len() > self.block_transfers_max || bytes + next_bytes > BATCH_RECORD_BYTES_MAX {
                 self.carried = Some(next);
                 break;
             }
             count += next.transfers.len();
+            bytes += next_bytes;
             batch.push(next);
         }
-        assert!(count <= self.block_transfers_max || batch.len() == 1);
+        assert!((count <= self.block_transfers_max && bytes <= BATCH_RECORD_BYTES_MAX) || batch.len() == 1);
         NextBatch::Batch(batch)
     }
 }

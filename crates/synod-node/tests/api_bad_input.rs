@@ -288,9 +288,24 @@ async fn bad_signatures_are_403_bad_signature() {
         // Non-canonical S (S + L): accepted by lax verifiers, refused by strict verification.
         SignedTransfer { signature: Some(malleate(&sig)), ..tx.clone() },
         // Fields changed after signing.
-        SignedTransfer { transfer: Transfer { amount: 1_000, ..tx.transfer.clone() }, signature: Some(sig) },
-        SignedTransfer { transfer: Transfer { to: acct(3), ..tx.transfer.clone() }, signature: Some(sig) },
-        SignedTransfer { transfer: Transfer { memo: b"x".to_vec(), ..tx.transfer.clone() }, signature: Some(sig) },
+        SignedTransfer {
+            multisig: None,
+            to_policy: None,
+            transfer: Transfer { amount: 1_000, ..tx.transfer.clone() },
+            signature: Some(sig),
+        },
+        SignedTransfer {
+            multisig: None,
+            to_policy: None,
+            transfer: Transfer { to: acct(3), ..tx.transfer.clone() },
+            signature: Some(sig),
+        },
+        SignedTransfer {
+            multisig: None,
+            to_policy: None,
+            transfer: Transfer { memo: b"x".to_vec(), ..tx.transfer.clone() },
+            signature: Some(sig),
+        },
     ];
     for bad in &cases {
         n.expect_tx_rejected(&to_json(bad), 403, "bad_signature").await;
@@ -322,7 +337,7 @@ async fn invalid_public_key_is_403() {
     let bogus = invalid_point();
     let t = Transfer { from: bogus, ..transfer(1, 2, 10, 0) };
     let sig = key(1).sign(&t.signing_bytes());
-    let tx = SignedTransfer { transfer: t, signature: Some(sig) };
+    let tx = SignedTransfer { multisig: None, to_policy: None, transfer: t, signature: Some(sig) };
     n.expect_tx_rejected(&to_json(&tx), 403, "invalid_public_key").await;
     n.shutdown().await;
 }

@@ -252,7 +252,7 @@ async fn batch_mixing_valid_and_invalid_reports_each_in_order_and_applies_only_t
     let bogus_tx = {
         let t = Transfer { from: bogus, ..transfer(1, 2, 10, 0) };
         let sig = key(1).sign(&t.signing_bytes());
-        SignedTransfer { transfer: t, signature: Some(sig) }
+        SignedTransfer { multisig: None, to_policy: None, transfer: t, signature: Some(sig) }
     };
     let items: Vec<(SignedTransfer, Option<&str>)> = vec![
         (signed(1, 2, 100, 0), None),
@@ -583,7 +583,7 @@ async fn concurrent_random_transfers_conserve_the_supply() {
 async fn trusted_mode_commits_unsigned_transfers_but_still_checks_present_signatures() {
     let bogus = invalid_point();
     let mut g = genesis(AuthMode::None, 3, EACH);
-    g.allocations.push(Allocation { account: bogus, amount: EACH });
+    g.allocations.push(Allocation { account: bogus, amount: EACH, policy: None });
     g.allocations.sort_by_key(|a| a.account);
     let mut n = TestNode::start(g).await;
     n.watched.push(bogus);
@@ -625,7 +625,12 @@ async fn trusted_mode_commits_unsigned_transfers_but_still_checks_present_signat
     assert_eq!(n.account(&bogus).await.balance, EACH - 10);
     // ...but not with a signature, which cannot verify.
     let t = Transfer { from: bogus, ..transfer(1, 3, 10, 1) };
-    let signed_bogus = SignedTransfer { signature: Some(key(1).sign(&t.signing_bytes())), transfer: t };
+    let signed_bogus = SignedTransfer {
+        multisig: None,
+        to_policy: None,
+        signature: Some(key(1).sign(&t.signing_bytes())),
+        transfer: t,
+    };
     n.expect_tx_rejected(&to_json(&signed_bogus), 403, "invalid_public_key").await;
     // The other rules still apply to unsigned transfers.
     let unsigned_json = |t: Transfer| to_json(&SignedTransfer::unsigned(t));

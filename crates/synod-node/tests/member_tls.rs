@@ -82,7 +82,7 @@ async fn a_write_through_a_follower_commits_when_members_serve_tls() {
     use synod_core::genesis::Allocation;
     let key = |n: u8| synod_core::crypto::Keypair::from_seed(&[n; 32]);
     let mut allocations: Vec<Allocation> =
-        (1..=2).map(|n| Allocation { account: key(n).account(), amount: 100 }).collect();
+        (1..=2).map(|n| Allocation { account: key(n).account(), amount: 100, policy: None }).collect();
     allocations.sort_by_key(|a| a.account);
     let genesis = Genesis { chain_id: 5, auth: AuthMode::Ed25519, timestamp_ms: 0, allocations };
     let cluster = cluster::Cluster::start_with(genesis, None, |c, dir| {

@@ -35,7 +35,7 @@ fn genesis() -> Genesis {
 
 fn make_genesis() -> Genesis {
     let mut allocations: Vec<Allocation> =
-        (1..=2).map(|n| Allocation { account: key(n).account(), amount: 1_000_000 }).collect();
+        (1..=2).map(|n| Allocation { account: key(n).account(), amount: 1_000_000, policy: None }).collect();
     allocations.sort_by_key(|a| a.account);
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     Genesis { chain_id: 4242, auth: AuthMode::Ed25519, timestamp_ms: now_ms - 60_000, allocations }

@@ -74,7 +74,12 @@ async fn a_chosen_batch_applies_only_its_validly_signed_transfers_on_every_membe
     // What the API would refuse, proposed straight through consensus: an
     // unsigned transfer, one signed by the wrong key, and one valid transfer.
     let unsigned = SignedTransfer::unsigned(transfer(2, 3, 100, 0));
-    let forged = SignedTransfer { transfer: transfer(3, 4, 100, 0), signature: Some(key(1).sign(b"not this")) };
+    let forged = SignedTransfer {
+        multisig: None,
+        to_policy: None,
+        transfer: transfer(3, 4, 100, 0),
+        signature: Some(key(1).sign(b"not this")),
+    };
     let valid = signed(1, 2, 10, 0);
     let payload = BatchPayload { timestamp_ms: 1_700_000_000_500, transfers: vec![unsigned, valid.clone(), forged] };
     let command = Command::Batch(Batch { id: BatchId(u64::MAX - 7), bytes: payload.encode() });

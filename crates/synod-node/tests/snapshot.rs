@@ -29,7 +29,7 @@ fn key(n: u8) -> Keypair {
 
 fn genesis() -> Genesis {
     let mut allocations: Vec<Allocation> =
-        (1..=3).map(|n| Allocation { account: key(n).account(), amount: 1_000_000 }).collect();
+        (1..=3).map(|n| Allocation { account: key(n).account(), amount: 1_000_000, policy: None }).collect();
     allocations.sort_by_key(|a| a.account);
     Genesis { chain_id: 22, auth: AuthMode::Ed25519, timestamp_ms: 0, allocations }
 }

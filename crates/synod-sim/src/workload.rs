@@ -97,7 +97,7 @@ impl Workload {
         let count = 2 * usize::from(clients) + 2;
         let accounts: Vec<AccountId> = keys()[..count].iter().map(Keypair::account).collect();
         let mut allocations: Vec<Allocation> =
-            accounts.iter().map(|a| Allocation { account: *a, amount: FUNDING }).collect();
+            accounts.iter().map(|a| Allocation { account: *a, amount: FUNDING, policy: None }).collect();
         allocations.sort_by_key(|a| a.account);
         let genesis = Genesis { chain_id: CHAIN_ID, auth, timestamp_ms: GENESIS_MS, allocations };
         genesis.validate().expect("the simulated genesis is valid");
@@ -120,7 +120,7 @@ impl Workload {
     /// a signature that is present is always checked).
     pub fn sign_wrong(&self, transfer: Transfer, wrong_key: usize) -> SignedTransfer {
         let signature = keys()[wrong_key].sign(&transfer.signing_bytes());
-        SignedTransfer { transfer, signature: Some(signature) }
+        SignedTransfer { multisig: None, to_policy: None, transfer, signature: Some(signature) }
     }
 
     /// A random receiver: any funded account but `from`, or (rarely) a fresh one.

@@ -56,7 +56,7 @@ mod tests {
     #[test]
     fn a_rewound_store_is_back_at_its_point_again_and_again() {
         let store = Store::open_in_memory().unwrap();
-        let allocations = vec![Allocation { account: AccountId([1; 32]), amount: 100 }];
+        let allocations = vec![Allocation { account: AccountId([1; 32]), amount: 100, policy: None }];
         store.init(&Genesis { chain_id: 1, auth: AuthMode::None, timestamp_ms: 0, allocations }).unwrap();
         let point = store.rewind_point().unwrap();
         for round in 1..=3u64 {

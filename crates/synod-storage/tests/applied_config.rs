@@ -15,7 +15,7 @@ fn store() -> Store {
         chain_id: 3,
         auth: AuthMode::Ed25519,
         timestamp_ms: 0,
-        allocations: vec![Allocation { account, amount: 1_000 }],
+        allocations: vec![Allocation { account, amount: 1_000, policy: None }],
     };
     let store = Store::open_with_backend(CrashBackend::from_image(Vec::new())).unwrap();
     store.init(&genesis).unwrap();

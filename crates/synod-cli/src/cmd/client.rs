@@ -12,12 +12,25 @@ use crate::output::count;
 
 #[derive(clap::Args)]
 pub struct TransferArgs {
-    /// Sender's key file.
+    /// Sender's key file (with --from-policy: this signer's key file).
     #[arg(long)]
     pub key: PathBuf,
-    /// Receiver: account id (64 hex) or key file.
+    /// Receiver: account id (64 hex), key file, or policy file (`synod
+    /// multisig new`; its policy is revealed so the ledger accepts the id).
     #[arg(long)]
     pub to: String,
+    /// Send from the multi-signature account of this policy file; --key must
+    /// be one of its keys. Unless the threshold is 1, use --sign-only and
+    /// `synod multisig combine` the parts.
+    #[arg(long, value_name = "FILE")]
+    pub from_policy: Option<PathBuf>,
+    /// Sign offline and print the transfer (or this signer's part) as JSON
+    /// instead of submitting it; needs --nonce and --chain-id.
+    #[arg(long, requires_all = ["nonce", "chain_id"])]
+    pub sign_only: bool,
+    /// The ledger's chain id (default: asked from the node; needed offline).
+    #[arg(long)]
+    pub chain_id: Option<u64>,
     /// Units to send (> 0).
     #[arg(long)]
     pub amount: u64,
@@ -36,55 +49,154 @@ pub struct TransferArgs {
 
 pub fn transfer(a: TransferArgs) -> anyhow::Result<ExitCode> {
     let key = crate::keyfile::read(&a.key)?;
-    let to = crate::keyfile::account_arg(&a.to)?;
+    let to_policy = super::multisig::policy_arg(&a.to)?;
+    let to = match &to_policy {
+        Some(p) => p.account(),
+        None => crate::keyfile::account_arg(&a.to)?,
+    };
+    let from_policy = a.from_policy.as_deref().map(super::multisig::read_policy).transpose()?;
+    let signer = match &from_policy {
+        Some(p) => Some(
+            p.keys
+                .iter()
+                .position(|k| *k == key.account())
+                .with_context(|| format!("key {} is not one of the policy's keys", key.account()))?,
+        ),
+        None => None,
+    };
+    if let (Some(p), false) = (&from_policy, a.sign_only) {
+        if p.threshold > 1 {
+            return Err(crate::failure::UsageError(format!(
+                "this policy needs {} signatures: each signer runs --sign-only, then `synod multisig combine` and `synod submit`",
+                p.threshold
+            ))
+            .into());
+        }
+    }
+    let from = from_policy.as_ref().map_or(key.account(), |p| p.account());
+    let memo = a.memo.into_bytes();
+    if memo.len() > synod_core::limits::MEMO_BYTES_MAX {
+        bail!("memo is {} bytes; the limit is {}", memo.len(), synod_core::limits::MEMO_BYTES_MAX);
+    }
+    let sign = |chain_id: u64, nonce: u64| {
+        let t = Transfer { chain_id, from, to, amount: a.amount, fee: a.fee, nonce, memo: memo.clone() };
+        let mut tx = match (&from_policy, signer) {
+            (Some(p), Some(index)) => {
+                let signature = key.sign(&t.signing_bytes());
+                let part = synod_core::multisig::SignerSignature { signer: index as u8, signature };
+                let auth = synod_core::multisig::MultisigAuth {
+                    threshold: p.threshold,
+                    keys: p.keys.clone(),
+                    signatures: vec![part],
+                };
+                synod_core::SignedTransfer::with_multisig(t, auth)
+            }
+            _ => t.sign(&key),
+        };
+        if let Some(p) = &to_policy {
+            tx = tx.to_policy(p.clone());
+        }
+        tx
+    };
+    if a.sign_only {
+        // clap requires both with --sign-only.
+        let (Some(chain_id), Some(nonce)) = (a.chain_id, a.nonce) else {
+            return Err(crate::failure::UsageError("--sign-only needs --chain-id and --nonce".into()).into());
+        };
+        crate::output::json(&sign(chain_id, nonce));
+        return Ok(ExitCode::SUCCESS);
+    }
     let client = a.opts.client()?;
     runtime().block_on(async {
-        let status = client.status().await?;
+        let chain_id = match a.chain_id {
+            Some(c) => c,
+            None => client.status().await?.chain_id,
+        };
         let nonce = match a.nonce {
             Some(n) => n,
-            None => client.account(&key.account()).await?.nonce,
+            None => client.account(&from).await?.nonce,
         };
-        let memo = a.memo.into_bytes();
-        if memo.len() > synod_core::limits::MEMO_BYTES_MAX {
-            bail!("memo is {} bytes; the limit is {}", memo.len(), synod_core::limits::MEMO_BYTES_MAX);
-        }
-        let tx =
-            Transfer { chain_id: status.chain_id, from: key.account(), to, amount: a.amount, fee: a.fee, nonce, memo }
-                .sign(&key);
-        match client.submit(&tx).await {
-            Ok(receipt) => {
-                if a.opts.json {
-                    crate::output::json(&receipt);
-                } else if receipt.status == "pending" {
-                    // A proof-of-work node: in its mempool, not yet mined.
-                    println!(
-                        "pending {} (in the mempool; `synod tx {}{}` shows its confirmations)",
-                        receipt.id,
-                        receipt.id,
-                        a.opts.node_flag()
-                    );
-                } else {
-                    println!(
-                        "committed {} in block {} (ledger index {}){}",
-                        receipt.id,
-                        receipt.height.unwrap_or_default(),
-                        receipt.ledger_index.unwrap_or_default(),
-                        if receipt.duplicate { ", already committed before" } else { "" }
-                    );
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(synod_node::ClientError::Api { status, body }) => {
-                if a.opts.json {
-                    crate::output::json(&body);
-                } else {
-                    eprintln!("rejected ({status} {}): {}", body.code, body.message);
-                }
-                Ok(ExitCode::from(1))
-            }
-            Err(e) => Err(e.into()),
-        }
+        let tx = sign(chain_id, nonce);
+        submit_and_report(&client, &tx, &a.opts).await
     })
+}
+
+#[derive(clap::Args)]
+pub struct SubmitArgs {
+    /// A transfer's JSON (`synod multisig combine` or `synod transfer --sign-only` output), or `-` for stdin.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub opts: ClientOpts,
+}
+
+/// Posts a transfer someone already signed, unless the node already has it
+/// committed, and waits for the answer like `synod transfer`.
+pub fn submit(a: SubmitArgs) -> anyhow::Result<ExitCode> {
+    let text = if a.file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading the transfer from stdin")?
+    } else {
+        std::fs::read_to_string(&a.file).with_context(|| format!("reading {}", a.file.display()))?
+    };
+    let tx: synod_core::SignedTransfer =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a transfer JSON", a.file.display()))?;
+    let client = a.opts.client()?;
+    runtime().block_on(async {
+        let id = tx.id();
+        match client.get_json(&format!("/v1/transfers/{id}")).await {
+            Ok(v) => {
+                if a.opts.json {
+                    crate::output::json(&v);
+                } else {
+                    println!("already in the ledger: {id} (`synod tx {id}{}` shows it)", a.opts.node_flag());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(synod_node::ClientError::Api { status: 404, .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        submit_and_report(&client, &tx, &a.opts).await
+    })
+}
+
+/// Submits `tx` and prints the receipt or the rejection (exit 1).
+async fn submit_and_report(
+    client: &synod_node::Client,
+    tx: &synod_core::SignedTransfer,
+    opts: &ClientOpts,
+) -> anyhow::Result<ExitCode> {
+    match client.submit(tx).await {
+        Ok(receipt) => {
+            if opts.json {
+                crate::output::json(&receipt);
+            } else if receipt.status == "pending" {
+                // A proof-of-work node: in its mempool, not yet mined.
+                println!(
+                    "pending {} (in the mempool; `synod tx {}{}` shows its confirmations)",
+                    receipt.id,
+                    receipt.id,
+                    opts.node_flag()
+                );
+            } else {
+                println!(
+                    "committed {} in block {} (ledger index {}){}",
+                    receipt.id,
+                    receipt.height.unwrap_or_default(),
+                    receipt.ledger_index.unwrap_or_default(),
+                    if receipt.duplicate { ", already committed before" } else { "" }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(synod_node::ClientError::Api { status, body }) => {
+            if opts.json {
+                crate::output::json(&body);
+            } else {
+                eprintln!("rejected ({status} {}): {}", body.code, body.message);
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(clap::Args)]

@@ -329,7 +329,7 @@ fn create(dir: &Path, auth: AuthMode) -> anyhow::Result<Genesis> {
     for name in DEMO_NAMES {
         let key = Keypair::generate(&mut rand::rngs::OsRng);
         crate::keyfile::write(&dir.join("keys").join(format!("{name}.json")), &key)?;
-        allocations.push(Allocation { account: key.account(), amount: DEMO_BALANCE });
+        allocations.push(Allocation { account: key.account(), amount: DEMO_BALANCE, policy: None });
     }
     allocations.sort_by_key(|a| a.account);
     let genesis = Genesis {

@@ -13,7 +13,8 @@ use crate::failure::UsageError;
 
 #[derive(clap::Args)]
 pub struct GenesisArgs {
-    /// An account to fund: a key file or a 64-hex account id, optionally
+    /// An account to fund: a key file, a policy file (`synod multisig new`)
+    /// or a 64-hex account id, optionally
     /// `=AMOUNT` (default --amount). Repeat for each account.
     #[arg(long = "fund", value_name = "KEY_OR_ACCOUNT[=AMOUNT]", required = true)]
     pub funds: Vec<String>,
@@ -51,8 +52,11 @@ fn parse_fund(text: &str, default_amount: u64) -> anyhow::Result<Allocation> {
     if amount == 0 {
         return Err(UsageError(format!("--fund {text:?}: the amount must be above 0")).into());
     }
+    if let Some(policy) = super::multisig::policy_arg(who).with_context(|| format!("--fund {text:?}"))? {
+        return Ok(Allocation::to_policy(policy, amount));
+    }
     let account = crate::keyfile::account_arg(who).with_context(|| format!("--fund {text:?}"))?;
-    Ok(Allocation { account, amount })
+    Ok(Allocation { account, amount, policy: None })
 }
 
 /// The genesis the arguments describe, validated, and its total supply.

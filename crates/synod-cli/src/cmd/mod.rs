@@ -10,6 +10,7 @@ pub mod genesis;
 pub mod keys;
 pub mod light;
 pub mod light_dir;
+pub mod multisig;
 pub mod nemesis;
 pub mod node;
 pub mod pow;

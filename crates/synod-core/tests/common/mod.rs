@@ -14,7 +14,7 @@ pub fn key(n: u8) -> Keypair {
 /// A genesis funding keys 1..=count with `each` units.
 pub fn genesis(auth: AuthMode, count: u8, each: u64) -> Genesis {
     let mut allocations: Vec<Allocation> =
-        (1..=count).map(|n| Allocation { account: key(n).account(), amount: each }).collect();
+        (1..=count).map(|n| Allocation { account: key(n).account(), amount: each, policy: None }).collect();
     allocations.sort_by_key(|a| a.account);
     Genesis { chain_id: CHAIN, auth, timestamp_ms: 1_700_000_000_000, allocations }
 }

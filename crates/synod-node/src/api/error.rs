@@ -64,7 +64,15 @@ impl ApiError {
     /// by the sender's key, 409 conflicts with the account's nonce, 422 funds.
     pub fn rejected(reason: &RejectReason) -> Self {
         let status = match reason {
-            RejectReason::MissingSignature | RejectReason::BadSignature(_) => StatusCode::FORBIDDEN,
+            RejectReason::MissingSignature
+            | RejectReason::BadSignature(_)
+            | RejectReason::PolicyMismatch
+            | RejectReason::TooFewSignatures { .. }
+            | RejectReason::UnknownSigner { .. }
+            | RejectReason::DuplicateSigner { .. }
+            | RejectReason::SignersOutOfOrder { .. }
+            | RejectReason::BadMultisigSignature { .. }
+            | RejectReason::ConflictingAuth => StatusCode::FORBIDDEN,
             RejectReason::BadNonce { .. } => StatusCode::CONFLICT,
             RejectReason::InsufficientFunds { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             RejectReason::WrongChain { .. }
@@ -73,6 +81,8 @@ impl ApiError {
             | RejectReason::InvalidReceiver
             | RejectReason::MemoTooLong { .. }
             | RejectReason::FeeNotAllowed { .. }
+            | RejectReason::InvalidPolicy(_)
+            | RejectReason::ReceiverPolicyMismatch
             | RejectReason::Overflow => StatusCode::BAD_REQUEST,
         };
         Self::new(status, reason.code(), reason.to_string())

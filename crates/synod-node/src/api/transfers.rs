@@ -235,6 +235,19 @@ pub fn parse_body(body: &[u8]) -> Result<(Vec<SignedTransfer>, bool), ApiError> 
                     format!("{} transfers in one request; the limit is {REQUEST_TRANSFERS_MAX}", batch.len()),
                 ));
             }
+            // Implied by the body limit (JSON spells each record byte as two
+            // hex digits), checked so the batcher's byte bound never rests on it.
+            let record_bytes: usize = batch.iter().map(SignedTransfer::record_len).sum();
+            if record_bytes > crate::committer::BATCH_RECORD_BYTES_MAX {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "batch_too_large",
+                    format!(
+                        "{record_bytes} bytes of transfer records in one request; the limit is {}",
+                        crate::committer::BATCH_RECORD_BYTES_MAX
+                    ),
+                ));
+            }
             Ok((batch, false))
         }
         Some(b'{') => Ok((vec![serde_json::from_slice(body).map_err(classify)?], true)),

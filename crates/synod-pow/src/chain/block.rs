@@ -57,7 +57,7 @@ pub struct PowBlock {
 
 /// Encoded length of one transfer record.
 pub fn record_len(tx: &SignedTransfer) -> usize {
-    SIGNING_BYTES_FIXED + tx.transfer.memo.len() + 1 + if tx.signature.is_some() { 64 } else { 0 }
+    tx.record_len()
 }
 
 impl PowBlock {
@@ -169,7 +169,12 @@ mod tests {
             coinbase: Coinbase { chain_id: 1, height: 1, miner: AccountId([3; 32]), amount: 52, extra_nonce: 0 },
             transfers: vec![
                 SignedTransfer::unsigned(t.clone()),
-                SignedTransfer { transfer: Transfer { nonce: 1, ..t }, signature: Some([4; 64]) },
+                SignedTransfer {
+                    multisig: None,
+                    to_policy: None,
+                    transfer: Transfer { nonce: 1, ..t },
+                    signature: Some([4; 64]),
+                },
             ],
         };
         b.seal_merkle_root();

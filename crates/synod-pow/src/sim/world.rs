@@ -85,7 +85,7 @@ pub(super) fn hash_word(h: &BlockHash) -> u64 {
 pub fn sim_config(opts: &PowSimOptions, keys: &[Keypair]) -> ChainConfig {
     let mut allocations: Vec<Allocation> = keys[..opts.clients as usize]
         .iter()
-        .map(|k| Allocation { account: k.account(), amount: CLIENT_FUNDS })
+        .map(|k| Allocation { account: k.account(), amount: CLIENT_FUNDS, policy: None })
         .collect();
     allocations.sort_by_key(|a| a.account);
     let genesis = Genesis { chain_id: 77, auth: AuthMode::Ed25519, timestamp_ms: GENESIS_SECS * 1000, allocations };
@@ -96,7 +96,8 @@ pub fn sim_config(opts: &PowSimOptions, keys: &[Keypair]) -> ChainConfig {
         opts.initial_reward,
         opts.halving_interval,
     );
-    let record_max = synod_core::limits::TRANSFER_RECORD_BYTES_MAX;
+    // The simulated clients sign with one key each.
+    let record_max = synod_core::limits::SINGLE_KEY_RECORD_BYTES_MAX;
     config.limits.max_block_bytes = EMPTY_BLOCK_BYTES + opts.block_transfers * record_max;
     config.limits.mempool_max_transfers = opts.mempool_transfers;
     config.limits.mempool_max_bytes = opts.mempool_transfers * record_max;

@@ -33,7 +33,7 @@ pub fn account(n: u8) -> AccountId {
 /// A genesis funding keys 1..=count with `EACH` units.
 pub fn genesis(count: u8) -> Genesis {
     let mut allocations: Vec<Allocation> =
-        (1..=count).map(|n| Allocation { account: account(n), amount: EACH }).collect();
+        (1..=count).map(|n| Allocation { account: account(n), amount: EACH, policy: None }).collect();
     allocations.sort_by_key(|a| a.account);
     Genesis { chain_id: CHAIN, auth: AuthMode::Ed25519, timestamp_ms: T0 as u64 * 1000, allocations }
 }

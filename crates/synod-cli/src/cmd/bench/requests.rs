@@ -67,7 +67,7 @@ impl Maker {
             let bytes = transfer.signing_bytes();
             ids.push(TransferId(synod_core::sha256(&bytes)));
             let signature = self.sign.then(|| self.key.sign(&bytes));
-            txs.push(SignedTransfer { transfer, signature });
+            txs.push(SignedTransfer { multisig: None, to_policy: None, transfer, signature });
         }
         let body = if self.batch == 1 { serde_json::to_vec(&txs[0]) } else { serde_json::to_vec(&txs) }
             .expect("transfers serialise");

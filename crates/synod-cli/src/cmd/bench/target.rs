@@ -113,8 +113,10 @@ impl Target {
             None => builder.tempdir(),
         }
         .context("creating the dev node's temporary data dir")?;
-        let mut allocations: Vec<Allocation> =
-            senders.iter().map(|s| Allocation { account: s.account, amount: accounts::DEV_SENDER_BALANCE }).collect();
+        let mut allocations: Vec<Allocation> = senders
+            .iter()
+            .map(|s| Allocation { account: s.account, amount: accounts::DEV_SENDER_BALANCE, policy: None })
+            .collect();
         allocations.sort_by_key(|a| a.account);
         let genesis = Genesis {
             chain_id: 0xbe_0000 + plan.seed,

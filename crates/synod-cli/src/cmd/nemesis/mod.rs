@@ -138,7 +138,7 @@ fn create_genesis(dir: &Path, seed: u64, clients: usize) -> anyhow::Result<(Gene
         keys.push(key);
     }
     let mut allocations: Vec<Allocation> =
-        keys.iter().map(|k| Allocation { account: k.account(), amount: CLIENT_BALANCE }).collect();
+        keys.iter().map(|k| Allocation { account: k.account(), amount: CLIENT_BALANCE, policy: None }).collect();
     allocations.sort_by_key(|a| a.account);
     let genesis = Genesis {
         chain_id: rng.gen(),
